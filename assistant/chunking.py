@@ -1,0 +1,103 @@
+"""Sentence spans and token-sized chunks whose offsets point exactly into the document text."""
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+from .config import offline_setup
+from .schema import Chunk, Document
+
+offline_setup()
+
+# Abbreviations Punkt's English model misses in news text; a split after them cuts a sentence in two.
+EXTRA_ABBREVIATIONS = {"gen", "lt", "col", "sgt", "capt", "maj", "rep", "sen", "gov", "mr", "mrs", "ms", "dr",
+                       "prof", "st", "no", "vs", "jan", "feb", "aug", "sept", "oct", "nov", "dec", "u.s", "u.k",
+                       "u.n", "e.g", "i.e", "etc", "approx", "inc", "ltd", "co", "corp", "jr", "sr"}
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    from nltk.tokenize.punkt import PunktTokenizer
+
+    tokenizer = PunktTokenizer("english")
+    tokenizer._params.abbrev_types.update(EXTRA_ABBREVIATIONS)
+    return tokenizer
+
+
+@lru_cache(maxsize=1)
+def encoding():
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base")
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of text[start:end], in text's coordinates.
+
+    Lines are split first (headlines and list items carry no full stop), then Punkt splits each line;
+    llama-index's SentenceSplitter would do the same but re-finds chunk offsets with str.find, which
+    is wrong for repeated text, so we keep the spans ourselves.
+    """
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text[start:end]):
+        base = start + line.start()
+        for a, b in _punkt().span_tokenize(line.group()):
+            if text[base + a:base + b].strip():
+                spans.append((base + a, base + b))
+    return spans
+
+
+def chunk_id(document_id: str, start: int, end: int) -> str:
+    return hashlib.sha1(f"{document_id}:{start}:{end}".encode()).hexdigest()[:20]
+
+
+def chunk_document(doc: Document, max_tokens: int = 250, overlap_sentences: int = 1) -> list[Chunk]:
+    """Pack whole sentences into chunks of at most max_tokens (a longer sentence stands alone, split by
+    tokens), each chunk starting with the last overlap_sentences of the previous one."""
+    text = doc.text
+    sentences: list[tuple[int, int, int]] = []  # start, end, tokens
+    for a, b in sentence_spans(text):
+        n = count_tokens(text[a:b])
+        if n <= max_tokens:
+            sentences.append((a, b, n))
+        else:
+            sentences.extend(_split_long(text, a, b, max_tokens))
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sentences):
+        j, tokens = i, 0
+        while j < len(sentences) and (j == i or tokens + sentences[j][2] <= max_tokens):
+            tokens += sentences[j][2]
+            j += 1
+        start, end = sentences[i][0], sentences[j - 1][1]
+        chunks.append(Chunk(
+            id=chunk_id(doc.id, start, end), document_id=doc.id, start=start, end=end, text=text[start:end],
+            tokens=count_tokens(text[start:end]), source=doc.source, title=doc.title, page=doc.page_at(start),
+        ))
+        if j >= len(sentences):
+            break
+        i = max(j - overlap_sentences, i + 1)
+    return chunks
+
+
+def _split_long(text: str, a: int, b: int, max_tokens: int) -> list[tuple[int, int, int]]:
+    """Cut an over-long 'sentence' (a table row, a run-on list) at token boundaries, keeping offsets."""
+    enc = encoding()
+    tokens = enc.encode(text[a:b], disallowed_special=())
+    pieces, pos = [], a
+    for k in range(0, len(tokens), max_tokens):
+        piece = enc.decode(tokens[k:k + max_tokens])
+        # decode may not round-trip on split multi-byte characters; locate the piece, else take its length
+        end = min(b, pos + len(piece)) if text.startswith(piece, pos) else min(b, pos + len(piece))
+        if k + max_tokens >= len(tokens):
+            end = b
+        if end > pos:
+            pieces.append((pos, end, count_tokens(text[pos:end])))
+        pos = end
+    return pieces

@@ -1,0 +1,152 @@
+"""Settings in one place: command-line flags override environment variables override defaults."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def offline_setup() -> None:
+    """Point tiktoken and nltk at the data shipped inside llama-index-core (no download)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llama_index.core")
+    if not spec or not spec.submodule_search_locations:
+        return
+    static = Path(spec.submodule_search_locations[0]) / "_static"
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(static / "tiktoken_cache"))
+    os.environ.setdefault("NLTK_DATA", str(static / "nltk_cache"))
+    # Chroma and gradio phone home unless told not to; on an intranet that only produces errors.
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+@dataclass
+class Settings:
+    """Every tunable of the assistant; thresholds and sizes are named here, not literals in code."""
+
+    # store
+    index_dir: Path = Path("index")
+    chroma_url: str | None = None
+    collection: str = "articles"
+    # embeddings: "bge-small" (packaged ONNX) or "openai" (any /v1/embeddings endpoint)
+    embedder: str = "bge-small"
+    embed_base_url: str | None = None
+    embed_model: str | None = None
+    embed_api_key: str | None = None
+    # LLM answering: any OpenAI-compatible chat server
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+    llm_retries: int = 2
+    llm_fallback: bool = True  # fall back to the extractive answerer when the server fails
+    answerer: str = "auto"  # "auto": llm when llm_base_url is set, else extractive
+    # ingestion
+    chunk_tokens: int = 250
+    chunk_overlap_sentences: int = 1
+    max_file_mb: float = 50.0
+    # retrieval
+    top_k: int = 8
+    candidates: int = 30
+    rrf_k: int = 60
+    rerank: bool = True
+    # answering and verification
+    max_answer_sentences: int = 3
+    support_threshold: float = 0.5
+    # api
+    api_keys: list[str] = field(default_factory=list)  # admin: ask and change the collection
+    read_keys: list[str] = field(default_factory=list)  # ask only
+    cors_origins: list[str] = field(default_factory=list)
+    rate_limit_per_minute: int = 60
+    max_body_bytes: int = 60 * 1024 * 1024
+    max_question_chars: int = 4000
+    max_messages: int = 50
+
+    ENV = {
+        "index_dir": "ASSISTANT_INDEX",
+        "chroma_url": "ASSISTANT_CHROMA_URL",
+        "collection": "ASSISTANT_COLLECTION",
+        "embedder": "ASSISTANT_EMBEDDER",
+        "embed_base_url": "ASSISTANT_EMBED_BASE_URL",
+        "embed_model": "ASSISTANT_EMBED_MODEL",
+        "embed_api_key": "ASSISTANT_EMBED_API_KEY",
+        "llm_base_url": "ASSISTANT_LLM_BASE_URL",
+        "llm_model": "ASSISTANT_LLM_MODEL",
+        "llm_api_key": "ASSISTANT_LLM_API_KEY",
+        "llm_timeout": "ASSISTANT_LLM_TIMEOUT",
+        "llm_retries": "ASSISTANT_LLM_RETRIES",
+        "llm_fallback": "ASSISTANT_LLM_FALLBACK",
+        "answerer": "ASSISTANT_ANSWERER",
+        "chunk_tokens": "ASSISTANT_CHUNK_TOKENS",
+        "chunk_overlap_sentences": "ASSISTANT_CHUNK_OVERLAP_SENTENCES",
+        "max_file_mb": "ASSISTANT_MAX_FILE_MB",
+        "top_k": "ASSISTANT_TOP_K",
+        "candidates": "ASSISTANT_CANDIDATES",
+        "rerank": "ASSISTANT_RERANK",
+        "max_answer_sentences": "ASSISTANT_MAX_ANSWER_SENTENCES",
+        "support_threshold": "ASSISTANT_SUPPORT_THRESHOLD",
+        "api_keys": "ASSISTANT_API_KEYS",
+        "read_keys": "ASSISTANT_READ_KEYS",
+        "cors_origins": "ASSISTANT_CORS_ORIGINS",
+        "rate_limit_per_minute": "ASSISTANT_RATE_LIMIT",
+        "max_body_bytes": "ASSISTANT_MAX_BODY_BYTES",
+    }
+
+    @classmethod
+    def load(cls, **overrides: Any) -> "Settings":
+        """Defaults, then environment variables, then the non-None overrides (flags)."""
+        values: dict[str, Any] = {}
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        defaults = cls()
+        for name, var in cls.ENV.items():
+            raw = _env(var)
+            if raw is not None:
+                values[name] = _coerce(raw, getattr(defaults, name), var)
+        for name, value in overrides.items():
+            if name not in types:
+                raise TypeError(f"unknown setting {name!r}")
+            if value is not None:
+                values[name] = value
+        settings = cls(**values)
+        settings.index_dir = Path(settings.index_dir).expanduser()
+        if settings.chroma_url:
+            settings.chroma_url = settings.chroma_url.rstrip("/")
+        return settings
+
+    @property
+    def answerer_name(self) -> str:
+        if self.answerer != "auto":
+            return self.answerer
+        return "llm" if self.llm_base_url else "extractive"
+
+
+def _coerce(raw: str, default: Any, var: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, list):
+            return _split(raw)
+        return raw
+    except ValueError:
+        raise SystemExit(f"error: {var}={raw!r} is not a valid {type(default).__name__}") from None

@@ -1,0 +1,204 @@
+"""The Assistant every front end calls: ingest, list and remove documents, ask with history, stream answers."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .config import Settings, offline_setup
+from .schema import Answer, AssistantError, Citation, Document, Sentence
+
+offline_setup()
+
+ABSTAIN_TEXT = "The articles do not say."
+
+
+class Assistant:
+    """One collection, one retriever, one answerer: ask(question, history) -> Answer.
+
+    history is a list of {"role": "user" | "assistant", "content": str} messages, oldest first; an assistant
+    message may also carry "answer": the Answer object it came from, which the follow-up rewriter uses.
+    """
+
+    def __init__(self, settings: Settings | None = None):
+        from .embed import get_embedder
+        from .retrieve import Retriever
+        from .store import Store
+
+        self.settings = settings or Settings.load()
+        self.embedder = get_embedder(self.settings)
+        self.store = Store(self.settings, self.embedder)
+        self.retriever = Retriever(self.store, self.settings)
+        self._answerers: dict[str, Any] = {}
+        self._write_lock = threading.Lock()
+
+    # -- collection ----------------------------------------------------------------------------
+    def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True):
+        from .ingest import ingest
+
+        with self._write_lock:
+            return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune)
+
+    def add_bytes(self, data: bytes, name: str):
+        """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
+        import tempfile
+
+        from .ingest import Summary
+        safe = Path(name).name or "upload"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "uploads" / safe
+            path.parent.mkdir()
+            path.write_bytes(data)
+            with self._write_lock:
+                from .ingest import Candidate, _os_reason, document_id, read_document
+                from .extract import ExtractError
+
+                summary = Summary()
+                try:
+                    doc = read_document(Candidate(path, "uploads", safe), int(self.settings.max_file_mb * 1e6))
+                except (ExtractError, OSError) as exc:
+                    summary.failed.append({"path": safe, "reason": str(exc) if isinstance(exc, ExtractError) else _os_reason(exc)})
+                else:
+                    old = self.store.get_document(doc.id)
+                    if old is not None and old.sha256 == doc.sha256:
+                        summary.unchanged = 1
+                    else:
+                        from .chunking import chunk_document
+
+                        chunks = chunk_document(doc, self.settings.chunk_tokens, self.settings.chunk_overlap_sentences)
+                        self.store.commit_start()
+                        self.store.add_document(doc, chunks, self.embedder.embed_documents([c.text for c in chunks]))
+                        self.store.commit()
+                        summary.updated, summary.added = (1, 0) if old else (0, 1)
+                summary.documents = self.store.documents.count()
+                summary.chunks = self.store.count_chunks()
+                return summary
+
+    def documents(self) -> list[Document]:
+        return self.store.list_documents()
+
+    def document(self, document_id: str) -> Document | None:
+        return self.store.get_document(document_id)
+
+    def remove(self, document_id: str) -> bool:
+        with self._write_lock:
+            self.store.commit_start()
+            found = self.store.remove_document(document_id)
+            self.store.commit()
+            return found
+
+    def status(self) -> dict[str, Any]:
+        size = self.store.size_on_disk()
+        return {
+            "location": self.store.location,
+            "backend": "chroma-server" if self.settings.chroma_url else "chroma-embedded",
+            "collection": self.settings.collection,
+            "embedder": self.store.embedder_name or self.embedder.name,
+            "dim": self.embedder.dim,
+            "answerer": self.settings.answerer_name,
+            "documents": self.store.documents.count(),
+            "chunks": self.store.count_chunks(),
+            "size_bytes": size,
+        }
+
+    # -- answering -----------------------------------------------------------------------------
+    def answerer(self, name: str | None = None):
+        from .answer import get_answerer
+
+        name = name or self.settings.answerer_name
+        if name not in self._answerers:
+            self._answerers[name] = get_answerer(name, self.settings)
+        return self._answerers[name]
+
+    def rewrite(self, question: str, history: list[dict] | None) -> str:
+        from .rewrite import rewrite_query
+
+        return rewrite_query(question, history or [], self)
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        answer = None
+        for event in self.stream(question, history):
+            if event["event"] == "done":
+                answer = event["answer"]
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[dict]:
+        """Yield events as the answer forms:
+        {"event": "query", "rewritten_query"}, {"event": "delta", "text"} (raw text as it is produced),
+        {"event": "sentence", "sentence": Sentence, "citations": [Citation, ...]} once a sentence is complete and
+        verified (its citations: those it introduces), and last {"event": "done", "answer": Answer}.
+        """
+        question = (question or "").strip()
+        if not question:
+            raise AssistantError("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise AssistantError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        query = self.rewrite(question, history)
+        timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
+        yield {"event": "query", "rewritten_query": query}
+        t1 = time.perf_counter()
+        passages = self.retriever.retrieve(query)
+        timings["retrieve_ms"] = (time.perf_counter() - t1) * 1000
+        answer = Answer(question=question, rewritten_query=query, passages=passages)
+        answerer = self.answerer()
+        answer.answerer = answerer.name
+        t2 = time.perf_counter()
+        try:
+            produced = list(self._answer_events(answerer, question, query, passages, history, answer))
+        except AssistantError as exc:
+            if not (self.settings.llm_fallback and answerer.name != "extractive"):
+                raise
+            answer.notice = f"{exc}; answered by the embedded extractive answerer instead"
+            answer.answerer = "extractive"
+            answer.sentences, answer.citations = [], []
+            produced = list(self._answer_events(self.answerer("extractive"), question, query, passages, history, answer))
+        for event in produced:
+            yield event
+        if not answer.sentences:
+            answer.abstained = True
+            text = ABSTAIN_TEXT
+            if answer.notice and "related" in answer.notice:
+                text = ABSTAIN_TEXT
+            answer.sentences = [Sentence(text=text, citations=[], support=0.0, verdict="abstain")]
+            yield {"event": "delta", "text": text}
+            yield {"event": "sentence", "sentence": answer.sentences[0], "citations": []}
+        timings["answer_ms"] = (time.perf_counter() - t2) * 1000
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        answer.timings = timings
+        yield {"event": "done", "answer": answer}
+
+    def _answer_events(self, answerer, question, query, passages, history, answer: Answer) -> Iterator[dict]:
+        """Run an answerer, verify each sentence, number citations in order of first use."""
+        from .verify import verify_sentence
+
+        by_key: dict[tuple[str, int, int], Citation] = {}
+        for draft in answerer.answer(question, query, passages, history or []):
+            if draft.kind == "delta":
+                yield {"event": "delta", "text": draft.text}
+                continue
+            if draft.kind == "abstain":
+                answer.abstained = True
+                answer.notice = answer.notice or draft.text
+                continue
+            verdict = verify_sentence(draft, self.settings)
+            if verdict.verdict == "unsupported":
+                continue
+            markers, new = [], []
+            for span in draft.spans:
+                key = (span.document_id, span.start, span.end)
+                if key not in by_key:
+                    by_key[key] = Citation(marker=len(by_key) + 1, document_id=span.document_id, source=span.source,
+                                           chunk_id=span.chunk_id, start=span.start, end=span.end, text=span.text,
+                                           title=span.title, page=span.page)
+                    new.append(by_key[key])
+                if by_key[key].marker not in markers:
+                    markers.append(by_key[key].marker)
+            text = draft.text.rstrip() + " " + "".join(f"[{m}]" for m in markers)
+            sentence = Sentence(text=text, citations=markers, support=verdict.support, verdict=verdict.verdict)
+            answer.sentences.append(sentence)
+            answer.citations.extend(new)
+            yield {"event": "sentence", "sentence": sentence, "citations": new}

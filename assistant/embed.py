@@ -1,0 +1,85 @@
+"""Embedders behind one small interface, registered by name; the packaged default goes through the same registry."""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from .config import Settings
+from .schema import AssistantError
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {}
+
+
+def register(name: str):
+    def wrap(factory):
+        EMBEDDERS[name] = factory
+        return factory
+    return wrap
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    try:
+        factory = EMBEDDERS[settings.embedder]
+    except KeyError:
+        raise AssistantError(f"unknown embedder {settings.embedder!r}; choose one of {', '.join(EMBEDDERS)}") from None
+    return factory(settings)
+
+
+@register("bge-small")
+class BgeSmallEmbedder:
+    """BAAI/bge-small-en-v1.5, int8 ONNX, shipped in a wheel: no download, no server."""
+
+    name = "bge-small-en-v1.5-int8"
+    dim = 384
+
+    def __init__(self, settings: Settings | None = None):
+        from .onnx_models import bge_small
+
+        self.model = bge_small()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.model.embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed([text], query=True)[0]
+
+
+@register("openai")
+class OpenAIEmbedder:
+    """Any OpenAI-compatible /v1/embeddings endpoint (OpenAI, vLLM, Ollama, llama.cpp, TEI)."""
+
+    def __init__(self, settings: Settings):
+        from openai import OpenAI
+
+        if not settings.embed_base_url or not settings.embed_model:
+            raise AssistantError("the openai embedder needs ASSISTANT_EMBED_BASE_URL and ASSISTANT_EMBED_MODEL")
+        self.client = OpenAI(base_url=settings.embed_base_url, api_key=settings.embed_api_key or "none",
+                             timeout=settings.llm_timeout, max_retries=settings.llm_retries)
+        self.model = settings.embed_model
+        self.name = f"openai:{self.model}"
+        self.dim = len(self.embed_query("dimension probe"))
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for k in range(0, len(texts), 64):
+            try:
+                response = self.client.embeddings.create(model=self.model, input=texts[k:k + 64])
+            except Exception as exc:
+                raise AssistantError(f"embedding server failed: {exc}") from None
+            out.extend(d.embedding for d in sorted(response.data, key=lambda d: d.index))
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([text])[0]

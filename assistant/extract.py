@@ -1,0 +1,190 @@
+"""Turn a file (txt, md, html, pdf, docx) into plain text, a title and a page map, or a one-line reason why not."""
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
+
+MAGIC = {
+    b"\x89PNG": "PNG image",
+    b"\xff\xd8\xff": "JPEG image",
+    b"GIF8": "GIF image",
+    b"%PDF": "PDF document",
+    b"PK\x03\x04": "ZIP archive",
+    b"\x7fELF": "executable",
+    b"\x1f\x8b": "gzip archive",
+    b"RIFF": "RIFF media file",
+}
+
+
+class ExtractError(Exception):
+    """The file cannot become text; the message is the one-line reason shown to the user."""
+
+
+@dataclass
+class Extracted:
+    text: str
+    title: str
+    pages: list[int] = field(default_factory=list)
+
+
+def extract_bytes(data: bytes, name: str) -> Extracted:
+    """Extract text from a file's bytes; the suffix of name picks the format."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise ExtractError(f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(SUPPORTED))}")
+    if not data.strip():
+        raise ExtractError("empty file")
+    if suffix == ".pdf":
+        result = _pdf(data)
+    elif suffix == ".docx":
+        result = _docx(data)
+    else:
+        text = decode_text(data)
+        if suffix in (".html", ".htm"):
+            result = _html(text)
+        else:
+            result = Extracted(_normalize(text), "")
+            if suffix in (".md", ".markdown"):
+                result.title = _markdown_title(result.text)
+    if not result.text.strip():
+        raise ExtractError("no text found in the file")
+    result.title = (result.title or _first_line(result.text) or Path(name).stem).strip()[:200]
+    return result
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text with its BOM, else UTF-8, else the detected encoding; refuse binary data."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise ExtractError(f"invalid {encoding} text despite its byte-order mark") from None
+    for magic, kind in MAGIC.items():
+        if data.startswith(magic):
+            raise ExtractError(f"binary file ({kind}), not text")
+    if b"\x00" in data[:8192]:
+        raise ExtractError("binary file (contains NUL bytes), not text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is None:
+            raise ExtractError("cannot detect the text encoding") from None
+        text = str(best)
+    controls = sum(1 for ch in text[:20000] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
+    if controls > max(3, len(text[:20000]) // 100):
+        raise ExtractError("binary file (control characters), not text")
+    return text
+
+
+def _normalize(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _first_line(text: str) -> str:
+    """A title for plain text: the first short line that is not a byline or a site banner, else the opening words."""
+    lines = [ln.strip().lstrip("#").strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    for line in lines[:5]:
+        if len(line) <= 120 and len(line.split()) >= 3 and not re.match(r"(?i)(via|by|from)\s", line) \
+                and line.count(" - ") < 2 and not line.endswith((".", ":")):
+            return line
+    if not lines:
+        return ""
+    words = lines[0].split()
+    return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+
+
+def _markdown_title(text: str) -> str:
+    m = re.search(r"^#\s+(.+)$", text, re.M)
+    return m.group(1).strip() if m else ""
+
+
+SKIP_TAGS = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
+             "button", "template", "head", "select", "canvas", "object", "embed"}
+BLOCK_TAGS = {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
+              "blockquote", "pre", "table", "tr", "td", "th", "br", "hr", "dd", "dt", "dl", "figcaption",
+              "figure", "body", "title", "address", "caption"}
+
+
+def _html(html: str) -> Extracted:
+    # selectolax gives the DOM; its own .text() glues block elements together or splits inline ones,
+    # so a short walk keeps paragraphs apart and sentences with links whole.
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    title_node = tree.css_first("title") or tree.css_first("h1")
+    title = " ".join(title_node.text().split()) if title_node else ""
+    root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        child = node.child
+        while child is not None:
+            tag = child.tag
+            if tag == "-text":
+                parts.append(child.text_content or "")
+            elif tag and not tag.startswith("-") and tag not in SKIP_TAGS:
+                block = tag in BLOCK_TAGS
+                if block:
+                    parts.append("\n\n" if tag not in ("br", "td", "th") else "\n")
+                walk(child)
+                if block:
+                    parts.append("\n\n")
+            child = child.next
+
+    if root is not None:
+        walk(root)
+    paragraphs = [" ".join(p.split()) for p in "".join(parts).split("\n\n")]
+    return Extracted("\n\n".join(p for p in paragraphs if p), title)
+
+
+def _pdf(data: bytes) -> Extracted:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                if not reader.decrypt(""):
+                    raise ExtractError("encrypted PDF (a password is needed)")
+            except ExtractError:
+                raise
+            except Exception:
+                raise ExtractError("encrypted PDF (a password is needed)") from None
+        texts, pages, pos = [], [], 0
+        for page in reader.pages:
+            page_text = _normalize(page.extract_text() or "")
+            pages.append(pos)
+            texts.append(page_text)
+            pos += len(page_text) + 2
+        title = str((reader.metadata or {}).get("/Title") or "") if reader.metadata else ""
+    except ExtractError:
+        raise
+    except (PdfReadError, Exception) as exc:  # pypdf raises many types for damaged files
+        raise ExtractError(f"not a readable PDF ({type(exc).__name__}: {str(exc)[:80]})") from None
+    return Extracted("\n\n".join(texts), title, pages)
+
+
+def _docx(data: bytes) -> Extracted:
+    try:
+        import docx
+
+        d = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise ExtractError(f"not a readable .docx file ({type(exc).__name__})") from None
+    paragraphs = [" ".join(p.text.split()) for p in d.paragraphs]
+    title = d.core_properties.title or ""
+    return Extracted("\n\n".join(p for p in paragraphs if p), title)

@@ -1,0 +1,206 @@
+"""Make the index mirror a set of files and folders: add new, replace changed, drop removed, skip unchanged."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .chunking import chunk_document
+from .config import Settings
+from .extract import SUPPORTED, ExtractError, extract_bytes
+from .schema import Chunk, Document
+from .store import Store
+
+EMBED_BATCH_CHUNKS = 64  # chunks of several small documents are embedded together: fewer, fuller batches
+
+
+@dataclass
+class Candidate:
+    path: Path
+    root: str  # absolute folder the source path is relative to
+    source: str
+
+
+@dataclass
+class Summary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[dict] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
+                "failed": self.failed, "documents": self.documents, "chunks": self.chunks}
+
+
+def document_id(root: str, source: str) -> str:
+    return hashlib.sha1(f"{root}\0{source}".encode()).hexdigest()[:16]
+
+
+def collect(paths: list[Path], summary: Summary) -> tuple[list[Candidate], list[str]]:
+    """Files to ingest, and the folders whose documents the index must mirror; problems go to summary.failed."""
+    files: list[Candidate] = []
+    mirrored: list[str] = []
+    for given in paths:
+        path = Path(given)
+        try:
+            if path.is_dir():
+                root = path.resolve()
+                mirrored.append(str(root))
+                files.extend(_walk(root, summary))
+            elif path.is_file():
+                files.append(Candidate(path, str(path.resolve().parent), path.name))
+            elif path.is_symlink():
+                summary.failed.append({"path": str(path), "reason": _link_reason(path)})
+            else:
+                summary.failed.append({"path": str(path), "reason": "no such file or folder"})
+        except OSError as exc:
+            summary.failed.append({"path": str(path), "reason": _os_reason(exc)})
+    return files, mirrored
+
+
+def _walk(root: Path, summary: Summary) -> list[Candidate]:
+    found: list[Candidate] = []
+    seen_dirs: set[str] = set()
+
+    def onerror(exc: OSError) -> None:
+        summary.failed.append({"path": str(exc.filename), "reason": _os_reason(exc)})
+
+    for folder, dirs, names in os.walk(root, followlinks=True, onerror=onerror):
+        real = os.path.realpath(folder)
+        if real in seen_dirs:
+            summary.failed.append({"path": os.path.relpath(folder, root), "reason": "symlink loop (folder already visited)"})
+            dirs[:] = []
+            continue
+        seen_dirs.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            path = Path(folder) / name
+            source = path.relative_to(root).as_posix()
+            if path.suffix.lower() not in SUPPORTED:
+                continue
+            if path.is_symlink() and not path.exists():
+                summary.failed.append({"path": source, "reason": _link_reason(path)})
+                continue
+            found.append(Candidate(path, str(root), source))
+    return found
+
+
+def _link_reason(path: Path) -> str:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symlink loop"
+    except OSError as exc:
+        if exc.errno == 40:
+            return "symlink loop"
+        return "broken symlink (its target does not exist)"
+    return "not a regular file"
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == 40:
+        return "symlink loop"
+    if isinstance(exc, PermissionError):
+        return "permission denied (unreadable file)"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or folder"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def read_document(candidate: Candidate, max_bytes: int) -> Document:
+    """Read and extract one file; raises ExtractError or OSError with the reason."""
+    size = candidate.path.stat().st_size
+    if size > max_bytes:
+        raise ExtractError(f"file too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB)")
+    data = candidate.path.read_bytes()
+    return document_from_bytes(data, candidate.source, candidate.root)
+
+
+def document_from_bytes(data: bytes, source: str, root: str = "") -> Document:
+    extracted = extract_bytes(data, source)
+    return Document(
+        id=document_id(root, source), source=source, title=extracted.title,
+        sha256=hashlib.sha256(data).hexdigest(), text=extracted.text, root=root,
+        ingested_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), pages=extracted.pages,
+    )
+
+
+def ingest(
+    paths: list[Path],
+    store: Store,
+    settings: Settings,
+    progress: Callable[[int, int, str], None] | None = None,
+    prune: bool = True,
+) -> Summary:
+    """Bring the index up to date with paths. Folders are mirrored (documents gone from them are dropped)."""
+    summary = Summary()
+    candidates, mirrored = collect(paths, summary)
+    indexed = {d.id: d for d in store.list_documents()}
+    max_bytes = int(settings.max_file_mb * 1e6)
+    pending: list[tuple[Document, list[Chunk], bool]] = []
+    changed = False
+
+    def flush() -> None:
+        nonlocal changed
+        if not pending:
+            return
+        if not changed:
+            store.commit_start()
+            changed = True
+        texts = [c.text for _, chunks, _ in pending for c in chunks]
+        vectors = store.embedder.embed_documents(texts)
+        k = 0
+        for doc, chunks, is_update in pending:
+            store.add_document(doc, chunks, vectors[k:k + len(chunks)])
+            k += len(chunks)
+            if is_update:
+                summary.updated += 1
+            else:
+                summary.added += 1
+        pending.clear()
+
+    seen: set[str] = set()
+    for n, candidate in enumerate(candidates, 1):
+        if progress:
+            progress(n, len(candidates), candidate.source)
+        doc_id = document_id(candidate.root, candidate.source)
+        seen.add(doc_id)
+        try:
+            doc = read_document(candidate, max_bytes)
+        except ExtractError as exc:
+            summary.failed.append({"path": candidate.source, "reason": str(exc)})
+            continue
+        except OSError as exc:
+            summary.failed.append({"path": candidate.source, "reason": _os_reason(exc)})
+            continue
+        old = indexed.get(doc_id)
+        if old is not None and old.sha256 == doc.sha256:
+            summary.unchanged += 1
+            continue
+        chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap_sentences)
+        pending.append((doc, chunks, old is not None))
+        if sum(len(c) for _, c, _ in pending) >= EMBED_BATCH_CHUNKS:
+            flush()
+    flush()
+    if prune:
+        for doc in indexed.values():
+            if doc.root in mirrored and doc.id not in seen:
+                if not changed:
+                    store.commit_start()
+                    changed = True
+                store.remove_document(doc.id)
+                summary.removed += 1
+    if changed or store.bm25.revision != store.revision():
+        store.commit()
+    summary.documents = store.documents.count()
+    summary.chunks = store.count_chunks()
+    return summary

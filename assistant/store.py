@@ -1,0 +1,290 @@
+"""Chroma (embedded or server) holding chunks and whole documents, with a BM25 index kept in sync beside it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+from .config import Settings, offline_setup
+from .schema import AssistantError, Chunk, Document
+
+offline_setup()
+
+PAGE = 1000  # Chroma get() page size; large collections are read in pages
+
+
+class Store:
+    """The collection of one index: chunks with embeddings, the documents they come from, and BM25."""
+
+    def __init__(self, settings: Settings, embedder=None):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.settings = settings
+        self.embedder = embedder
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if settings.chroma_url:
+                m = re.match(r"^(https?)://([^/:]+)(?::(\d+))?(/.*)?$", settings.chroma_url)
+                if not m:
+                    raise AssistantError(f"not a Chroma server URL: {settings.chroma_url}")
+                scheme, host, port = m.group(1), m.group(2), int(m.group(3) or (443 if m.group(1) == "https" else 8000))
+                self.client = chromadb.HttpClient(host=host, port=port, ssl=scheme == "https", settings=chroma_settings)
+                self.client.heartbeat()
+                self.location = settings.chroma_url
+            else:
+                settings.index_dir.mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
+                self.location = str(settings.index_dir.resolve())
+        except AssistantError:
+            raise
+        except Exception as exc:
+            where = settings.chroma_url or settings.index_dir
+            raise AssistantError(f"cannot open the Chroma index at {where}: {exc}") from None
+        name = settings.collection
+        self.documents = self.client.get_or_create_collection(f"{name}_documents")
+        self.chunks = self._chunk_collection(name)
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.vector_store = ChromaVectorStore.from_collection(self.chunks)
+        key = hashlib.sha1((settings.chroma_url or "local").encode()).hexdigest()[:8]
+        self.bm25 = Bm25Index(settings.index_dir / "bm25" / f"{name}-{key}")
+        self._lock = threading.RLock()
+
+    # -- collections -------------------------------------------------------------------------
+    def _chunk_collection(self, name: str):
+        existing = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+        if name in existing:
+            collection = self.client.get_collection(name)
+            meta = collection.metadata or {}
+            if self.embedder is not None and meta.get("embedder") and (
+                meta.get("embedder") != self.embedder.name or int(meta.get("dim", 0)) != self.embedder.dim
+            ):
+                raise AssistantError(
+                    f"the index was built with embedder {meta.get('embedder')} ({meta.get('dim')} dims), not "
+                    f"{self.embedder.name} ({self.embedder.dim} dims): use the same embedder, or a new --index/collection"
+                )
+            return collection
+        meta = {"hnsw:space": "cosine"}
+        if self.embedder is not None:
+            meta.update(embedder=self.embedder.name, dim=self.embedder.dim)
+        return self.client.create_collection(name, metadata=meta, embedding_function=None)
+
+    @property
+    def embedder_name(self) -> str:
+        return (self.chunks.metadata or {}).get("embedder", "")
+
+    def revision(self) -> int:
+        return int((self.documents.metadata or {}).get("revision", 0))
+
+    def _bump_revision(self) -> None:
+        self.documents = self.client.get_collection(self.documents.name)
+        self.documents.modify(metadata={"revision": self.revision() + 1})
+
+    # -- documents ---------------------------------------------------------------------------
+    def list_documents(self) -> list[Document]:
+        docs = []
+        for ids, metas, _ in self._pages(self.documents, include=["metadatas"]):
+            docs.extend(_doc_from(i, m, "") for i, m in zip(ids, metas))
+        return sorted(docs, key=lambda d: d.source)
+
+    def get_document(self, document_id: str) -> Document | None:
+        got = self.documents.get(ids=[document_id], include=["metadatas", "documents"])
+        if not got["ids"]:
+            return None
+        return _doc_from(got["ids"][0], got["metadatas"][0], got["documents"][0])
+
+    def add_document(self, doc: Document, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        """Replace a document and its chunks. The document record is written last, so an ingest killed
+        half way leaves no record (or the old hash) and the next ingest redoes the document."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        with self._lock:
+            self.documents.delete(ids=[doc.id])
+            self.vector_store.delete(doc.id)
+            nodes = []
+            for chunk, vector in zip(chunks, embeddings):
+                node = TextNode(
+                    id_=chunk.id, text=chunk.text, embedding=vector,
+                    start_char_idx=chunk.start, end_char_idx=chunk.end,
+                    metadata={"source": chunk.source, "title": chunk.title, "start": chunk.start, "end": chunk.end,
+                              "tokens": chunk.tokens, "page": chunk.page if chunk.page is not None else -1},
+                    excluded_embed_metadata_keys=["source", "title", "start", "end", "tokens", "page"],
+                    excluded_llm_metadata_keys=["source", "title", "start", "end", "tokens", "page"],
+                )
+                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.id)
+                nodes.append(node)
+            if nodes:
+                self.vector_store.add(nodes)
+            meta = {"source": doc.source, "title": doc.title, "sha256": doc.sha256, "root": doc.root,
+                    "ingested_at": doc.ingested_at, "pages": json.dumps(doc.pages), "chunks": len(chunks)}
+            self.documents.add(ids=[doc.id], documents=[doc.text], metadatas=[meta], embeddings=[[1.0]])
+
+    def remove_document(self, document_id: str) -> bool:
+        with self._lock:
+            found = bool(self.documents.get(ids=[document_id])["ids"])
+            self.documents.delete(ids=[document_id])
+            self.vector_store.delete(document_id)
+            return found
+
+    def commit_start(self) -> None:
+        """Mark the collection as changing, so that a reader (or a crash) never trusts a BM25 index from before."""
+        with self._lock:
+            self._bump_revision()
+
+    def commit(self) -> None:
+        """Mark the collection changed and bring BM25 up to date."""
+        with self._lock:
+            self._bump_revision()
+            self.sync_bm25(force=True)
+
+    # -- chunks ------------------------------------------------------------------------------
+    def count_chunks(self) -> int:
+        return self.chunks.count()
+
+    def all_chunks(self) -> Iterable[Chunk]:
+        for ids, metas, texts in self._pages(self.chunks, include=["metadatas", "documents"]):
+            for i, m, t in zip(ids, metas, texts):
+                yield _chunk_from(i, m, t)
+
+    def get_chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=ids, include=["metadatas", "documents"])
+        return {i: _chunk_from(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
+
+    def dense_search(self, query_vector: list[float], k: int) -> list[tuple[Chunk, float]]:
+        if self.chunks.count() == 0:
+            return []
+        got = self.chunks.query(query_embeddings=[query_vector], n_results=k, include=["metadatas", "documents", "distances"])
+        return [
+            (_chunk_from(i, m, t), 1.0 - float(d))
+            for i, m, t, d in zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])
+        ]
+
+    def bm25_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        self.sync_bm25()
+        return self.bm25.search(query, k)
+
+    def sync_bm25(self, force: bool = False) -> None:
+        """Rebuild BM25 from the collection when another process (or server client) changed it."""
+        revision = self.revision() if not force else None
+        with self._lock:
+            if force:
+                self.documents = self.client.get_collection(self.documents.name)
+                revision = self.revision()
+            elif self.bm25.revision == revision and self.bm25.collection_id == str(self.chunks.id):
+                return
+            ids, texts = [], []
+            for ids_page, _, texts_page in self._pages(self.chunks, include=["documents"]):
+                ids.extend(ids_page)
+                texts.extend(texts_page)
+            self.bm25.build(ids, texts, revision, str(self.chunks.id))
+
+    def _pages(self, collection, include: list[str]):
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got["ids"], got.get("metadatas") or [None] * len(got["ids"]), got.get("documents") or [None] * len(got["ids"])
+            if len(got["ids"]) < PAGE:
+                return
+            offset += PAGE
+
+    def size_on_disk(self) -> int | None:
+        if self.settings.chroma_url:
+            return None
+        return sum(f.stat().st_size for f in self.settings.index_dir.rglob("*") if f.is_file())
+
+
+def _doc_from(doc_id: str, m: dict[str, Any], text: str | None) -> Document:
+    return Document(
+        id=doc_id, source=m.get("source", ""), title=m.get("title", ""), sha256=m.get("sha256", ""),
+        text=text or "", root=m.get("root", ""), ingested_at=m.get("ingested_at", ""),
+        pages=json.loads(m.get("pages") or "[]"), chunks=int(m.get("chunks", 0)),
+    )
+
+
+def _chunk_from(chunk_id: str, m: dict[str, Any], text: str) -> Chunk:
+    page = m.get("page", -1)
+    return Chunk(
+        id=chunk_id, document_id=m.get("document_id") or m.get("ref_doc_id", ""), start=int(m["start"]),
+        end=int(m["end"]), text=text, tokens=int(m.get("tokens", 0)), source=m.get("source", ""),
+        title=m.get("title", ""), page=None if page in (-1, None) else int(page),
+    )
+
+
+class Bm25Index:
+    """bm25s over the chunk texts, saved on disk with the collection revision it reflects."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.revision: int | None = None
+        self.collection_id: str | None = None
+        self.ids: list[str] = []
+        self.model = None
+        self._load()
+
+    @staticmethod
+    def _stemmer():
+        import Stemmer
+
+        return Stemmer.Stemmer("english").stemWords
+
+    def tokenize(self, texts: list[str], return_ids: bool = True):
+        import bm25s
+
+        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer(), show_progress=False, return_ids=return_ids)
+
+    def _load(self) -> None:
+        meta = self.path / "meta.json"
+        if not meta.exists():
+            return
+        try:
+            import bm25s
+
+            info = json.loads(meta.read_text())
+            self.ids = info["ids"]
+            self.model = bm25s.BM25.load(str(self.path), show_progress=False) if self.ids else None
+            self.revision, self.collection_id = info["revision"], info["collection_id"]
+        except Exception:
+            # a half-written index (killed mid-save) is rebuilt from the collection
+            self.revision = self.collection_id = self.model = None
+            self.ids = []
+
+    def build(self, ids: list[str], texts: list[str], revision: int, collection_id: str) -> None:
+        import bm25s
+
+        model = None
+        if ids:
+            model = bm25s.BM25()
+            model.index(self.tokenize(texts), show_progress=False)
+        tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if model is not None:
+            model.save(str(tmp), show_progress=False)
+        (tmp / "meta.json").write_text(json.dumps({"ids": ids, "revision": revision, "collection_id": collection_id}))
+        old = self.path.with_name(self.path.name + f".old{os.getpid()}")
+        if self.path.exists():
+            self.path.rename(old)
+        tmp.rename(self.path)
+        shutil.rmtree(old, ignore_errors=True)
+        self.ids, self.model, self.revision, self.collection_id = ids, model, revision, collection_id
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        if self.model is None or not self.ids:
+            return []
+        # plain token strings: retrieve() maps them onto the index vocabulary and ignores unknown ones
+        tokens = self.tokenize([query], return_ids=False)
+        if not tokens or not tokens[0]:
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self.model.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
