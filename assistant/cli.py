@@ -100,6 +100,167 @@ def sources(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chroma
     Console().print(table)
 
 
+def _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer) -> Settings:
+    return Settings.load(index_dir=index, chroma_url=chroma_url, llm_base_url=llm_base_url, llm_model=llm_model,
+                         llm_api_key=llm_api_key, answerer=answerer)
+
+
+def _print_answer(answer, verbose: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False)
+    if verbose:
+        console.print(f"[dim]standalone query: {escape(answer.rewritten_query)}[/dim]")
+    for s in answer.sentences:
+        style = "" if s.verdict in ("supported", "abstain") else "yellow"
+        note = "" if s.verdict in ("supported", "abstain") else f" [dim]({s.verdict}, support {s.support:.2f})[/dim]"
+        console.print(f"[{style}]{escape(s.text)}[/{style}]{note}" if style else f"{escape(s.text)}{note}")
+    if answer.notice:
+        console.print(f"[dim]{escape(answer.notice)}[/dim]")
+    for c in answer.citations:
+        page = f", page {c.page}" if c.page else ""
+        console.print(f"[bold][{c.marker}][/bold] {escape(c.title)} [dim]({escape(c.source)}{page}, chars {c.start}-{c.end})[/dim]")
+        console.print(f"    [italic]\u201c{escape(c.text.strip())}\u201d[/italic]")
+    if verbose:
+        console.print(f"[dim]{', '.join(f'{k} {v:.0f}' for k, v in answer.timings.items())}[/dim]")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="the question"),
+    index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    llm_base_url: Optional[str] = LlmUrlOpt,
+    llm_model: Optional[str] = LlmModelOpt,
+    llm_api_key: Optional[str] = LlmKeyOpt,
+    answerer: Optional[str] = AnswererOpt,
+    as_json: bool = JsonOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show the standalone query and timings"),
+):
+    """Answer one question; every sentence cites the exact span it rests on."""
+    from .schema import AssistantError
+
+    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
+    try:
+        answer = assistant.ask(question)
+    except AssistantError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(answer, verbose)
+
+
+@app.command()
+def chat(
+    index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    llm_base_url: Optional[str] = LlmUrlOpt,
+    llm_model: Optional[str] = LlmModelOpt,
+    llm_api_key: Optional[str] = LlmKeyOpt,
+    answerer: Optional[str] = AnswererOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="show the standalone query and timings"),
+):
+    """An interactive session with history: follow-up questions work. Empty line or Ctrl-D ends it; /new starts over."""
+    from .eval import history_turn
+    from .schema import AssistantError
+
+    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
+    history: list[dict] = []
+    typer.echo("Ask about your articles (/new for a new conversation, empty line to quit).")
+    while True:
+        try:
+            question = input("> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            break
+        if not question:
+            break
+        if question == "/new":
+            history = []
+            continue
+        try:
+            answer = assistant.ask(question, history)
+        except AssistantError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            continue
+        _print_answer(answer, verbose)
+        history += history_turn(question, answer)
+
+
+@app.command("eval")
+def evaluate(
+    questions: Path = typer.Argument(..., exists=True, dir_okay=False, help="question set (JSONL, see FORMAT.md)"),
+    docs: Path = typer.Option(..., "--docs", exists=True, file_okay=False, help="folder of the articles"),
+    out: Path = typer.Option(..., "--out", help="results file to write (JSONL)"),
+    index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    llm_base_url: Optional[str] = LlmUrlOpt,
+    llm_model: Optional[str] = LlmModelOpt,
+    llm_api_key: Optional[str] = LlmKeyOpt,
+    answerer: Optional[str] = AnswererOpt,
+):
+    """Index DOCS (idempotently), answer every case of QUESTIONS, write RESULTS and print the metrics."""
+    from . import eval as evaluation
+
+    if index is None and chroma_url is None and not Settings.load().chroma_url:
+        import hashlib
+
+        # one index per article folder, so evaluating another corpus never mixes with ./index
+        key = hashlib.sha1(str(docs.resolve()).encode()).hexdigest()[:10]
+        index = Path(Settings.load().index_dir) / "eval" / key
+    try:
+        cases = evaluation.load_cases(questions)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
+    summary = assistant.ingest([docs])
+    typer.echo(f"index: {summary.documents} documents, {summary.chunks} chunks "
+               f"(added {summary.added}, updated {summary.updated}, removed {summary.removed}, failed {len(summary.failed)})", err=True)
+    evaluation.run(assistant, cases, out)
+    metrics = evaluation.score(questions, out)
+    if metrics is None:
+        typer.echo(f"wrote {out}; no score.py found beside {questions} to score it")
+        return
+    for key, value in metrics.items():
+        typer.echo(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    typer.echo(
+        "score: answer {answer_accuracy:.2f} support {citation_support:.2f} precision {citation_precision:.2f} "
+        "abstain {abstention_recall:.2f} false-abstain {false_abstention:.2f} hit@k {retrieval_hit@k:.2f}".format(**metrics)
+    )
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(7860, "--port", help="port to listen on"),
+    index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    llm_base_url: Optional[str] = LlmUrlOpt,
+    llm_model: Optional[str] = LlmModelOpt,
+    llm_api_key: Optional[str] = LlmKeyOpt,
+    answerer: Optional[str] = AnswererOpt,
+    allow_remote: Optional[bool] = typer.Option(None, "--allow-remote", help="with no API keys configured, answer other machines too (default: this machine only) [env ASSISTANT_ALLOW_REMOTE]"),
+):
+    """Serve the chat UI, the REST and OpenAI-compatible API, and the embeddable widget."""
+    import uvicorn
+
+    from .api import create_app
+    from .schema import AssistantError
+
+    settings = Settings.load(index_dir=index, chroma_url=chroma_url, llm_base_url=llm_base_url, llm_model=llm_model,
+                             llm_api_key=llm_api_key, answerer=answerer, allow_remote=allow_remote)
+    try:
+        web = create_app(settings)
+    except AssistantError as exc:
+        _fail(str(exc))
+    keyed = bool(settings.api_keys or settings.read_keys)
+    access = "API keys required" if keyed else ("open to the network, no keys" if settings.allow_remote else "this machine only")
+    typer.echo(f"serving http://{host if ':' not in host else f'[{host}]'}:{port}/ ({access}); API docs at /docs", err=True)
+    uvicorn.run(web, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+
+
 def main() -> None:
     app()
 

@@ -65,11 +65,20 @@ class Settings:
     rerank: bool = True
     # answering and verification
     max_answer_sentences: int = 3
-    support_threshold: float = 0.5
+    support_threshold: float = 0.5  # verifier: below this a sentence's support is "weak"
+    sentence_budget: int = 24  # sentences cross-encoded per question (a cheap prior picks them)
+    answer_type_bonus: float = 1.5  # logit bonus for a sentence holding the kind of answer asked for
+    abstain_below: float = 0.5  # abstain when the best sentence's relevance is under this
+    unknown_term_min: float = 0.9  # ... or under this when a specific question term occurs nowhere in the articles
+    min_coverage: float = 0.5  # ... or under low_coverage_min when fewer specific terms than this occur near it
+    low_coverage_min: float = 0.8
+    extra_sentence_min: float = 0.5  # a further answer sentence needs at least this relevance ...
+    extra_sentence_ratio: float = 0.8  # ... and this share of the best one's (comparisons: any other article)
     # api
     api_keys: list[str] = field(default_factory=list)  # admin: ask and change the collection
     read_keys: list[str] = field(default_factory=list)  # ask only
     cors_origins: list[str] = field(default_factory=list)
+    allow_remote: bool = False  # no key configured: serve non-loopback clients too (otherwise loopback only)
     rate_limit_per_minute: int = 60
     max_body_bytes: int = 60 * 1024 * 1024
     max_question_chars: int = 4000
@@ -103,6 +112,9 @@ class Settings:
         "cors_origins": "ASSISTANT_CORS_ORIGINS",
         "rate_limit_per_minute": "ASSISTANT_RATE_LIMIT",
         "max_body_bytes": "ASSISTANT_MAX_BODY_BYTES",
+        "allow_remote": "ASSISTANT_ALLOW_REMOTE",
+        "max_question_chars": "ASSISTANT_MAX_QUESTION_CHARS",
+        "max_messages": "ASSISTANT_MAX_MESSAGES",
     }
 
     @classmethod

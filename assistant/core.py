@@ -108,7 +108,10 @@ class Assistant:
 
         name = name or self.settings.answerer_name
         if name not in self._answerers:
-            self._answerers[name] = get_answerer(name, self.settings)
+            answerer = get_answerer(name, self.settings)
+            if hasattr(answerer, "bind"):
+                answerer.bind(self.store)
+            self._answerers[name] = answerer
         return self._answerers[name]
 
     def rewrite(self, question: str, history: list[dict] | None) -> str:

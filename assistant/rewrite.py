@@ -1,11 +1,69 @@
-"""Turn a follow-up question into a standalone query, from the earlier turns (and the passages that answered them)."""
+"""Turn a follow-up question into a standalone query, from the earlier turns (and the answers given to them).
+
+With an LLM backend the condense prompt does it; the embedded default resolves references itself: personal
+pronouns become the person the last answer was about, "that/it/this/the second one" pull in the topic of the
+previous question, and elliptical questions ("and in 2024?") inherit the previous question's terms.
+"""
 from __future__ import annotations
 
+import re
 
-def rewrite_query(question: str, history: list[dict], assistant) -> str:
-    if not history:
+MARKERS = re.compile(r"\s*\[\d+\]")
+PERSON_PRONOUNS = {"he": "", "she": "", "him": "", "his": "'s", "her": "", "hers": "'s"}
+TOPIC_REFERENCES = {"it", "its", "that", "this", "those", "these", "they", "them", "their", "there", "then", "such",
+                    "former", "latter", "same", "one", "ones", "other", "others", "second", "first", "third", "last"}
+ELLIPSIS_OPENERS = ("and ", "what about", "how about", "and what", "also", "why", "how so", "then ", "so ")
+TITLES = r"(?:General|Gen\.|Lieutenant|Colonel|Col\.|Major|Captain|Admiral|President|Vice President|Prime Minister|" \
+         r"Secretary|Minister|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Professor|Prof\.|Ayatollah|Sheikh|King|Queen|Prince|Princess|" \
+         r"Senator|Sen\.|Governor|Gov\.|Judge|Justice|Pope|Chancellor|Commander|Spokesman|Spokeswoman|Sir|Lord|Lady)"
+NAME = r"[A-Z][a-zA-Z'\-]+(?:\s+(?:al-|Al\s|bin\s|de\s|van\s|von\s)?[A-Z][a-zA-Z'\-]+){0,3}"
+STOP = {"what", "who", "whom", "which", "when", "where", "why", "how", "did", "does", "do", "is", "are", "was", "were",
+        "the", "a", "an", "of", "in", "on", "for", "to", "and", "or", "by", "with", "about", "many", "much", "would",
+        "could", "should", "will", "can", "has", "have", "had", "be", "been", "according", "articles", "say", "said"}
+
+
+def rewrite_query(question: str, history: list[dict], assistant=None) -> str:
+    """A standalone query for question given the earlier turns; question itself when it needs none."""
+    users = [m.get("content", "") for m in history if m.get("role") == "user" and m.get("content")]
+    if not users:
         return question
-    previous = [m.get("content", "") for m in history if m.get("role") == "user"]
-    if not previous:
+    settings = getattr(assistant, "settings", None)
+    if settings is not None and settings.answerer_name == "llm" and settings.llm_base_url:
+        from .llm import condense_with_llm
+
+        return condense_with_llm(question, history, settings)
+    answers = [MARKERS.sub("", m.get("content", "")) for m in history if m.get("role") == "assistant"]
+    return resolve(question, users[-1], answers[-1] if answers else "")
+
+
+def resolve(question: str, previous_question: str, previous_answer: str) -> str:
+    words = re.findall(r"[A-Za-z']+", question.lower())
+    person_refs = [w for w in words if w in PERSON_PRONOUNS]
+    topic_refs = [w for w in words if w in TOPIC_REFERENCES]
+    content = [w for w in words if w not in STOP and w not in PERSON_PRONOUNS and w not in TOPIC_REFERENCES]
+    elliptical = question.lower().lstrip().startswith(ELLIPSIS_OPENERS) or len(content) <= 2
+    if not (person_refs or topic_refs or elliptical):
         return question
-    return f"{question} {previous[-1]}"
+    query, person = question, None
+    if person_refs:
+        person = find_person(previous_answer) or find_person(previous_question)
+        if person:
+            query = re.sub(r"\b(he|she|him|her|his|hers)\b",
+                           lambda m: person + PERSON_PRONOUNS[m.group(1).lower()], query, count=1, flags=re.I)
+    if topic_refs or elliptical or not person:
+        topic = " ".join(w for w in re.findall(r"[\w'’\-,]+", previous_question) if w.lower() not in STOP)
+        query = f"{query} ({topic})" if topic else query
+    return query
+
+
+def find_person(text: str) -> str | None:
+    """The first person named in text: a titled name, else a name followed by a role or 'said'."""
+    m = re.search(rf"\b{TITLES}\s+({NAME})", text)
+    if m:
+        return m.group(0)
+    m = re.search(rf"({NAME}),\s+(?:the\s+)?(?:[a-z]+\s+){{0,3}}(?:commander|minister|spokesman|spokeswoman|"
+                  rf"president|secretary|leader|chief|head|professor|director|general|official|ambassador)", text)
+    if m:
+        return m.group(1)
+    m = re.search(rf"({NAME})\s+(?:said|says|told|added|argued|warned)", text)
+    return m.group(1) if m and " " in m.group(1) else None
