@@ -278,6 +278,14 @@ class Bm25Index:
         shutil.rmtree(old, ignore_errors=True)
         self.ids, self.model, self.revision, self.collection_id = ids, model, revision, collection_id
 
+    def doc_freq(self, terms: list[str]) -> tuple[dict[str, int], int]:
+        """How many chunks hold each (stemmed) term, and the number of chunks: rarity without another index."""
+        if self.model is None:
+            return {t: 0 for t in terms}, 0
+        vocab, indptr = self.model.vocab_dict, self.model.scores["indptr"]
+        return ({t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms},
+                int(self.model.scores["num_docs"]))
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if self.model is None or not self.ids:
             return []
