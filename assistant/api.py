@@ -1,0 +1,532 @@
+"""The HTTP server: an OpenAI-compatible chat endpoint and a REST API that keep the citations, the widget, and the chat UI."""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, AsyncIterator, Iterator, Literal
+from urllib.parse import urlsplit
+
+from fastapi import Depends, FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .config import Settings, offline_setup
+from .schema import Answer, AssistantError
+
+offline_setup()
+
+log = logging.getLogger("assistant.api")
+
+MODEL_ID = "assistant"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+RATE_WINDOW_S = 60.0
+
+
+class ApiError(Exception):
+    """An error answered as {"error": {"message", "type", "code"}} (the OpenAI shape, which its client reads)."""
+
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.kind, self.headers = status, message, kind, headers or {}
+
+
+def error_body(message: str, kind: str, status: int) -> dict:
+    # "detail" too: the key FastAPI clients look for.
+    return {"error": {"message": message, "type": kind, "code": status}, "detail": message}
+
+
+def error_response(status: int, message: str, kind: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(error_body(message, kind, status), status_code=status, headers=headers)
+
+
+# -- request and response models ---------------------------------------------------------------
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+
+class ChatRequest(BaseModel):
+    """OpenAI chat completion request: the last user message is the question, earlier turns the history."""
+
+    model_config = ConfigDict(extra="allow")  # temperature, max_tokens... are accepted and ignored
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str
+    history: list[Turn] = Field(default_factory=list, description="earlier turns, oldest first")
+
+
+# -- access ------------------------------------------------------------------------------------
+@dataclass
+class Caller:
+    role: str  # "admin" (may change the collection) | "read" (may ask)
+    identity: str  # the rate-limit bucket: the key, or the client address when no key is configured
+    origin: str | None  # a cross-origin page's Origin, None for same-origin and non-browser clients
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host.removeprefix("::ffff:")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _foreign_origin(headers: dict[str, str]) -> str | None:
+    """The Origin of a request sent by a page of another site, or None."""
+    origin = headers.get("origin")
+    if not origin:
+        return None
+    if urlsplit(origin).netloc.lower() == headers.get("host", "").lower():
+        return None
+    return origin
+
+
+class RateLimiter:
+    """At most `per_minute` requests per identity in any 60 s (sliding window); <= 0 turns it off."""
+
+    def __init__(self, per_minute: int):
+        self.per_minute = per_minute
+        self.hits: dict[str, deque[float]] = {}
+
+    def check(self, identity: str) -> None:
+        if self.per_minute <= 0:
+            return
+        now = time.monotonic()
+        hits = self.hits.setdefault(identity, deque())
+        while hits and hits[0] <= now - RATE_WINDOW_S:
+            hits.popleft()
+        if len(hits) >= self.per_minute:
+            retry = max(1, int(hits[0] + RATE_WINDOW_S - now) + 1)
+            raise ApiError(429, f"rate limit exceeded ({self.per_minute} requests per minute); retry in {retry} s",
+                           "rate_limit_error", {"Retry-After": str(retry)})
+        hits.append(now)
+        if len(self.hits) > 10_000:  # forget idle clients so the table cannot grow without bound
+            for key in [k for k, v in self.hits.items() if not v or v[-1] <= now - RATE_WINDOW_S]:
+                del self.hits[key]
+
+
+class Guard:
+    """ASGI middleware in front of everything (the UI too): who may connect, from which page, with how big a body."""
+
+    def __init__(self, app, settings: Settings):
+        self.app = app
+        self.settings = settings
+        self.local_only = not (settings.api_keys or settings.read_keys) and not settings.allow_remote
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        refusal = self.refuse(scope, headers)
+        if refusal is not None:
+            return await refusal(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.settings.max_body_bytes
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            return await self.too_large()(scope, receive, send)
+        received, started = 0, False
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracked_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _BodyTooLarge:
+            if not started:
+                await self.too_large()(scope, receive, send)
+
+    def too_large(self) -> JSONResponse:
+        return error_response(413, f"request body too large (the limit is {self.settings.max_body_bytes} bytes)",
+                              "invalid_request_error")
+
+    def refuse(self, scope, headers: dict[str, str]) -> JSONResponse | None:
+        client = (scope.get("client") or ("", 0))[0]
+        if self.local_only:
+            if not _is_loopback(client):
+                return error_response(403, "this server only answers this machine: configure API keys "
+                                      "(ASSISTANT_API_KEYS / ASSISTANT_READ_KEYS) or start it with --allow-remote",
+                                      "permission_error")
+            host = urlsplit("//" + headers.get("host", "localhost")).hostname or ""
+            if host not in LOCAL_HOSTS and not host.startswith("127."):
+                # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server.
+                return error_response(403, f"unexpected Host {host!r} for a local-only server", "permission_error")
+        origin = _foreign_origin(headers)
+        if origin is not None and origin not in self.settings.cors_origins and "*" not in self.settings.cors_origins:
+            # Browsers send Origin on cross-site requests; refusing here (not only withholding CORS headers)
+            # keeps other sites from making a visitor's browser ask or upload on their behalf.
+            return error_response(403, f"origin {origin} is not allowed (ASSISTANT_CORS_ORIGINS)", "permission_error")
+        return None
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def make_caller(settings: Settings, limiter: RateLimiter):
+    """The dependency that authenticates a request and counts it against its rate limit."""
+    admin_keys = list(settings.api_keys)
+    read_keys = list(settings.read_keys)
+
+    async def caller(request: Request) -> Caller:
+        origin = _foreign_origin({k.lower(): v for k, v in request.headers.items()})
+        if admin_keys or read_keys:
+            header = request.headers.get("authorization", "")
+            scheme, _, key = header.partition(" ")
+            key = key.strip()
+            if scheme.lower() != "bearer" or not key:
+                raise ApiError(401, "missing API key: send the header Authorization: Bearer <key>",
+                               "authentication_error", {"WWW-Authenticate": "Bearer"})
+            role = None
+            for k in admin_keys:
+                if hmac.compare_digest(k.encode(), key.encode()):
+                    role = "admin"
+            for k in read_keys:
+                if role is None and hmac.compare_digest(k.encode(), key.encode()):
+                    role = "read"
+            if role is None:
+                raise ApiError(401, "invalid API key", "authentication_error", {"WWW-Authenticate": "Bearer"})
+            if role == "admin" and origin is not None:
+                raise ApiError(403, "admin keys are refused from web pages (they would be exposed to every visitor); "
+                               "embed a read-only key", "permission_error")
+            import hashlib
+
+            identity = "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        else:
+            client = request.client.host if request.client else ""
+            role = "admin" if _is_loopback(client) else "read"
+            identity = "client:" + client
+        limiter.check(identity)
+        return Caller(role=role, identity=identity, origin=origin)
+
+    return caller
+
+
+def admin_only(caller: Caller) -> None:
+    if caller.origin is not None:
+        raise ApiError(403, "the collection cannot be changed from an embedding page", "permission_error")
+    if caller.role != "admin":
+        if caller.identity.startswith("client:"):
+            raise ApiError(403, "without API keys the collection can only be changed from this machine", "permission_error")
+        raise ApiError(403, "this key may only ask; changing the collection needs an admin key", "permission_error")
+
+
+# -- answers as JSON ---------------------------------------------------------------------------
+def citation_dicts(answer: Answer) -> list[dict]:
+    """Each citation with the verdict and support of the sentences that cite it."""
+    out = []
+    for c in answer.citations:
+        citing = [s for s in answer.sentences if c.marker in s.citations]
+        d = c.to_dict()
+        d["verdict"] = citing[0].verdict if citing else ""
+        d["support"] = max((s.support for s in citing), default=0.0)
+        out.append(d)
+    return out
+
+
+def answer_extras(answer: Answer) -> dict[str, Any]:
+    """The fields an OpenAI message gains: structured citations and per-sentence verdicts."""
+    return {
+        "citations": citation_dicts(answer),
+        "sentences": [s.to_dict() for s in answer.sentences],
+        "abstained": answer.abstained,
+        "rewritten_query": answer.rewritten_query,
+        "notice": answer.notice,
+    }
+
+
+def sse(data: Any) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def event_json(event: dict) -> dict:
+    """A core stream event as JSON."""
+    kind = event["event"]
+    if kind == "sentence":
+        return {"event": kind, "sentence": event["sentence"].to_dict(), "citations": [c.to_dict() for c in event["citations"]]}
+    if kind == "done":
+        answer: Answer = event["answer"]
+        return {"event": kind, "answer": {**answer.to_dict(), "citations": citation_dicts(answer)}}
+    return dict(event)
+
+
+# -- the app -----------------------------------------------------------------------------------
+def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
+    """Build the whole server (API, widget, chat UI at "/") without starting it."""
+    settings = settings or Settings.load()
+    if assistant is None:
+        from .core import Assistant
+
+        assistant = Assistant(settings)
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    caller_dep = make_caller(settings, limiter)
+
+    app = FastAPI(
+        title="assistant",
+        version="1",
+        summary="Answers from your articles; every sentence cites an exact span of a document and is verified against it.",
+        description="OpenAI-compatible `/v1/chat/completions` (citations in `message.citations` and in the last stream "
+                    "chunk's `delta.citations`) and a REST API. Authenticate with `Authorization: Bearer <key>` when keys "
+                    "are configured: read keys may ask, admin keys may also change the collection.",
+    )
+    app.state.assistant = assistant
+    app.state.settings = settings
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.kind, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        problems = []
+        for e in exc.errors()[:5]:
+            if e.get("type") == "json_invalid":
+                reason = (e.get("ctx") or {}).get("error", "")
+                problems.append(f"malformed JSON: {reason} (at character {e['loc'][-1]})" if reason else "malformed JSON")
+                continue
+            where = ".".join(str(p) for p in e.get("loc", ())[1:])
+            problems.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        message = "invalid request: " + "; ".join(problems)
+        body = error_body(message, "invalid_request_error", 422)
+        # Without the offending input: it may be large, and it is the caller's own anyway.
+        body["errors"] = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()[:20]]
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, str(exc.detail), "invalid_request_error", getattr(exc, "headers", None))
+
+    @app.exception_handler(AssistantError)
+    async def _assistant_error(request: Request, exc: AssistantError):
+        return error_response(503, str(exc), "server_error")
+
+    # -- conversation helpers ------------------------------------------------------------------
+    def check_turns(turns: list[tuple[str, str]]) -> tuple[str, list[dict]]:
+        """Limits on the conversation; returns (question, history)."""
+        if len(turns) > settings.max_messages:
+            raise ApiError(400, f"too many messages ({len(turns)}; the limit is {settings.max_messages})")
+        for n, (_, text) in enumerate(turns, 1):
+            if len(text) > settings.max_question_chars:
+                raise ApiError(400, f"message {n} is too long ({len(text)} characters; the limit is {settings.max_question_chars})")
+        chat = [(r, t) for r, t in turns if r in ("user", "assistant")]
+        if not chat or chat[-1][0] != "user":
+            raise ApiError(400, "the last message must be the user's question")
+        question = chat[-1][1].strip()
+        if not question:
+            raise ApiError(400, "the question is empty")
+        return question, [{"role": r, "content": t} for r, t in chat[:-1]]
+
+    def chat_turns(req: ChatRequest) -> tuple[str, list[dict]]:
+        turns = []
+        for m in req.messages:
+            if isinstance(m.content, list):
+                text = "\n".join(p.text or "" for p in m.content if p.type in ("text", "input_text"))
+            else:
+                text = m.content or ""
+            turns.append((m.role, text))
+        return check_turns(turns)
+
+    async def events(question: str, history: list[dict]) -> AsyncIterator[dict]:
+        """Core stream events, produced in worker threads; errors before the first event raise here."""
+        gen: Iterator[dict] = assistant.stream(question, history)
+        first = await run_in_threadpool(next, gen, None)
+
+        async def rest() -> AsyncIterator[dict]:
+            if first is not None:
+                yield first
+            async for event in iterate_in_threadpool(gen):
+                yield event
+
+        return rest()
+
+    # -- OpenAI-compatible ---------------------------------------------------------------------
+    @app.post("/v1/chat/completions", tags=["openai"], summary="Chat completion with citations (stream or not)")
+    async def chat_completions(req: ChatRequest, caller: Caller = Depends(caller_dep)):
+        question, history = chat_turns(req)
+        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        if not req.stream:
+            answer: Answer = await run_in_threadpool(assistant.ask, question, history)
+            message = {"role": "assistant", "content": answer.text, **answer_extras(answer)}
+            return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}]}
+        stream = await events(question, history)
+
+        def chunk(delta: dict, finish: str | None = None) -> str:
+            return sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": req.model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]})
+
+        async def body() -> AsyncIterator[str]:
+            yield chunk({"role": "assistant", "content": ""})
+            answer, n = None, 0
+            try:
+                # Verified sentences only, with their markers: raw text could still be dropped by verification.
+                async for event in stream:
+                    if event["event"] == "sentence":
+                        yield chunk({"content": (" " if n else "") + event["sentence"].text})
+                        n += 1
+                    elif event["event"] == "done":
+                        answer = event["answer"]
+            except AssistantError as exc:
+                yield sse({"error": {"message": str(exc), "type": "server_error", "code": 503}})
+            except Exception:
+                log.exception("answering failed")
+                yield sse({"error": {"message": "internal error while answering", "type": "server_error", "code": 500}})
+            if answer is not None:
+                yield chunk(answer_extras(answer), "stop")
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/v1/models", tags=["openai"], summary="The one model this server offers")
+    async def models(caller: Caller = Depends(caller_dep)):
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "assistant"}]}
+
+    # -- REST ----------------------------------------------------------------------------------
+    @app.post("/api/ask", tags=["ask"], summary="Ask a question (with history); the `ask --json` shape")
+    async def ask(req: AskRequest, caller: Caller = Depends(caller_dep)):
+        question, history = check_turns([(t.role, t.content) for t in req.history] + [("user", req.question)])
+        answer: Answer = await run_in_threadpool(assistant.ask, question, history)
+        return {**answer.to_dict(), "citations": citation_dicts(answer)}
+
+    @app.post("/api/ask/stream", tags=["ask"], summary="Ask, streamed as server-sent events",
+              description="Each `data:` line is one JSON event: `query` (rewritten_query), `delta` (raw text), "
+                          "`sentence` (a verified sentence with its markers and the citations it introduces), "
+                          "`done` (the whole answer, as /api/ask), or `error` (message).")
+    async def ask_stream(req: AskRequest, caller: Caller = Depends(caller_dep)):
+        question, history = check_turns([(t.role, t.content) for t in req.history] + [("user", req.question)])
+        stream = await events(question, history)
+
+        async def body() -> AsyncIterator[str]:
+            try:
+                async for event in stream:
+                    yield sse(event_json(event))
+            except AssistantError as exc:
+                yield sse({"event": "error", "message": str(exc)})
+            except Exception:
+                log.exception("answering failed")
+                yield sse({"event": "error", "message": "internal error while answering"})
+
+        return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/documents", tags=["documents"], summary="The indexed documents")
+    async def list_documents(caller: Caller = Depends(caller_dep)):
+        docs = await run_in_threadpool(assistant.documents)
+        return {"documents": [d.summary() for d in docs]}
+
+    @app.get("/api/documents/{document_id}", tags=["documents"], summary="One document with its text",
+             description="Citation `start`/`end` offsets index into `text`; `pages` holds each PDF page's start offset.")
+    async def get_document(document_id: str, caller: Caller = Depends(caller_dep)):
+        doc = await run_in_threadpool(assistant.document, document_id)
+        if doc is None:
+            raise ApiError(404, f"no document {document_id}", "not_found_error")
+        return {**doc.summary(), "text": doc.text, "pages": doc.pages}
+
+    @app.post("/api/documents", tags=["documents"], summary="Upload and ingest files (admin)", status_code=201)
+    async def upload(file: list[UploadFile] = File(..., description="one or more files: txt, md, html, pdf, docx"),
+                     caller: Caller = Depends(caller_dep)):
+        admin_only(caller)
+        total: dict[str, Any] = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0, "failed": []}
+        for f in file:
+            data = await f.read()
+            summary = (await run_in_threadpool(assistant.add_bytes, data, f.filename or "upload")).to_dict()
+            for key in ("added", "updated", "unchanged", "removed"):
+                total[key] += summary[key]
+            total["failed"] += summary["failed"]
+            total["documents"], total["chunks"] = summary["documents"], summary["chunks"]
+        if total["failed"] and not (total["added"] or total["updated"] or total["unchanged"]):
+            first = total["failed"][0]
+            body = error_body(f"{first['path']}: {first['reason']}", "invalid_request_error", 422)
+            return JSONResponse({**body, **total}, status_code=422)
+        return total
+
+    @app.delete("/api/documents/{document_id}", tags=["documents"], summary="Remove a document (admin)")
+    async def delete_document(document_id: str, caller: Caller = Depends(caller_dep)):
+        admin_only(caller)
+        if not await run_in_threadpool(assistant.remove, document_id):
+            raise ApiError(404, f"no document {document_id}", "not_found_error")
+        info = await run_in_threadpool(assistant.status)
+        return {"removed": document_id, "documents": info["documents"], "chunks": info["chunks"]}
+
+    @app.get("/healthz", tags=["server"], summary="Liveness and collection size (no key needed)")
+    async def healthz():
+        info = await run_in_threadpool(assistant.status)
+        return {"status": "ok", "documents": info["documents"], "chunks": info["chunks"], "answerer": info["answerer"]}
+
+    @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget", include_in_schema=False)
+    async def widget_js():
+        script = resources.files("assistant.static").joinpath("widget.js").read_text(encoding="utf-8")
+        return Response(script, media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+
+    mount_ui(app, assistant, settings)
+    # Added last = outermost: CORS headers go on every answer (errors included) so the widget can read them.
+    app.add_middleware(Guard, settings=settings)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"], max_age=600,
+    )
+    return app
+
+
+def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
+    """Mount the Gradio chat at "/" (after the API routes, which therefore take precedence)."""
+    try:
+        from .ui import build_ui
+    except ImportError as exc:
+        log.warning("chat UI not mounted: %s", exc)
+
+        @app.get("/", include_in_schema=False)
+        async def index():
+            return JSONResponse({"message": "assistant API: see /docs"})
+
+        return
+    import gradio as gr
+
+    auth = None
+    if settings.api_keys or settings.read_keys:
+        # The UI can change the collection, so on a keyed server it asks for an admin key (any user name).
+        keys = list(settings.api_keys)
+        auth = lambda _user, password: any(hmac.compare_digest(k.encode(), (password or "").encode()) for k in keys)  # noqa: E731
+    gr.mount_gradio_app(app, build_ui(assistant), path="/", auth=auth,
+                        auth_message="Sign in with an admin API key as the password." if auth else None)

@@ -1,0 +1,279 @@
+/* The assistant's embeddable chat widget: one <script> tag adds a button and a chat panel (Shadow DOM).
+ *
+ *   <script src="https://assistant.example/widget.js" data-key="READ-ONLY KEY" defer></script>
+ *
+ * data-key      a READ-ONLY key (ASSISTANT_READ_KEYS), or nothing on a keyless server. Never an admin key:
+ *               every visitor of the page can read it, and the server refuses admin keys from web pages.
+ * data-title    panel title (default "Ask the articles")
+ * data-placeholder, data-position ("right" | "left"), data-open ("true": start open), data-color (accent)
+ * data-server   the assistant's address (default: where this script was loaded from)
+ *
+ * The page's origin must be on the server's allow-list (ASSISTANT_CORS_ORIGINS). Answers stream sentence by
+ * sentence from POST /api/ask/stream; a marker [n] opens the cited document with the exact span marked.
+ * Everything that comes from the articles is inserted as text (textContent / text nodes), never as HTML.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__assistantWidgetLoaded) return;
+  window.__assistantWidgetLoaded = true;
+
+  var data = script.dataset;
+  var server = (data.server || script.src.replace(/\/widget\.js(?:[?#].*)?$/, "")).replace(/\/+$/, "");
+  var key = data.key || "";
+  var title = data.title || "Ask the articles";
+  var accent = /^#[0-9a-fA-F]{3,8}$|^[a-z]+$/.test(data.color || "") ? data.color : "#2457c5";
+  var side = data.position === "left" ? "left" : "right";
+
+  var CSS = [
+    ":host{all:initial;position:fixed;bottom:20px;" + side + ":20px;z-index:2147483000;font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d1d1f}",
+    "*{box-sizing:border-box}",
+    "button{font:inherit;cursor:pointer}",
+    ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:" + accent + ";color:#fff;font-size:24px;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
+    ".panel{position:absolute;bottom:70px;" + side + ":0;width:min(400px,calc(100vw - 40px));height:min(600px,calc(100vh - 110px));background:#fff;border:1px solid #d0d4dc;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.2);display:flex;flex-direction:column;overflow:hidden}",
+    ".panel[hidden]{display:none}",
+    "header{display:flex;align-items:center;gap:6px;padding:10px 12px;background:" + accent + ";color:#fff}",
+    "header h2{flex:1;margin:0;font-size:15px;font-weight:600}",
+    "header button{background:transparent;border:1px solid rgba(255,255,255,.6);color:#fff;border-radius:6px;padding:2px 8px;font-size:12px}",
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px}",
+    ".msg{padding:8px 10px;border-radius:10px;max-width:92%;white-space:pre-wrap;word-wrap:break-word}",
+    ".user{align-self:flex-end;background:#e8eefc}",
+    ".bot{align-self:flex-start;background:#f4f5f7}",
+    ".bot.pending::after{content:'\\2026';color:#888}",
+    ".bot.abstained{background:#fff7e0;border:1px solid #f0d68a}",
+    ".bot.error{background:#fdecea;border:1px solid #f5b5ad;color:#8a1c12}",
+    ".label{display:block;font-size:12px;font-weight:600;color:#8a6d00;margin-bottom:2px}",
+    ".sentence.weak{text-decoration:underline dotted #c79100}",
+    ".marker{border:0;background:none;color:" + accent + ";padding:0 1px;font-weight:600}",
+    ".marker:hover{text-decoration:underline}",
+    ".sources{margin:6px 0 0;padding:0;list-style:none;font-size:12px;color:#555}",
+    ".sources li{margin-top:2px}",
+    ".sources button{border:0;background:none;padding:0;color:" + accent + ";text-align:left}",
+    ".viewer{flex:1;display:flex;flex-direction:column;overflow:hidden;border-top:1px solid #d0d4dc}",
+    ".viewer[hidden]{display:none}",
+    ".viewer .bar{display:flex;gap:8px;align-items:center;padding:6px 12px;background:#f4f5f7;font-size:12px}",
+    ".viewer .bar span{flex:1;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
+    ".viewer .bar button{border:1px solid #c5cad3;background:#fff;border-radius:6px;padding:1px 8px;font-size:12px}",
+    ".doc{flex:1;overflow-y:auto;padding:10px 12px;white-space:pre-wrap;font-size:13px}",
+    "mark{background:#ffe066;padding:1px 0}",
+    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6eb}",
+    "textarea{flex:1;resize:none;height:40px;padding:8px;border:1px solid #c5cad3;border-radius:8px;font:inherit;color:inherit}",
+    "form button{border:0;border-radius:8px;background:" + accent + ";color:#fff;padding:0 14px}",
+    "form button:disabled{opacity:.5}",
+  ].join("\n");
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var name in attrs || {}) node.setAttribute(name, attrs[name]);
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  var host = document.createElement("assistant-widget");
+  var root = host.attachShadow({ mode: "open" });
+  var style = el("style", {}, CSS);
+  var launcher = el("button", { class: "launcher", "aria-label": title, title: title }, "\u2709");
+  var panel = el("section", { class: "panel", role: "dialog", "aria-label": title, hidden: "" });
+  var header = el("header");
+  var newButton = el("button", { class: "new", title: "New conversation" }, "New");
+  var closeButton = el("button", { class: "close", "aria-label": "Close" }, "\u00d7");
+  header.append(el("h2", {}, title), newButton, closeButton);
+  var log = el("div", { class: "log", "aria-live": "polite" });
+  var viewer = el("div", { class: "viewer", hidden: "" });
+  var viewerTitle = el("span");
+  var viewerClose = el("button", { class: "back" }, "Back to chat");
+  var bar = el("div", { class: "bar" });
+  bar.append(viewerTitle, viewerClose);
+  var docView = el("div", { class: "doc" });
+  viewer.append(bar, docView);
+  var form = el("form");
+  var input = el("textarea", { placeholder: data.placeholder || "Ask a question\u2026", "aria-label": "Question", maxlength: "4000" });
+  var send = el("button", { type: "submit" }, "Ask");
+  form.append(input, send);
+  panel.append(header, log, viewer, form);
+  root.append(style, panel, launcher);
+
+  var history = [];
+  var documents = {};
+  var busy = false;
+
+  function headers(json) {
+    var h = {};
+    if (json) h["Content-Type"] = "application/json";
+    if (key) h.Authorization = "Bearer " + key;
+    return h;
+  }
+
+  function errorMessage(response) {
+    return response.text().then(function (body) {
+      try { return JSON.parse(body).error.message; } catch (e) { return "the assistant answered " + response.status; }
+    });
+  }
+
+  function setOpen(open) {
+    panel.hidden = !open;
+    if (open) input.focus();
+  }
+
+  function showLog() {
+    viewer.hidden = true;
+    log.hidden = false;
+  }
+
+  function openCitation(citation) {
+    var id = citation.document_id;
+    var got = documents[id] || fetch(server + "/api/documents/" + encodeURIComponent(id), { headers: headers(false) })
+      .then(function (r) { return r.ok ? r.json() : errorMessage(r).then(function (m) { throw new Error(m); }); });
+    documents[id] = got;
+    got.then(function (doc) {
+      // Offsets count code points (Python); Array.from splits by code point, not UTF-16 unit.
+      var chars = doc.chars || (doc.chars = Array.from(doc.text));
+      var mark = el("mark", { "data-marker": String(citation.marker) }, chars.slice(citation.start, citation.end).join(""));
+      docView.replaceChildren(
+        document.createTextNode(chars.slice(0, citation.start).join("")),
+        mark,
+        document.createTextNode(chars.slice(citation.end).join(""))
+      );
+      viewerTitle.textContent = "[" + citation.marker + "] " + (doc.title || doc.source) + (citation.page ? " \u2014 page " + citation.page : "");
+      log.hidden = true;
+      viewer.hidden = false;
+      mark.scrollIntoView({ block: "center" });
+    }).catch(function (e) {
+      delete documents[id];
+      addMessage("bot error", "Cannot open the source: " + e.message);
+    });
+  }
+
+  function addMessage(cls, text) {
+    var node = el("div", { class: "msg " + cls }, text);
+    log.append(node);
+    log.scrollTop = log.scrollHeight;
+    return node;
+  }
+
+  function renderSentence(bubble, sentence, citations) {
+    var span = el("span", { class: "sentence " + sentence.verdict });
+    if (sentence.verdict === "weak") span.title = "weakly supported by its source";
+    var text = (bubble.querySelector(".sentence") ? " " : "") + sentence.text;
+    var pattern = /\[(\d+)\]/g, last = 0, m;
+    while ((m = pattern.exec(text))) {
+      span.append(document.createTextNode(text.slice(last, m.index)));
+      var n = Number(m[1]);
+      var button = el("button", { class: "marker", "data-marker": m[1], title: "Open the cited source" }, m[0]);
+      button.addEventListener("click", function (n) { return function () { if (citations[n]) openCitation(citations[n]); }; }(n));
+      span.append(button);
+      last = pattern.lastIndex;
+    }
+    span.append(document.createTextNode(text.slice(last)));
+    bubble.append(span);
+  }
+
+  function renderSources(bubble, answer, citations) {
+    if (!answer.citations.length) return;
+    var list = el("ul", { class: "sources" });
+    answer.citations.forEach(function (c) {
+      var item = el("li");
+      var button = el("button", { class: "source" }, "[" + c.marker + "] " + (c.title || c.source));
+      button.addEventListener("click", function () { openCitation(citations[c.marker]); });
+      item.append(button);
+      list.append(item);
+    });
+    bubble.append(list);
+  }
+
+  function ask(question) {
+    busy = true;
+    send.disabled = true;
+    showLog();
+    addMessage("user", question);
+    var bubble = addMessage("bot pending", "");
+    var citations = {};
+    var answer = null;
+    var body = JSON.stringify({ question: question, history: history });
+    fetch(server + "/api/ask/stream", { method: "POST", headers: headers(true), body: body })
+      .then(function (response) {
+        if (!response.ok) return errorMessage(response).then(function (m) { throw new Error(m); });
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = "";
+        function handle(event) {
+          if (event.event === "sentence") {
+            event.citations.forEach(function (c) { citations[c.marker] = c; });
+            bubble.classList.remove("pending");
+            if (event.sentence.verdict !== "abstain") renderSentence(bubble, event.sentence, citations);
+          } else if (event.event === "done") {
+            answer = event.answer;
+          } else if (event.event === "error") {
+            throw new Error(event.message);
+          }
+        }
+        function pump() {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) return;
+            buffer += decoder.decode(chunk.value, { stream: true });
+            var parts = buffer.split("\n\n");
+            buffer = parts.pop();
+            parts.forEach(function (part) {
+              part.split("\n").forEach(function (line) {
+                if (line.indexOf("data: ") === 0) handle(JSON.parse(line.slice(6)));
+              });
+            });
+            return pump();
+          });
+        }
+        return pump();
+      })
+      .then(function () {
+        if (!answer) throw new Error("the answer was cut off");
+        bubble.classList.remove("pending");
+        if (answer.abstained) {
+          bubble.classList.add("abstained");
+          bubble.prepend(el("span", { class: "label" }, "Not in the articles"));
+          if (!bubble.querySelector(".sentence")) bubble.append(document.createTextNode(answer.answer));
+        }
+        renderSources(bubble, answer, citations);
+        bubble.setAttribute("data-done", "true");
+        history.push({ role: "user", content: question }, { role: "assistant", content: answer.answer });
+        while (history.length > 20) history.shift();
+      })
+      .catch(function (e) {
+        bubble.className = "msg bot error";
+        var reason = e instanceof TypeError ? "cannot reach the assistant (network error, or this page is not allowed to use it)" : e.message;
+        bubble.replaceChildren(document.createTextNode("Error: " + reason));
+        bubble.setAttribute("data-done", "true");
+      })
+      .then(function () {
+        busy = false;
+        send.disabled = false;
+        log.scrollTop = log.scrollHeight;
+      });
+  }
+
+  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
+  closeButton.addEventListener("click", function () { setOpen(false); });
+  viewerClose.addEventListener("click", showLog);
+  newButton.addEventListener("click", function () {
+    if (busy) return;
+    history = [];
+    log.replaceChildren();
+    showLog();
+    input.focus();
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var question = input.value.trim();
+    if (!question || busy) return;
+    input.value = "";
+    ask(question);
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+  });
+  root.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
+
+  function attach() {
+    document.body.append(host);
+    if (data.open === "true") setOpen(true);
+  }
+  if (document.body) attach(); else document.addEventListener("DOMContentLoaded", attach);
+})();
