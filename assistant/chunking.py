@@ -48,8 +48,14 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     for line in re.finditer(r"[^\n]+", text[start:end]):
         base = start + line.start()
         for a, b in _punkt().span_tokenize(line.group()):
-            if text[base + a:base + b].strip():
-                spans.append((base + a, base + b))
+            a, b = base + a, base + b
+            # Punkt leaves Unicode spaces (no-break space) at a span's edges; a sentence starts at its first letter
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            if b > a:
+                spans.append((a, b))
     return spans
 
 
@@ -90,14 +96,17 @@ def _split_long(text: str, a: int, b: int, max_tokens: int) -> list[tuple[int, i
     """Cut an over-long 'sentence' (a table row, a run-on list) at token boundaries, keeping offsets."""
     enc = encoding()
     tokens = enc.encode(text[a:b], disallowed_special=())
-    pieces, pos = [], a
-    for k in range(0, len(tokens), max_tokens):
-        piece = enc.decode(tokens[k:k + max_tokens])
-        # decode may not round-trip on split multi-byte characters; locate the piece, else take its length
-        end = min(b, pos + len(piece)) if text.startswith(piece, pos) else min(b, pos + len(piece))
-        if k + max_tokens >= len(tokens):
-            end = b
-        if end > pos:
-            pieces.append((pos, end, count_tokens(text[pos:end])))
-        pos = end
+    # decode_with_offsets gives each token's character offset, so cuts fall between whole characters
+    _, starts = enc.decode_with_offsets(tokens)
+    step = -(-len(tokens) // -(-len(tokens) // max_tokens))  # equal pieces: no stub of a few tokens at the end
+    cuts = [a + starts[k] for k in range(step, len(tokens), step)]
+    pieces = []
+    for start, end in zip([a] + cuts, cuts + [b]):
+        # a token carries its leading space; it belongs between pieces, not at the start of a chunk
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            pieces.append((start, end, count_tokens(text[start:end])))
     return pieces

@@ -73,17 +73,39 @@ def decode_text(data: bytes) -> str:
         raise ExtractError("binary file (contains NUL bytes), not text")
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data).best()
-        if best is None:
-            raise ExtractError("cannot detect the text encoding") from None
-        text = str(best)
+    except UnicodeDecodeError as exc:
+        text = _decode_legacy(data, exc)
     controls = sum(1 for ch in text[:20000] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
     if controls > max(3, len(text[:20000]) // 100):
         raise ExtractError("binary file (control characters), not text")
     return text
+
+
+def _decode_legacy(data: bytes, error: UnicodeDecodeError) -> str:
+    """Text that is not UTF-8: refuse broken UTF-8, prefer cp1252 (latin-1's superset) for Western text, else detect."""
+    loose = data.decode("utf-8", errors="replace")
+    invalid = loose.count("\ufffd")
+    valid_multibyte = sum(1 for ch in loose if ord(ch) > 127 and ch != "\ufffd")
+    if valid_multibyte and valid_multibyte >= invalid:
+        # Mostly well-formed UTF-8 with a few bad bytes: any other decoding would garble its accents.
+        raise ExtractError(f"mis-encoded text: UTF-8 with {invalid} invalid byte(s), the first at byte {error.start}")
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        # Charset detection confuses cp1252 with cp1250/cp1257 on short texts; Western text read as cp1252
+        # has few non-ASCII letters, while e.g. Cyrillic cp1251 read as cp1252 is nearly all accented letters.
+        letters = [ch for ch in text if ch.isalpha()]
+        foreign = sum(1 for ch in letters if ord(ch) > 127)
+        if letters and foreign <= 0.3 * len(letters):
+            return text
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise ExtractError("cannot detect the text encoding (not UTF-8, cp1252 or latin-1)")
+    return str(best)
 
 
 def _normalize(text: str) -> str:
