@@ -1,0 +1,572 @@
+"""The Gradio chat page: streamed cited answers, a sources panel that opens the exact cited span, collection management.
+
+Everything that comes from articles or answers is rendered by this module as HTML with html.escape, so an
+article holding <script> or <img onerror=...> shows as text. build_ui() is self-contained (its stylesheet is
+injected by a component's `head`), so it looks right however it is mounted; mount_options() adds the theme
+with system fonts so that the page loads nothing but its own files.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .schema import Answer, AssistantError, Citation, Document, Sentence
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
+CONTEXT_CHARS = 100  # text shown either side of a cited span in the sources panel
+EXAMPLES = 4  # example questions offered under the chat
+EXAMPLE_DOCS = 40  # documents read to draw them from
+DELTA_REFRESH_S = 0.15  # raw-text updates between verified sentences are sent at most this often
+
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
+
+# Clicks on markers, sources and examples are delegated to the component root and sent to Python as events.
+CLICK_JS = """
+element.addEventListener('click', (e) => {
+  const b = e.target.closest('[data-cite], [data-example]');
+  if (!b || !element.contains(b)) return;
+  e.preventDefault();
+  if (b.dataset.example !== undefined) { trigger('click', {example: b.dataset.example}); return; }
+  document.querySelectorAll('.aui-cite.active, .aui-src.active').forEach((x) => x.classList.remove('active'));
+  b.classList.add('active');
+  trigger('click', {turn: Number(b.dataset.turn), cite: b.dataset.cite});
+});
+"""
+# After the viewer re-renders, bring the highlighted span into the middle of its scroll box.
+SCROLL_JS = """
+const show = () => {
+  const m = element.querySelector('mark.aui-hl');
+  const box = element.querySelector('.aui-doc-scroll');
+  if (!m || !box) return;
+  box.scrollTop += m.getBoundingClientRect().top - box.getBoundingClientRect().top - box.clientHeight / 3;
+  const r = element.getBoundingClientRect();
+  if (r.top < 0 || r.top > window.innerHeight - 80) element.scrollIntoView({block: 'start', behavior: 'smooth'});
+};
+watch('value', () => requestAnimationFrame(show));
+show();
+"""
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# -- conversation state ------------------------------------------------------------------------
+@dataclass
+class Turn:
+    """One question and its answer as it forms; the finished Answer object is kept for follow-ups."""
+
+    question: str
+    query: str = ""
+    sentences: list[Sentence] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    pending: str = ""  # raw text produced but not yet verified
+    answer: Answer | None = None
+    error: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.answer is not None or bool(self.error)
+
+    def view(self) -> tuple[list[Sentence], list[Citation]]:
+        if self.answer is not None:
+            return self.answer.sentences, self.answer.citations
+        return self.sentences, self.citations
+
+
+def history_of(turns: list[Turn]) -> list[dict]:
+    """The finished turns as Assistant history: assistant messages carry their Answer."""
+    history: list[dict] = []
+    for t in turns:
+        if t.answer is None:
+            continue
+        history.append({"role": "user", "content": t.question})
+        history.append({"role": "assistant", "content": t.answer.text, "answer": t.answer})
+    return history
+
+
+# -- rendering (every piece of text goes through esc) -------------------------------------------
+MARKER = re.compile(r"\s*\[(\d+)\]")
+VERDICT_TITLES = {
+    "supported": "Supported: the cited text backs this sentence (support {:.2f})",
+    "weak": "Weakly supported: the cited text only partly backs this sentence; check it (support {:.2f})",
+}
+
+
+def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> str:
+    verdict = s.verdict if s.verdict in VERDICT_TITLES else "other"
+    out, pos = [], 0
+    for m in MARKER.finditer(s.text):
+        out.append(esc(s.text[pos:m.start()]))
+        n = int(m.group(1))
+        c = cites.get(n)
+        if c is None:
+            out.append(esc(m.group(0)))
+        else:
+            out.append(f'<button class="aui-cite v-{verdict}" data-turn="{turn_no}" data-cite="m{n}" '
+                       f'title="Open [{n}] {esc(c.title or c.source)}">[{n}]</button>')
+        pos = m.end()
+    out.append(esc(s.text[pos:]))
+    title = VERDICT_TITLES.get(verdict, "").format(s.support)
+    return f'<span class="aui-sent v-{verdict}" title="{esc(title)}">{"".join(out)}</span>'
+
+
+def render_turn(turn_no: int, t: Turn) -> str:
+    sentences, citations = t.view()
+    cites = {c.marker: c for c in citations}
+    state = "done" if t.done else "streaming"
+    parts = [f'<div class="aui-turn" data-turn="{turn_no}" data-state="{state}">',
+             f'<div class="aui-q">{esc(t.question)}</div>', '<div class="aui-a">']
+    answer = t.answer
+    said = [s for s in sentences if s.verdict != "abstain"]
+    if t.error:
+        parts.append(f'<p class="aui-error">Could not answer: {esc(t.error)}</p>')
+    elif answer is not None and answer.abstained:
+        abstain = " ".join(s.text for s in sentences if s.verdict == "abstain") or "The articles do not say."
+        parts.append('<div class="aui-abstain"><span class="aui-badge">Not in the articles</span>'
+                     f'<p><span class="aui-sent v-abstain">{esc(abstain)}</span></p>')
+        if said:
+            parts.append('<div class="aui-related">What the articles do say:<p>'
+                         + " ".join(render_sentence(turn_no, s, cites) for s in said) + "</p></div>")
+        elif answer.passages:
+            items = []
+            for i, p in enumerate(answer.passages[:2]):
+                snippet = p.chunk.text[:180].rsplit(" ", 1)[0] + ("…" if len(p.chunk.text) > 180 else "")
+                items.append(f'<li><button class="aui-link" data-turn="{turn_no}" data-cite="p{i}">'
+                             f'{esc(p.chunk.title or p.chunk.source)}</button>: “{esc(snippet)}”</li>')
+            parts.append('<div class="aui-related">The closest passages (they do not answer it):<ul>'
+                         + "".join(items) + "</ul></div>")
+        parts.append("</div>")
+    else:
+        body = " ".join(render_sentence(turn_no, s, cites) for s in sentences)
+        if t.pending.strip():
+            body += f' <span class="aui-pending aui-typing">{esc(t.pending.strip())}</span>'
+        elif not t.done:
+            body += ' <span class="aui-pending aui-typing">' + ("Reading the articles" if t.query else "Searching") + "</span>"
+        parts.append(f"<p>{body}</p>")
+    parts.append(render_footer(t, said))
+    parts.append("</div></div>")
+    return "".join(parts)
+
+
+def render_footer(t: Turn, said: list[Sentence]) -> str:
+    if not t.done or t.error:
+        return ""
+    answer = t.answer
+    bits = []
+    if said and not answer.abstained:
+        weak = sum(1 for s in said if s.verdict == "weak")
+        if weak:
+            bits.append(f'<span class="aui-verdicts some-weak" title="Underlined sentences are only weakly supported by their sources">'
+                        f'{weak} of {len(said)} sentence{"s" if len(said) > 1 else ""} weakly supported</span>')
+        else:
+            bits.append('<span class="aui-verdicts all-ok" title="Every sentence was checked against the text it cites">'
+                        f'✓ {"every sentence" if len(said) > 1 else "sentence"} supported by its source</span>')
+        if answer.notice:
+            bits.append(f'<span class="aui-notice">{esc(answer.notice)}</span>')
+    details = [f'searched for <span class="aui-query">{esc(answer.rewritten_query or t.question)}</span>']
+    if answer.abstained and answer.notice:
+        details.append(f"why: {esc(answer.notice)}")
+    total = answer.timings.get("total_ms")
+    if total is not None:
+        details.append(f"{esc(answer.answerer or '')} · {total / 1000:.1f} s")
+    bits.append('<details class="aui-details"><summary>search query</summary>' + "<br>".join(details) + "</details>")
+    return '<div class="aui-foot">' + "".join(bits) + "</div>"
+
+
+def render_chat(turns: list[Turn]) -> str:
+    if not turns:
+        return ('<div class="aui-chat"><div class="aui-empty">Ask a question about the articles. Every sentence of the '
+                "answer cites its source: click a marker such as <b>[1]</b> to read the exact words in the article."
+                "</div></div>")
+    return '<div class="aui-chat">' + "".join(render_turn(i, t) for i, t in enumerate(turns)) + "</div>"
+
+
+def span_context(c: Citation, text: str, offset: int) -> str:
+    """The cited span marked inside the text around it; text starts at document offset `offset`."""
+    a, b = c.start - offset, c.end - offset
+    if not (0 <= a <= b <= len(text)):
+        return f"<mark>{esc(c.text)}</mark>"
+    lo, hi = max(0, a - CONTEXT_CHARS), min(len(text), b + CONTEXT_CHARS)
+    if lo > 0:
+        lo = text.find(" ", lo, a) + 1 or lo
+    if hi < len(text):
+        hi = text.rfind(" ", b, hi) if text.rfind(" ", b, hi) > b else hi
+    return ("…" if lo > 0 else "") + esc(text[lo:a]) + f"<mark>{esc(text[a:b])}</mark>" + esc(text[b:hi]) + ("…" if hi < len(text) else "")
+
+
+def render_sources(turn_no: int | None, t: Turn | None, active: str = "") -> str:
+    head = "<h3>Sources</h3>"
+    if t is None:
+        return f'<div class="aui-sources">{head}<p class="aui-hint">The articles an answer cites are listed here.</p></div>'
+    sentences, citations = t.view()
+    if not citations:
+        hint = "Waiting for the first cited sentence…" if not t.done else "This answer cites no article."
+        return f'<div class="aui-sources">{head}<p class="aui-hint">{hint}</p></div>'
+    chunks = {p.chunk.id: p.chunk for p in (t.answer.passages if t.answer else [])}
+    verdicts = {m: s.verdict for s in sentences for m in s.citations}
+    items = []
+    for c in citations:
+        ch = chunks.get(c.chunk_id)
+        ctx = span_context(c, ch.text, ch.start) if ch else f"<mark>{esc(c.text)}</mark>"
+        meta = esc(c.source) + (f" · page {c.page}" if c.page else "")
+        cls = "aui-src active" if active == f"m{c.marker}" else "aui-src"
+        items.append(f'<button class="{cls}" data-turn="{turn_no}" data-cite="m{c.marker}" title="Open the article at this span">'
+                     f'<span class="aui-src-head"><span class="aui-src-marker v-{esc(verdicts.get(c.marker, ""))}">[{c.marker}]</span>'
+                     f'<span class="aui-src-title">{esc(c.title or c.source)}</span></span>'
+                     f'<span class="aui-src-meta">{meta}</span><span class="aui-src-ctx">{ctx}</span></button>')
+    return f'<div class="aui-sources">{head}<div class="aui-src-list">' + "".join(items) + "</div></div>"
+
+
+VIEWER_HINT = ('<div class="aui-viewer"><h3>Article</h3><p class="aui-hint">Click a marker or a source to read the whole '
+               "article here, with exactly the cited words highlighted.</p></div>")
+
+
+def render_document(doc: Document, start: int, end: int, label: str) -> str:
+    """The whole document text with exactly [start, end) inside <mark class="aui-hl">; PDF page breaks shown."""
+    text = doc.text
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    cuts = sorted({0, start, end, len(text), *[p for p in doc.pages[1:] if 0 < p < len(text)]})
+    page_starts = set(doc.pages[1:]) if doc.pages else set()
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        if a in page_starts:
+            out.append(f'<span class="aui-page" data-page="{doc.page_at(a)}"></span>')
+        if start <= a < end:
+            out.append(f'<mark class="aui-hl" data-start="{start}" data-end="{end}">{esc(text[a:b])}</mark>')
+        else:
+            out.append(esc(text[a:b]))
+    # A span crossing a page break is split in two marks above; merge them so that one element holds it all.
+    body = "".join(out)
+    body = re.sub(r'</mark>(<span class="aui-page" data-page="\d+"></span>)<mark class="aui-hl"[^>]*>', r"\1", body)
+    page = doc.page_at(start)
+    meta = esc(doc.source) + (f" · PDF page {page} of {len(doc.pages)}" if page else "") + f" · characters {start}–{end}"
+    return (f'<div class="aui-viewer"><h3>{esc(label)} {esc(doc.title or doc.source)}</h3>'
+            f'<div class="aui-doc-meta">{meta}</div><div class="aui-doc-scroll"><div class="aui-doc-text" '
+            f'data-document="{esc(doc.id)}">{body}</div></div></div>')
+
+
+def render_documents(docs: list[Document]) -> str:
+    if not docs:
+        return '<p class="aui-hint">The collection is empty: add articles on the right.</p>'
+    rows = "".join(
+        f"<tr><td>{esc(d.title or d.source)}</td><td>{esc(d.source)}</td><td class='num'>{d.chunks}</td>"
+        f"<td>{esc(d.ingested_at.replace('T', ' ').replace('+00:00', ' UTC'))}</td></tr>"
+        for d in sorted(docs, key=lambda d: (d.title or d.source).lower()))
+    return ('<table class="aui-docs"><thead><tr><th>Title</th><th>Source</th><th>Chunks</th><th>Ingested</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def render_summary(verb: str, s: dict) -> str:
+    counts = ", ".join(f"{s[k]} {k}" for k in ("added", "updated", "unchanged", "removed") if s.get(k))
+    head = f'<span class="ok">{esc(verb)}: {esc(counts or "nothing changed")}.</span>'
+    head += f" The collection holds {s.get('documents', 0)} documents, {s.get('chunks', 0)} chunks."
+    if s.get("failed"):
+        items = "".join(f"<li>{esc(f['path'])}: {esc(f['reason'])}</li>" for f in s["failed"])
+        head += f'<div class="fail">{len(s["failed"])} failed:<ul>{items}</ul></div>'
+    return f'<div class="aui-result">{head}</div>'
+
+
+def render_examples(questions: list[str]) -> str:
+    if not questions:
+        return ""
+    chips = "".join(f'<button class="aui-example" data-example="{esc(q)}">{esc(q)}</button>' for q in questions)
+    return f'<div class="aui-examples"><span class="aui-hint">Try:</span>{chips}</div>'
+
+
+# -- example questions drawn from the collection -----------------------------------------------
+NAME_WORD = r"(?:[A-Z][a-z]+(?:[-’'][A-Za-z]+)*|[A-Z]{3,6})"
+NAME_LINK = r"(?:\s+(?:of|al|bin|de|van|von|la|le|du)\s+|\s+|-)"
+NAME = re.compile(rf"(?<![\w’']){NAME_WORD}(?:{NAME_LINK}{NAME_WORD}){{0,4}}(?![\w’'])")
+LEADING = {"The", "A", "An", "In", "On", "At", "But", "And", "However", "This", "That", "These", "Those", "It", "He",
+           "She", "They", "We", "After", "Before", "While", "When", "As", "If", "For", "From", "With", "By", "To",
+           "Its", "His", "Her", "Their", "Our", "Some", "Many", "Both", "Since", "Also", "Yet", "So", "Via", "Mr", "Ms",
+           "Mrs", "Dr", "According", "Under", "Over", "Last", "Next", "Earlier", "Later", "What", "Who", "Why", "How"}
+CALENDAR = {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+            "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+
+
+def names_in(text: str) -> Counter:
+    """Proper names (two or more capitalised words, or an acronym) and how often they occur."""
+    found: Counter = Counter()
+    for m in NAME.finditer(text):
+        words = m.group(0).split()
+        while words and words[0] in LEADING:
+            words.pop(0)
+        words = [w for w in words if w not in CALENDAR] if any(w in CALENDAR for w in words) else words
+        name = " ".join(words)
+        if not name or name.lower() in ("the", "of"):
+            continue
+        if len(words) >= 2 or re.fullmatch(r"[A-Z]{3,6}", name):
+            found[name] += 1
+    return found
+
+
+def example_questions(docs: list[Document], limit: int = EXAMPLES) -> list[str]:
+    """Questions about the names that stand out in each document (frequent in it, rare in the others)."""
+    per_doc = [names_in(d.text) for d in docs]
+    spread = Counter(n for c in per_doc for n in c)
+    ranked = []
+    for counts in per_doc:
+        scored = sorted(((c * (1 + 0.5 * (len(n.split()) - 1)) / spread[n], n) for n, c in counts.items() if c >= 2),
+                        reverse=True)
+        ranked.append([n for _, n in scored])
+    chosen: list[str] = []
+    depth = 0
+    while len(chosen) < limit and any(depth < len(r) for r in ranked):
+        for names in ranked:
+            if depth < len(names) and len(chosen) < limit:
+                n = names[depth]
+                if not any(n in c or c in n for c in chosen):
+                    chosen.append(n)
+        depth += 1
+    return [f"What do the articles say about {n}?" for n in chosen]
+
+
+# -- the page ------------------------------------------------------------------------------------
+def theme() -> gr.themes.Base:
+    """The default look with system fonts: no font files to fetch."""
+    return gr.themes.Default(primary_hue="blue", font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+def mount_options() -> dict[str, Any]:
+    """Keyword arguments for gr.mount_gradio_app / Blocks.launch that go with build_ui()."""
+    return {"theme": theme(), "footer_links": ["api", "settings"], "run_history": False}
+
+
+def mount_ui(app, assistant, path: str = "/"):
+    """Mount the chat page on a FastAPI app."""
+    return gr.mount_gradio_app(app, build_ui(assistant), path=path, **mount_options())
+
+
+def build_ui(assistant) -> gr.Blocks:
+    """The chat page and the collection tab, both served by one Assistant."""
+    css = (STATIC / "ui.css").read_text(encoding="utf-8")
+    examples_cache: dict[tuple, list[str]] = {}
+
+    def stats() -> str:
+        try:
+            info = assistant.status()
+            line = f"{info['documents']} documents · {info['chunks']} chunks · answers by {info['answerer']}"
+        except Exception as exc:  # a status failure must not take the page down
+            line = f"status unavailable: {exc}"
+        return f'<div class="aui-head"><h1>Ask your articles</h1><span class="aui-stats">{esc(line)}</span></div>'
+
+    def examples() -> str:
+        docs = assistant.documents()[:EXAMPLE_DOCS]
+        key = tuple(sorted((d.id, d.sha256) for d in docs))
+        if key not in examples_cache:
+            full = [assistant.document(d.id) for d in docs]
+            examples_cache.clear()
+            examples_cache[key] = example_questions([d for d in full if d is not None])
+        return render_examples(examples_cache[key])
+
+    def refresh():
+        docs = assistant.documents()
+        choices = [(f"{d.title or d.source} ({d.source})", d.id) for d in sorted(docs, key=lambda d: (d.title or d.source).lower())]
+        return stats(), examples(), render_documents(docs), gr.Dropdown(choices=choices, value=None)
+
+    def respond(question: str, turns: list[Turn] | None):
+        import time
+
+        question = (question or "").strip()
+        turns = list(turns or [])
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip(), turns, gr.skip()
+            return
+        turn = Turn(question)
+        history = history_of(turns)
+        turns.append(turn)
+        n = len(turns) - 1
+        yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, ""
+        last = 0.0
+        try:
+            for event in assistant.stream(question, history):
+                kind = event["event"]
+                if kind == "query":
+                    turn.query = event["rewritten_query"]
+                elif kind == "delta":
+                    turn.pending += event["text"]
+                    if time.monotonic() - last < DELTA_REFRESH_S:
+                        continue
+                elif kind == "sentence":
+                    turn.sentences.append(event["sentence"])
+                    turn.citations.extend(event["citations"])
+                    turn.pending = ""
+                elif kind == "done":
+                    turn.answer = event["answer"]
+                    continue
+                last = time.monotonic()
+                yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, gr.skip()
+        except AssistantError as exc:
+            turn.error = str(exc)
+        except Exception as exc:  # shown in the chat; the details go to the server log
+            log.exception("answering failed")
+            turn.error = f"internal error ({type(exc).__name__}); see the server log"
+        turn.pending = ""
+        yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, gr.skip()
+
+    def open_cite(turns: list[Turn] | None, evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        turns = turns or []
+        try:
+            n, cite = int(data.get("turn")), str(data.get("cite", ""))
+            t = turns[n]
+        except (TypeError, ValueError, IndexError):
+            return gr.skip(), gr.skip()
+        sentences, citations = t.view()
+        if cite.startswith("m"):
+            c = next((c for c in citations if f"m{c.marker}" == cite), None)
+            if c is None:
+                return gr.skip(), gr.skip()
+            doc_id, start, end, label = c.document_id, c.start, c.end, f"[{c.marker}]"
+        elif cite.startswith("p") and t.answer is not None and cite[1:].isdigit() and int(cite[1:]) < len(t.answer.passages):
+            ch = t.answer.passages[int(cite[1:])].chunk
+            doc_id, start, end, label = ch.document_id, ch.start, ch.end, "Passage from"
+        else:
+            return gr.skip(), gr.skip()
+        doc = assistant.document(doc_id)
+        if doc is None:
+            viewer = '<div class="aui-viewer"><h3>Article</h3><p class="aui-error">This document is no longer in the collection.</p></div>'
+        else:
+            viewer = render_document(doc, start, end, label)
+        return render_sources(n, t, active=cite), viewer
+
+    def new_conversation():
+        return render_chat([]), render_sources(None, None), VIEWER_HINT, [], ""
+
+    def pick_example(evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        return str(data.get("example") or "")[:1000] if data.get("example") else gr.skip()
+
+    def upload(files, progress=gr.Progress()):
+        if not files:
+            return '<div class="aui-result fail">Choose one or more files first.</div>', gr.skip()
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files]
+        total = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0, "failed": [], "documents": 0, "chunks": 0}
+        for i, path in enumerate(paths):
+            progress((i, len(paths)), desc=f"ingesting {path.name}")
+            try:
+                s = assistant.add_bytes(path.read_bytes(), path.name).to_dict()
+            except (AssistantError, OSError) as exc:
+                total["failed"].append({"path": path.name, "reason": str(exc)})
+                continue
+            for k in ("added", "updated", "unchanged"):
+                total[k] += s[k]
+            total["failed"] += s["failed"]
+            total["documents"], total["chunks"] = s["documents"], s["chunks"]
+        progress((len(paths), len(paths)), desc="done")
+        if not total["documents"]:
+            total["documents"], total["chunks"] = assistant.status()["documents"], assistant.status()["chunks"]
+        return render_summary("Uploaded", total), None
+
+    def reindex(progress=gr.Progress()):
+        docs = assistant.documents()
+        # Nested sources came from a folder: mirror it. Flat ones are re-read file by file (same ids), so a file
+        # that was ingested on its own does not pull its neighbours in.
+        folders = sorted({d.root for d in docs if d.root and "/" in d.source})
+        files = sorted({str(Path(d.root) / d.source) for d in docs if d.root and "/" not in d.source and d.root not in folders})
+        uploads = sum(1 for d in docs if not d.root)
+        if not folders and not files:
+            return '<div class="aui-result">Nothing to re-index: every document was uploaded (its file is stored only in the index).</div>'
+        progress(0, desc="re-indexing")
+        try:
+            summary = assistant.ingest([Path(p) for p in folders + files], prune=True,
+                                       progress=lambda i, n, name: progress((i, n), desc=f"re-indexing {name}"))
+        except AssistantError as exc:
+            return f'<div class="aui-result fail">Re-index failed: {esc(exc)}</div>'
+        note = f'<div class="aui-hint">{uploads} uploaded documents kept as they are.</div>' if uploads else ""
+        return render_summary("Re-indexed", summary.to_dict()) + note
+
+    def remove(doc_id: str | None):
+        if not doc_id:
+            return '<div class="aui-result fail">Choose a document to remove.</div>'
+        doc = assistant.document(doc_id)
+        try:
+            found = assistant.remove(doc_id)
+        except AssistantError as exc:
+            return f'<div class="aui-result fail">Could not remove it: {esc(exc)}</div>'
+        if not found:
+            return '<div class="aui-result fail">That document is no longer in the collection.</div>'
+        name = doc.title or doc.source if doc else doc_id
+        return f'<div class="aui-result"><span class="ok">Removed “{esc(name)}”.</span></div>'
+
+    # -- API endpoints (gradio_client and scripts): the same shapes as `assistant ask --json` --
+    def ask(question: str, history: list[dict] | None = None) -> dict:
+        """Answer a question (with earlier {role, content} messages); every sentence cites exact spans."""
+        try:
+            return assistant.ask(question, history or []).to_dict()
+        except AssistantError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def document(document_id: str) -> dict:
+        """One document with its full text: citation start/end index into text."""
+        doc = assistant.document(document_id)
+        if doc is None:
+            raise gr.Error("no such document")
+        return {**doc.summary(), "text": doc.text, "pages": doc.pages}
+
+    with gr.Blocks(title="Ask your articles", analytics_enabled=False) as demo:
+        turns = gr.State([])
+        header = gr.HTML(stats(), head=f"<style>{css}</style>", js_on_load=None, apply_default_css=False, elem_id="aui-header")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=380):
+                        chat = gr.HTML(render_chat([]), js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-chat", autoscroll=True,
+                                       min_height=320, max_height="62vh", container=True, padding=True)
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
+                                                  lines=1, max_lines=6, scale=6, elem_id="aui-question", autofocus=True)
+                            ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="aui-ask")
+                            new_btn = gr.Button("New conversation", variant="secondary", scale=1, min_width=180,
+                                                elem_id="aui-new")
+                        example_box = gr.HTML("", js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-examples")
+                    with gr.Column(scale=2, min_width=320):
+                        sources = gr.HTML(render_sources(None, None), js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-sources")
+                        viewer = gr.HTML(VIEWER_HINT, js_on_load=SCROLL_JS, apply_default_css=False, elem_id="aui-viewer")
+            with gr.Tab("Collection", id="collection") as collection_tab:
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=380):
+                        doc_table = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="aui-docs")
+                    with gr.Column(scale=2, min_width=320):
+                        files = gr.File(label="Add articles (txt, md, html, pdf, docx)", file_count="multiple",
+                                        file_types=UPLOAD_TYPES, elem_id="aui-upload")
+                        add_btn = gr.Button("Add to collection", variant="primary", elem_id="aui-add")
+                        reindex_btn = gr.Button("Re-index from the source files", elem_id="aui-reindex")
+                        doc_pick = gr.Dropdown(label="Remove a document", choices=[], value=None, elem_id="aui-pick")
+                        remove_btn = gr.Button("Remove", variant="stop", elem_id="aui-remove")
+                        result = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="aui-result")
+
+        chat_outputs = [chat, sources, viewer, turns, question]
+        listeners = dict(fn=respond, inputs=[question, turns], outputs=chat_outputs, show_progress="hidden",
+                         concurrency_limit=4, api_visibility="private")
+        question.submit(**listeners)
+        ask_btn.click(**listeners)
+        example_box.click(pick_example, None, question, show_progress="hidden", api_visibility="private").then(**listeners)
+        for panel in (chat, sources):
+            panel.click(open_cite, [turns], [sources, viewer], show_progress="hidden", api_visibility="private")
+        new_btn.click(new_conversation, None, chat_outputs, show_progress="hidden", api_visibility="private")
+
+        refreshed = [header, example_box, doc_table, doc_pick]
+        after = dict(fn=refresh, inputs=None, outputs=refreshed, api_visibility="private")
+        demo.load(refresh, None, refreshed, api_visibility="private")
+        collection_tab.select(**after)
+        add_btn.click(upload, [files], [result, files], api_visibility="private").then(**after)
+        reindex_btn.click(reindex, None, [result], api_visibility="private").then(**after)
+        remove_btn.click(remove, [doc_pick], [result], api_visibility="private").then(**after)
+
+        gr.api(ask, api_name="ask")
+        gr.api(document, api_name="document")
+    return demo

@@ -1,0 +1,128 @@
+"""The chat page's server side: its named API answers with citations that resolve, and its HTML is escaped and exact."""
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from assistant.schema import Answer, Chunk, Citation, Document, Passage, Sentence
+from assistant.ui import Turn, example_questions, history_of, render_chat, render_document, render_sources
+
+import ui_server
+
+D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
+PAYLOAD = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>'
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from gradio_client import Client
+
+    if not ui_server.SEEDS.is_dir():
+        pytest.skip(f"seed articles not found at {ui_server.SEEDS}")
+    server = ui_server.start(tmp_path_factory.mktemp("ui"))
+    try:
+        yield Client(server.url + "/", verbose=False)
+    finally:
+        server.stop()
+
+
+def test_ask_endpoint_answers_with_citations_that_resolve(client):
+    result = client.predict(question=D02, history=[], api_name="/ask")
+    assert not result["abstained"]
+    assert "3,000" in result["answer"]
+    assert result["citations"], "an answer must cite"
+    for c in result["citations"]:
+        assert f"[{c['marker']}]" in result["answer"]
+        doc = client.predict(document_id=c["document_id"], api_name="/document")
+        assert doc["text"][c["start"]:c["end"]] == c["text"]
+        assert doc["source"] == c["source"]
+
+
+def test_ask_endpoint_takes_the_history_for_follow_ups(client):
+    first = client.predict(question=D02, history=[], api_name="/ask")
+    history = [{"role": "user", "content": D02}, {"role": "assistant", "content": first["answer"]}]
+    follow = client.predict(question="How many US soldiers would that affect?", history=history, api_name="/ask")
+    # The follow-up was made standalone from the earlier turn before searching.
+    assert follow["rewritten_query"] != "How many US soldiers would that affect?"
+    assert "McKenzie" in follow["rewritten_query"] or "troops" in follow["rewritten_query"]
+
+
+def test_ask_endpoint_reports_an_empty_question(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="empty"):
+        client.predict(question="   ", history=[], api_name="/ask")
+
+
+# -- rendering: real Answer objects through the real renderers --------------------------------
+def make_answer(text: str, start: int, end: int, verdict: str = "supported") -> tuple[Document, Answer]:
+    doc = Document(id="d1", source="evil.txt", title=f"Title {PAYLOAD}", sha256="0", text=text)
+    chunk = Chunk(id="c1", document_id="d1", start=0, end=len(text), text=text, tokens=10, source="evil.txt", title=doc.title)
+    cite = Citation(marker=1, document_id="d1", source="evil.txt", chunk_id="c1", start=start, end=end,
+                    text=text[start:end], title=doc.title)
+    answer = Answer(question=f"q {PAYLOAD}", sentences=[Sentence(text=text[start:end] + " [1]", citations=[1], support=0.9,
+                                                                 verdict=verdict)],
+                    citations=[cite], passages=[Passage(chunk)], rewritten_query=f"q {PAYLOAD}")
+    return doc, answer
+
+
+def test_everything_from_articles_and_answers_is_escaped():
+    text = f"Intro. The festival {PAYLOAD} drew 4,812 visitors. Outro."
+    start = text.index("The festival")
+    end = text.index("visitors.") + len("visitors.")
+    doc, answer = make_answer(text, start, end)
+    turn = Turn(question=answer.question, answer=answer, query=answer.rewritten_query)
+    pages = [render_chat([turn]), render_sources(0, turn), render_document(doc, start, end, "[1]")]
+    for page in pages:
+        assert "<script" not in page.lower() and "<img" not in page.lower()
+        assert "&lt;script&gt;" in page and "onerror=&quot;" in page
+
+
+def test_viewer_marks_exactly_the_cited_span_across_a_pdf_page_break():
+    text = "First page text here. The cited span starts on page one\nand ends on page two. More text."
+    start, end = text.index("The cited"), text.index("two.") + 4
+    doc = Document(id="p", source="report.pdf", title="Report", sha256="0", text=text, pages=[0, text.index("and ends")])
+    page = render_document(doc, start, end, "[1]")
+    marks = re.findall(r'<mark class="aui-hl"[^>]*>(.*?)</mark>', page, re.S)
+    assert len(marks) == 1
+    assert html.unescape(re.sub(r"<[^>]+>", "", marks[0])) == text[start:end]
+    assert "PDF page 1 of 2" in page and 'data-page="2"' in page
+
+
+def test_markers_become_buttons_and_verdicts_show():
+    text = "Alpha beta gamma delta. Epsilon zeta eta theta."
+    doc, answer = make_answer(text, 0, 23, verdict="weak")
+    chat = render_chat([Turn(question="q", answer=answer)])
+    assert re.search(r'<button class="aui-cite v-weak" data-turn="0" data-cite="m1"[^>]*>\[1\]</button>', chat)
+    assert 'class="aui-sent v-weak" title="Weakly supported' in chat
+    assert "1 of 1 sentence weakly supported" in chat
+
+
+def test_abstention_is_shown_as_such():
+    answer = Answer(question="q", abstained=True, sentences=[Sentence(text="The articles do not say.", citations=[],
+                                                                      verdict="abstain")])
+    chat = render_chat([Turn(question="q", answer=answer)])
+    assert "Not in the articles" in chat and "The articles do not say." in chat
+
+
+def test_history_keeps_the_answer_objects():
+    _, answer = make_answer("Alpha beta gamma delta.", 0, 23)
+    history = history_of([Turn(question="q1", answer=answer), Turn(question="q2")])
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert history[1]["answer"] is answer and history[1]["content"] == answer.text
+
+
+def test_example_questions_come_from_the_collection():
+    docs = [
+        Document(id="a", source="a.txt", title="A", sha256="0",
+                 text="Lake Zorblat is cold. Visitors to Lake Zorblat swim. The Quillby Council met. Quillby Council agreed."),
+        Document(id="b", source="b.txt", title="B", sha256="0",
+                 text="The Harbour Authority said ships wait. Harbour Authority staff count ships."),
+    ]
+    questions = example_questions(docs)
+    assert questions and len(questions) <= 4
+    names = [q.removeprefix("What do the articles say about ").rstrip("?") for q in questions]
+    assert all(any(n in d.text for d in docs) for n in names)
+    assert "Harbour Authority" in names

@@ -1,0 +1,99 @@
+"""Start the web app on a free localhost port over a fresh index of the seed articles (for the UI tests and bench)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+SEEDS = Path(os.environ.get("ASSISTANT_SEEDS", "/work/shared/seeds"))
+DEV = Path(os.environ.get("ASSISTANT_DEV", "/work/shared/eval/dev.jsonl"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def assistant_cmd() -> list[str]:
+    exe = Path(sys.executable).with_name("assistant")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "assistant.cli"]
+
+
+def build_index(index: Path, extra: list[Path] = ()) -> None:
+    """Ingest the seed articles (and extra files) into index with the real CLI."""
+    subprocess.run([*assistant_cmd(), "ingest", str(SEEDS), *map(str, extra), "--index", str(index), "--json"],
+                   check=True, capture_output=True, cwd=ROOT, timeout=600)
+
+
+def serve_command(index: Path, port: int) -> list[str]:
+    """`assistant serve` once the CLI has it; until then a FastAPI app with the page mounted, run by uvicorn."""
+    help_out = subprocess.run([*assistant_cmd(), "--help"], capture_output=True, text=True, cwd=ROOT).stdout
+    if " serve " in help_out or "\n│ serve" in help_out:
+        return [*assistant_cmd(), "serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(index)]
+    return [sys.executable, str(Path(__file__)), str(index), str(port)]
+
+
+class Server:
+    """A running web app process; stop() ends it."""
+
+    def __init__(self, index: Path, port: int | None = None, log: Path | None = None):
+        self.index, self.port = index, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log or index.parent / "server.log", "wb")
+        self.proc = subprocess.Popen(serve_command(index, self.port), stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                     env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"})
+        self.wait()
+
+    def wait(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                if httpx.get(self.url + "/", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"server did not start within {timeout:.0f} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def start(workdir: Path, extra: list[Path] = ()) -> Server:
+    index = workdir / "index"
+    shutil.rmtree(index, ignore_errors=True)
+    build_index(index, list(extra))
+    return Server(index)
+
+
+def _serve(index: str, port: int) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.ui import mount_ui
+
+    app = mount_ui(FastAPI(), Assistant(Settings.load(index_dir=Path(index))), "/")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], int(sys.argv[2]))
