@@ -1,13 +1,15 @@
 """The HTTP server: an OpenAI-compatible chat endpoint and a REST API that keep the citations, the widget, and the chat UI."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
+import os
 import json
 import logging
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, AsyncIterator, Iterator, Literal
@@ -18,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import Settings, offline_setup
@@ -31,6 +33,9 @@ log = logging.getLogger("assistant.api")
 MODEL_ID = "assistant"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 RATE_WINDOW_S = 60.0
+REVISION_TTL_S = 1.0
+# Answers computed at once: more only makes them take turns on the same cores (and fairly only in this queue).
+ANSWER_SLOTS = max(2, os.cpu_count() or 1)
 
 
 class ApiError(Exception):
@@ -131,6 +136,72 @@ class RateLimiter:
         if len(self.hits) > 10_000:  # forget idle clients so the table cannot grow without bound
             for key in [k for k, v in self.hits.items() if not v or v[-1] <= now - RATE_WINDOW_S]:
                 del self.hits[key]
+
+
+class AnswerCache:
+    """Answers to repeated questions, per collection revision: intranet readers ask the same things again and again.
+
+    Concurrent identical questions share one computation; any change of the collection starts afresh.
+    """
+
+    def __init__(self, assistant, size: int):
+        self.assistant = assistant
+        self.size = size
+        self.answers: OrderedDict[tuple, Answer] = OrderedDict()
+        self.pending: dict[tuple, asyncio.Future] = {}
+        self.checked, self._revision = -1e9, None
+
+    def stale(self) -> bool:
+        return self.size > 0 and time.monotonic() - self.checked > REVISION_TTL_S
+
+    def refresh(self) -> None:
+        """Read the collection's revision again (another process may have ingested); a blocking call."""
+        try:
+            store = self.assistant.store
+            self._revision = (store.client.get_collection(store.documents.name).metadata or {}).get("revision", 0)
+        except Exception:
+            self._revision = None
+        self.checked = time.monotonic()
+
+    def invalidate(self) -> None:
+        """This server changed the collection: forget the answers at once."""
+        self.answers.clear()
+        self.checked = -1e9
+
+    def key(self, question: str, history: list[dict]) -> tuple | None:
+        revision = self._revision if self.size > 0 else None
+        if revision is None:
+            return None
+        norm = lambda t: " ".join(t.split()).casefold()  # noqa: E731
+        return (revision, self.assistant.settings.answerer_name, norm(question),
+                tuple((m["role"], norm(m["content"])) for m in history))
+
+    def get(self, key: tuple | None) -> Answer | None:
+        if key is None or key not in self.answers:
+            return None
+        self.answers.move_to_end(key)
+        return self.answers[key]
+
+    def put(self, key: tuple | None, answer: Answer) -> None:
+        if key is None or answer.answerer != self.assistant.settings.answerer_name:
+            return  # a fallback answer (the LLM server was down) should not outlive the outage
+        self.answers[key] = answer
+        self.answers.move_to_end(key)
+        while len(self.answers) > self.size:
+            self.answers.popitem(last=False)
+
+
+def replay(answer: Answer) -> Iterator[dict]:
+    """The stream events of an answer already made."""
+    yield {"event": "query", "rewritten_query": answer.rewritten_query}
+    seen: set[int] = set()
+    by_marker = {c.marker: c for c in answer.citations}
+    for sentence in answer.sentences:
+        new = [by_marker[m] for m in sentence.citations if m not in seen and m in by_marker]
+        seen.update(sentence.citations)
+        yield {"event": "delta", "text": sentence.text}
+        yield {"event": "sentence", "sentence": sentence, "citations": new}
+    yield {"event": "done", "answer": answer}
 
 
 class Guard:
@@ -301,6 +372,8 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         assistant = Assistant(settings)
     limiter = RateLimiter(settings.rate_limit_per_minute)
     caller_dep = make_caller(settings, limiter)
+    cache = AnswerCache(assistant, settings.answer_cache)
+    slots = asyncio.Semaphore(ANSWER_SLOTS)
 
     app = FastAPI(
         title="assistant",
@@ -367,16 +440,71 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
             turns.append((m.role, text))
         return check_turns(turns)
 
+    async def answer_of(question: str, history: list[dict]) -> Answer:
+        """The whole answer: from the cache, from an identical question being answered now, or computed."""
+        if cache.stale():
+            await run_in_threadpool(cache.refresh)
+        key = cache.key(question, history)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        waiting = cache.pending.get(key) if key is not None else None
+        if waiting is not None:
+            try:
+                return await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                if not waiting.cancelled():
+                    raise  # this request was cancelled, not the one it waited for
+            # the request it waited for went away: answer it here
+        future = asyncio.get_running_loop().create_future()
+        if key is not None:
+            cache.pending[key] = future
+        try:
+            async with slots:
+                answer = await run_in_threadpool(assistant.ask, question, history)
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # marked retrieved: no warning when nobody else waited
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        else:
+            cache.put(key, answer)
+            future.set_result(answer)
+            return answer
+        finally:
+            if cache.pending.get(key) is future:
+                del cache.pending[key]
+
     async def events(question: str, history: list[dict]) -> AsyncIterator[dict]:
-        """Core stream events, produced in worker threads; errors before the first event raise here."""
+        """Stream events (replayed from the cache or produced in worker threads); errors before the first raise here."""
+        if cache.stale():
+            await run_in_threadpool(cache.refresh)
+        key = cache.key(question, history)
+        hit = cache.get(key)
+        if hit is not None:
+            async def cached() -> AsyncIterator[dict]:
+                for event in replay(hit):
+                    yield event
+
+            return cached()
         gen: Iterator[dict] = assistant.stream(question, history)
-        first = await run_in_threadpool(next, gen, None)
+
+        async def step() -> dict | None:
+            # A slot per step, not per stream: a slow reader (or one that never starts reading) holds none.
+            async with slots:
+                return await run_in_threadpool(next, gen, None)
+
+        first = await step()
 
         async def rest() -> AsyncIterator[dict]:
-            if first is not None:
-                yield first
-            async for event in iterate_in_threadpool(gen):
+            event = first
+            while event is not None:
+                if event["event"] == "done":
+                    cache.put(key, event["answer"])
                 yield event
+                event = await step()
 
         return rest()
 
@@ -386,10 +514,11 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         question, history = chat_turns(req)
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if not req.stream:
-            answer: Answer = await run_in_threadpool(assistant.ask, question, history)
+            answer = await answer_of(question, history)
             message = {"role": "assistant", "content": answer.text, **answer_extras(answer)}
-            return {"id": cid, "object": "chat.completion", "created": created, "model": req.model,
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}]}
+            # JSONResponse directly: FastAPI's generic encoder walks every value and costs more than the answer.
+            return JSONResponse({"id": cid, "object": "chat.completion", "created": created, "model": req.model,
+                                 "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}]})
         stream = await events(question, history)
 
         def chunk(delta: dict, finish: str | None = None) -> str:
@@ -426,8 +555,8 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     @app.post("/api/ask", tags=["ask"], summary="Ask a question (with history); the `ask --json` shape")
     async def ask(req: AskRequest, caller: Caller = Depends(caller_dep)):
         question, history = check_turns([(t.role, t.content) for t in req.history] + [("user", req.question)])
-        answer: Answer = await run_in_threadpool(assistant.ask, question, history)
-        return {**answer.to_dict(), "citations": citation_dicts(answer)}
+        answer = await answer_of(question, history)
+        return JSONResponse({**answer.to_dict(), "citations": citation_dicts(answer)})
 
     @app.post("/api/ask/stream", tags=["ask"], summary="Ask, streamed as server-sent events",
               description="Each `data:` line is one JSON event: `query` (rewritten_query), `delta` (raw text), "
@@ -470,6 +599,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         for f in file:
             data = await f.read()
             summary = (await run_in_threadpool(assistant.add_bytes, data, f.filename or "upload")).to_dict()
+            cache.invalidate()
             for key in ("added", "updated", "unchanged", "removed"):
                 total[key] += summary[key]
             total["failed"] += summary["failed"]
@@ -483,7 +613,9 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     @app.delete("/api/documents/{document_id}", tags=["documents"], summary="Remove a document (admin)")
     async def delete_document(document_id: str, caller: Caller = Depends(caller_dep)):
         admin_only(caller)
-        if not await run_in_threadpool(assistant.remove, document_id):
+        found = await run_in_threadpool(assistant.remove, document_id)
+        cache.invalidate()
+        if not found:
             raise ApiError(404, f"no document {document_id}", "not_found_error")
         info = await run_in_threadpool(assistant.status)
         return {"removed": document_id, "documents": info["documents"], "chunks": info["chunks"]}

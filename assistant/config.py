@@ -83,6 +83,7 @@ class Settings:
     max_body_bytes: int = 60 * 1024 * 1024
     max_question_chars: int = 4000
     max_messages: int = 50
+    answer_cache: int = 256  # answers the server keeps for repeated questions (per collection revision; 0: off)
 
     ENV = {
         "index_dir": "ASSISTANT_INDEX",
@@ -115,6 +116,7 @@ class Settings:
         "allow_remote": "ASSISTANT_ALLOW_REMOTE",
         "max_question_chars": "ASSISTANT_MAX_QUESTION_CHARS",
         "max_messages": "ASSISTANT_MAX_MESSAGES",
+        "answer_cache": "ASSISTANT_ANSWER_CACHE",
     }
 
     @classmethod
