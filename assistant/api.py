@@ -223,30 +223,32 @@ class Guard:
             return await self.app(scope, receive, send)
         limit = self.settings.max_body_bytes
         length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
-            return await self.too_large()(scope, receive, send)
-        received, started = 0, False
-
-        async def counted_receive():
-            nonlocal received
+        if length.isdigit():
+            if int(length) > limit:
+                return await self.too_large()(scope, receive, send)
+            return await self.app(scope, receive, send)  # the server reads no more than Content-Length
+        # No Content-Length (chunked): read the body here, up to the limit, and hand it on.
+        body, more = [], True
+        received = 0
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLarge()
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            received += len(message.get("body", b""))
+            if received > limit:
+                return await self.too_large()(scope, receive, send)
+            body.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        replayed = False
 
-        async def tracked_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay_receive():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(body), "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _BodyTooLarge:
-            if not started:
-                await self.too_large()(scope, receive, send)
+        await self.app(scope, replay_receive, send)
 
     def too_large(self) -> JSONResponse:
         return error_response(413, f"request body too large (the limit is {self.settings.max_body_bytes} bytes)",
@@ -269,10 +271,6 @@ class Guard:
             # keeps other sites from making a visitor's browser ask or upload on their behalf.
             return error_response(403, f"origin {origin} is not allowed (ASSISTANT_CORS_ORIGINS)", "permission_error")
         return None
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def make_caller(settings: Settings, limiter: RateLimiter):
@@ -364,7 +362,10 @@ def event_json(event: dict) -> dict:
 
 # -- the app -----------------------------------------------------------------------------------
 def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
-    """Build the whole server (API, widget, chat UI at "/") without starting it."""
+    """Build the whole server (API, widget, chat UI at "/") without starting it.
+
+    settings govern the server (keys, origins, limits); a given assistant answers and ingests by its own settings.
+    """
     settings = settings or Settings.load()
     if assistant is None:
         from .core import Assistant
@@ -660,5 +661,11 @@ def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
         # The UI can change the collection, so on a keyed server it asks for an admin key (any user name).
         keys = list(settings.api_keys)
         auth = lambda _user, password: any(hmac.compare_digest(k.encode(), (password or "").encode()) for k in keys)  # noqa: E731
+    try:
+        from .ui import mount_options
+    except ImportError:
+        options: dict[str, Any] = {}
+    else:
+        options = mount_options()
     gr.mount_gradio_app(app, build_ui(assistant), path="/", auth=auth,
-                        auth_message="Sign in with an admin API key as the password." if auth else None)
+                        auth_message="Sign in with an admin API key as the password." if auth else None, **options)
