@@ -341,13 +341,8 @@ def theme() -> gr.themes.Base:
 
 
 def mount_options() -> dict[str, Any]:
-    """Keyword arguments for gr.mount_gradio_app / Blocks.launch that go with build_ui()."""
+    """Keyword arguments for gr.mount_gradio_app / Blocks.launch that go with build_ui(): system fonts, no run history."""
     return {"theme": theme(), "footer_links": ["api", "settings"], "run_history": False}
-
-
-def mount_ui(app, assistant, path: str = "/"):
-    """Mount the chat page on a FastAPI app."""
-    return gr.mount_gradio_app(app, build_ui(assistant), path=path, **mount_options())
 
 
 def build_ui(assistant) -> gr.Blocks:

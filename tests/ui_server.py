@@ -1,4 +1,4 @@
-"""Start the web app on a free localhost port over a fresh index of the seed articles (for the UI tests and bench)."""
+"""Start `assistant serve` on a free localhost port over a fresh index of the seed articles (UI tests, bench, screenshot)."""
 from __future__ import annotations
 
 import os
@@ -34,11 +34,7 @@ def build_index(index: Path, extra: list[Path] = ()) -> None:
 
 
 def serve_command(index: Path, port: int) -> list[str]:
-    """`assistant serve` once the CLI has it; until then a FastAPI app with the page mounted, run by uvicorn."""
-    help_out = subprocess.run([*assistant_cmd(), "--help"], capture_output=True, text=True, cwd=ROOT).stdout
-    if " serve " in help_out or "\n│ serve" in help_out:
-        return [*assistant_cmd(), "serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(index)]
-    return [sys.executable, str(Path(__file__)), str(index), str(port)]
+    return [*assistant_cmd(), "serve", "--host", "127.0.0.1", "--port", str(port), "--index", str(index)]
 
 
 class Server:
@@ -81,19 +77,3 @@ def start(workdir: Path, extra: list[Path] = ()) -> Server:
     shutil.rmtree(index, ignore_errors=True)
     build_index(index, list(extra))
     return Server(index)
-
-
-def _serve(index: str, port: int) -> None:
-    import uvicorn
-    from fastapi import FastAPI
-
-    from assistant.config import Settings
-    from assistant.core import Assistant
-    from assistant.ui import mount_ui
-
-    app = mount_ui(FastAPI(), Assistant(Settings.load(index_dir=Path(index))), "/")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-
-
-if __name__ == "__main__":
-    _serve(sys.argv[1], int(sys.argv[2]))
