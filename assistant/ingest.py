@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -43,9 +44,11 @@ def document_id(root: str, source: str) -> str:
     return hashlib.sha1(f"{root}\0{source}".encode()).hexdigest()[:16]
 
 
-def collect(paths: list[Path], summary: Summary) -> tuple[list[Candidate], list[str]]:
-    """Files to ingest, and the folders whose documents the index must mirror; problems go to summary.failed."""
+def collect(paths: list[Path], summary: Summary, unlisted: list[str] | None = None) -> tuple[list[Candidate], list[str]]:
+    """Files to ingest, and the folders whose documents the index must mirror; problems go to summary.failed,
+    folders that could not be listed to unlisted."""
     files: list[Candidate] = []
+    unlisted = [] if unlisted is None else unlisted
     mirrored: list[str] = []
     for given in paths:
         path = Path(given)
@@ -53,7 +56,7 @@ def collect(paths: list[Path], summary: Summary) -> tuple[list[Candidate], list[
             if path.is_dir():
                 root = path.resolve()
                 mirrored.append(str(root))
-                files.extend(_walk(root, summary))
+                files.extend(_walk(root, summary, unlisted))
             elif path.is_file():
                 files.append(Candidate(path, str(path.resolve().parent), path.name))
             elif path.is_symlink():
@@ -65,12 +68,13 @@ def collect(paths: list[Path], summary: Summary) -> tuple[list[Candidate], list[
     return files, mirrored
 
 
-def _walk(root: Path, summary: Summary) -> list[Candidate]:
+def _walk(root: Path, summary: Summary, unlisted: list[str]) -> list[Candidate]:
     found: list[Candidate] = []
     seen_dirs: set[str] = set()
 
     def onerror(exc: OSError) -> None:
-        summary.failed.append({"path": str(exc.filename), "reason": _os_reason(exc)})
+        unlisted.append(str(exc.filename))
+        summary.failed.append({"path": os.path.relpath(str(exc.filename), root), "reason": _os_reason(exc)})
 
     for folder, dirs, names in os.walk(root, followlinks=True, onerror=onerror):
         real = os.path.realpath(folder)
@@ -116,20 +120,26 @@ def _os_reason(exc: OSError) -> str:
     return f"cannot read: {exc.strerror or exc}"
 
 
+def read_file(candidate: Candidate, max_bytes: int) -> bytes:
+    """A file's bytes; raises ExtractError or OSError with the reason."""
+    info = candidate.path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ExtractError("not a regular file")  # a FIFO or device would block or never end
+    if info.st_size > max_bytes:
+        raise ExtractError(f"file too large ({info.st_size / 1e6:.3g} MB; the limit is {max_bytes / 1e6:.3g} MB)")
+    return candidate.path.read_bytes()
+
+
 def read_document(candidate: Candidate, max_bytes: int) -> Document:
     """Read and extract one file; raises ExtractError or OSError with the reason."""
-    size = candidate.path.stat().st_size
-    if size > max_bytes:
-        raise ExtractError(f"file too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB)")
-    data = candidate.path.read_bytes()
-    return document_from_bytes(data, candidate.source, candidate.root)
+    return document_from_bytes(read_file(candidate, max_bytes), candidate.source, candidate.root)
 
 
-def document_from_bytes(data: bytes, source: str, root: str = "") -> Document:
+def document_from_bytes(data: bytes, source: str, root: str = "", sha256: str | None = None) -> Document:
     extracted = extract_bytes(data, source)
     return Document(
         id=document_id(root, source), source=source, title=extracted.title,
-        sha256=hashlib.sha256(data).hexdigest(), text=extracted.text, root=root,
+        sha256=sha256 or hashlib.sha256(data).hexdigest(), text=extracted.text, root=root,
         ingested_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), pages=extracted.pages,
     )
 
@@ -143,7 +153,13 @@ def ingest(
 ) -> Summary:
     """Bring the index up to date with paths. Folders are mirrored (documents gone from them are dropped)."""
     summary = Summary()
-    candidates, mirrored = collect(paths, summary)
+    unlisted: list[str] = []
+    candidates, mirrored = collect(paths, summary, unlisted)
+    if store.revision() % 2:
+        # Writers bump the revision before (commit_start) and after (commit) they write, so an odd revision
+        # means one was killed half way: drop the chunks it wrote without their document record.
+        drop_orphan_chunks(store)
+        store.commit_start()  # even again: the index is whole
     indexed = {d.id: d for d in store.list_documents()}
     max_bytes = int(settings.max_file_mb * 1e6)
     pending: list[tuple[Document, list[Chunk], bool]] = []
@@ -174,17 +190,20 @@ def ingest(
             progress(n, len(candidates), candidate.source)
         doc_id = document_id(candidate.root, candidate.source)
         seen.add(doc_id)
+        old = indexed.get(doc_id)
         try:
-            doc = read_document(candidate, max_bytes)
+            data = read_file(candidate, max_bytes)
+            sha256 = hashlib.sha256(data).hexdigest()
+            # the hash is checked before extraction: an unchanged document costs one read and one hash
+            if old is not None and old.sha256 == sha256:
+                summary.unchanged += 1
+                continue
+            doc = document_from_bytes(data, candidate.source, candidate.root, sha256)
         except ExtractError as exc:
             summary.failed.append({"path": candidate.source, "reason": str(exc)})
             continue
         except OSError as exc:
             summary.failed.append({"path": candidate.source, "reason": _os_reason(exc)})
-            continue
-        old = indexed.get(doc_id)
-        if old is not None and old.sha256 == doc.sha256:
-            summary.unchanged += 1
             continue
         chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap_sentences)
         pending.append((doc, chunks, old is not None))
@@ -193,14 +212,31 @@ def ingest(
     flush()
     if prune:
         for doc in indexed.values():
-            if doc.root in mirrored and doc.id not in seen:
+            if doc.root in mirrored and doc.id not in seen and not _under(doc, unlisted):
                 if not changed:
                     store.commit_start()
                     changed = True
                 store.remove_document(doc.id)
                 summary.removed += 1
-    if changed or store.bm25.revision != store.revision():
+    if changed:
         store.commit()
+    else:
+        store.sync_bm25()  # a no-op unless another writer changed the collection
     summary.documents = store.documents.count()
     summary.chunks = store.count_chunks()
     return summary
+
+
+def _under(doc: Document, folders: list[str]) -> bool:
+    """Whether doc lies in a folder that could not be listed (its documents are kept, not dropped as gone)."""
+    path = os.path.join(doc.root, doc.source)
+    return any(path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
+
+
+def drop_orphan_chunks(store: Store) -> int:
+    """Delete chunks whose document record is missing; returns how many."""
+    known = {d.id for d in store.list_documents()}
+    orphans = [c.id for c in store.all_chunks() if c.document_id not in known]
+    for k in range(0, len(orphans), 1000):
+        store.chunks.delete(ids=orphans[k:k + 1000])
+    return len(orphans)
