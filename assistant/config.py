@@ -69,11 +69,13 @@ class Settings:
     sentence_budget: int = 24  # sentences cross-encoded per question (a cheap prior picks them)
     answer_type_bonus: float = 1.5  # logit bonus for a sentence holding the kind of answer asked for
     abstain_below: float = 0.5  # abstain when the best sentence's relevance is under this
-    unknown_term_min: float = 0.9  # ... or under this when a specific question term occurs nowhere in the articles
+    unknown_term_min: float = 0.9  # ... or under this when a name or number of the question occurs nowhere in the articles
     min_coverage: float = 0.5  # ... or under low_coverage_min when fewer specific terms than this occur near it
     low_coverage_min: float = 0.8
+    min_local_name_coverage: float = 0.75  # share of the question's names and numbers found around the cited sentences
     extra_sentence_min: float = 0.5  # a further answer sentence needs at least this relevance ...
-    extra_sentence_ratio: float = 0.8  # ... and this share of the best one's (comparisons: any other article)
+    extra_sentence_ratio: float = 0.8  # ... and this share of the best one's
+    comparison_sentence_min: float = 0.3  # questions about change or comparison take the best of other articles too
     # api
     api_keys: list[str] = field(default_factory=list)  # admin: ask and change the collection
     read_keys: list[str] = field(default_factory=list)  # ask only

@@ -9,6 +9,7 @@ and in the collection at all.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Iterator
@@ -17,6 +18,7 @@ from .answer import Draft, Span, register
 from .chunking import sentence_spans
 from .config import Settings
 from .onnx_models import cross_encoder, sigmoid
+from .rewrite import scoring_query
 from .schema import Passage
 
 MAX_SENTENCE_CHARS = 600  # longer "sentences" (tables, run-ons) are scored on their start: ~128 tokens
@@ -58,10 +60,16 @@ def type_match(expected: str | None, question: str, sentence: str) -> float:
     return 1.0 if any(f.lower() not in asked for f in found) else 0.0
 
 
+def _variant(a: str, b: str) -> bool:
+    common = len(os.path.commonprefix([a, b]))
+    return common >= 4 and common >= min(len(a), len(b)) - 1
+
+
 @dataclass
 class Candidate:
     span: Span
     rank: int  # rank of the passage it came from
+    context: str = ""  # the neighbouring sentences and the document title
     score: float | None = None  # cross-encoder logit
 
     @property
@@ -88,14 +96,16 @@ class ExtractiveAnswerer:
         seen, out = set(), []
         for rank, p in enumerate(passages):
             c = p.chunk
-            for a, b in sentence_spans(c.text):
+            spans = sentence_spans(c.text)
+            for k, (a, b) in enumerate(spans):
                 noise = LEADING_NOISE.match(c.text[a:b])
                 a += len(noise.group(0)) if noise else 0
                 key = (c.document_id, c.start + b)
                 if key in seen or len(c.text[a:b].split()) < 4:
                     continue
                 seen.add(key)
-                out.append(Candidate(Span.within(c, c.start + a, c.start + b), rank))
+                around = [c.text[x:y] for x, y in spans[max(0, k - 1):k + 2]]
+                out.append(Candidate(Span.within(c, c.start + a, c.start + b), rank, " ".join(around) + " " + c.title))
         return out
 
     def _score(self, query: str, cands: list[Candidate]) -> None:
@@ -130,25 +140,27 @@ class ExtractiveAnswerer:
         return c.score + self.settings.answer_type_bonus * type_match(answer_type(question), question, c.span.text)
 
     # -- evidence ----------------------------------------------------------------------------
-    def specific_terms(self, question: str) -> list[str]:
-        """Stemmed question terms that pin the answer down: names, numbers and words rare in the collection."""
+    def specific_terms(self, question: str) -> tuple[list[str], list[str]]:
+        """Stemmed question terms that pin the answer down: (names and numbers, those plus words rare in the collection)."""
         if self.store is None:
-            return []
+            return [], []
         bm25 = self.store.bm25
         stems = [t for t in bm25.tokenize([question], return_ids=False)[0] if t not in QUESTION_WORDS]
         df, n = bm25.doc_freq(stems)
-        raw = re.findall(r"[A-Za-z0-9][\w'-]*", question)
-        marked = {bm25.tokenize([w], return_ids=False)[0][0] for k, w in enumerate(raw)
-                  if (k > 0 and w[:1].isupper()) or any(ch.isdigit() for ch in w)
-                  if bm25.tokenize([w], return_ids=False)[0]}
+        marked = set()
+        for k, word in enumerate(re.findall(r"[A-Za-z0-9][\w'-]*", question)):
+            if (k > 0 and word[:1].isupper()) or any(ch.isdigit() for ch in word):
+                marked.update(bm25.tokenize([word], return_ids=False)[0])
         rare = max(2, int(0.05 * n))
-        return sorted({t for t in stems if t in marked or df.get(t, 0) <= rare})
+        names = sorted(t for t in set(stems) if t in marked)
+        return names, sorted({t for t in stems if t in marked or df.get(t, 0) <= rare})
 
     def coverage(self, terms: list[str], texts: list[str]) -> float:
+        """Share of terms present in texts, a term matching a variant of itself ("iraq" ~ "iraqi", "canada" ~ "canadian")."""
         if not terms or self.store is None:
             return 1.0
         present = set(self.store.bm25.tokenize([" ".join(texts)], return_ids=False)[0])
-        return sum(t in present for t in terms) / len(terms)
+        return sum(t in present or any(_variant(t, w) for w in present) for t in terms) / len(terms)
 
     def unknown_terms(self, terms: list[str]) -> list[str]:
         if not terms or self.store is None:
@@ -167,24 +179,14 @@ class ExtractiveAnswerer:
         # Cross-encoding every sentence of every passage costs ~0.5 s on 2 cores; a cheap prior (question-term
         # overlap weighted by rarity, passage rank, expected answer type) picks the sentences worth scoring.
         shortlist = self.shortlist(query, cands, s.sentence_budget)
-        self._score(query, shortlist)
+        self._score(scoring_query(question, query), shortlist)
         ranked = sorted(shortlist, key=lambda c: -self.final_score(question, c))
         best = ranked[0]
-        terms = self.specific_terms(query)
-        context = [p.chunk.text for p in passages if p.chunk.document_id == best.span.document_id][:3]
-        cover = self.coverage(terms, context)
-        unknown = self.unknown_terms(terms)
-        if best.p < s.abstain_below or (unknown and best.p < s.unknown_term_min) or (
-                cover < s.min_coverage and best.p < s.low_coverage_min):
-            why = f"best sentence support {best.p:.2f}, specific-term coverage {cover:.2f}"
-            if unknown:
-                why += f"; terms found nowhere in the articles: {', '.join(unknown)}"
-            yield Draft("abstain", why, [best.span], best.p)
-            return
+        names, terms = self.specific_terms(query)
         chosen = [best]
         covered = set(self.store.bm25.tokenize([best.span.text], return_ids=False)[0]) if self.store else set()
         for c in ranked[1:]:
-            if len(chosen) >= s.max_answer_sentences or c.p < s.extra_sentence_min:
+            if len(chosen) >= s.max_answer_sentences or c.p < (s.comparison_sentence_min if comparison else s.extra_sentence_min):
                 break
             if comparison:
                 if c.span.document_id in {x.span.document_id for x in chosen}:
@@ -195,6 +197,22 @@ class ExtractiveAnswerer:
                     continue
                 covered |= stems
             chosen.append(c)
+        # Evidence check: the question's specific terms should occur around what we cite (its articles' retrieved
+        # passages), and a term found nowhere in the collection asks about something the articles do not cover.
+        docs = {c.span.document_id for c in chosen}
+        cover = self.coverage(terms, [p.chunk.text + " " + p.chunk.title for p in passages if p.chunk.document_id in docs])
+        unknown = self.unknown_terms(names)
+        # names the user typed (not those a rewrite carried over) should stand around the cited sentence
+        local = 1.0 if comparison else self.coverage(self.specific_terms(question)[0], [c.context for c in chosen])
+        self.last_features = {"p": best.p, "logit": best.score, "cover": cover, "local": local, "unknown": len(unknown),
+                              "names": len(names), "terms": len(terms)}
+        if best.p < s.abstain_below or (unknown and best.p < s.unknown_term_min) or (
+                cover < s.min_coverage and best.p < s.low_coverage_min) or local < s.min_local_name_coverage:
+            why = f"best sentence relevance {best.p:.2f}, specific-term coverage {cover:.2f}, names nearby {local:.2f}"
+            if unknown:
+                why += f"; terms found nowhere in the articles: {', '.join(unknown)}"
+            yield Draft("abstain", why, [best.span], best.p)
+            return
         for c in chosen:
             text = c.span.text.strip()
             text = text[:1].upper() + text[1:]

@@ -67,3 +67,13 @@ def find_person(text: str) -> str | None:
         return m.group(1)
     m = re.search(rf"({NAME})\s+(?:said|says|told|added|argued|warned)", text)
     return m.group(1) if m and " " in m.group(1) else None
+
+
+def scoring_query(question: str, query: str) -> str:
+    """What to score sentences against: the user's own words when they say enough (context appended for retrieval
+    would pull the previous turn's answer back), the rewritten query when the question alone is elliptical."""
+    if query == question or not query.startswith(question):
+        return query
+    content = [w for w in re.findall(r"[A-Za-z']+", question.lower())
+               if w not in STOP and w not in PERSON_PRONOUNS and w not in TOPIC_REFERENCES]
+    return question if len(content) >= 3 else query
