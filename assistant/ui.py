@@ -525,7 +525,7 @@ def build_ui(assistant) -> gr.Blocks:
                             question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
                                                   lines=1, max_lines=6, scale=6, elem_id="aui-question", autofocus=True)
                             ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="aui-ask")
-                            new_btn = gr.Button("New conversation", variant="secondary", scale=1, min_width=180,
+                            new_btn = gr.Button("New conversation", variant="secondary", scale=1, min_width=200,
                                                 elem_id="aui-new")
                         example_box = gr.HTML("", js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-examples")
                     with gr.Column(scale=2, min_width=320):
@@ -555,8 +555,8 @@ def build_ui(assistant) -> gr.Blocks:
         new_btn.click(new_conversation, None, chat_outputs, show_progress="hidden", api_visibility="private")
 
         refreshed = [header, example_box, doc_table, doc_pick]
-        after = dict(fn=refresh, inputs=None, outputs=refreshed, api_visibility="private")
-        demo.load(refresh, None, refreshed, api_visibility="private")
+        after = dict(fn=refresh, inputs=None, outputs=refreshed, api_visibility="private", show_progress="hidden")
+        demo.load(**after)
         collection_tab.select(**after)
         add_btn.click(upload, [files], [result, files], api_visibility="private").then(**after)
         reindex_btn.click(reindex, None, [result], api_visibility="private").then(**after)
