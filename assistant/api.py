@@ -12,6 +12,7 @@ import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any, AsyncIterator, Iterator, Literal
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -275,16 +277,16 @@ class Guard:
 
 def make_caller(settings: Settings, limiter: RateLimiter):
     """The dependency that authenticates a request and counts it against its rate limit."""
+    # auto_error off: the answer to a missing key is ours (401 with a message); this declares the scheme in /docs.
+    bearer = HTTPBearer(auto_error=False, description="an admin key (ASSISTANT_API_KEYS) or a read key (ASSISTANT_READ_KEYS)")
     admin_keys = list(settings.api_keys)
     read_keys = list(settings.read_keys)
 
-    async def caller(request: Request) -> Caller:
+    async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
         origin = _foreign_origin({k.lower(): v for k, v in request.headers.items()})
         if admin_keys or read_keys:
-            header = request.headers.get("authorization", "")
-            scheme, _, key = header.partition(" ")
-            key = key.strip()
-            if scheme.lower() != "bearer" or not key:
+            key = credentials.credentials.strip() if credentials else ""
+            if not key:
                 raise ApiError(401, "missing API key: send the header Authorization: Bearer <key>",
                                "authentication_error", {"WWW-Authenticate": "Bearer"})
             role = None
@@ -377,6 +379,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     slots = asyncio.Semaphore(ANSWER_SLOTS)
 
     app = FastAPI(
+        docs_url=None, redoc_url=None,  # FastAPI's own pages load Swagger from a CDN; mount_docs serves it locally
         title="assistant",
         version="1",
         summary="Answers from your articles; every sentence cites an exact span of a document and is verified against it.",
@@ -386,6 +389,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     )
     app.state.assistant = assistant
     app.state.settings = settings
+    mount_docs(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
@@ -640,6 +644,27 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"], max_age=600,
     )
     return app
+
+
+def mount_docs(app: FastAPI) -> None:
+    """OpenAPI docs at /docs with Swagger UI's files served from the swagger-ui-py wheel: intranets are often offline."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    try:
+        import swagger_ui
+    except ImportError:  # the files are missing: FastAPI's page (from its CDN) is better than none
+        app.get("/docs", include_in_schema=False)(lambda: get_swagger_ui_html(openapi_url="/openapi.json", title="assistant API"))
+        return
+    static = Path(swagger_ui.__file__).parent / "static"
+    app.mount("/docs/static", StaticFiles(directory=static), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="assistant API",
+                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/static/swagger-ui.css",
+                                   swagger_favicon_url="/docs/static/favicon-32x32.png")
 
 
 def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:

@@ -185,7 +185,10 @@ def test_documents_list_and_text(keyed):
 
 def test_health_and_docs_need_no_key(keyed):
     assert httpx.get(keyed + "/healthz").json()["documents"] == 5
-    assert httpx.get(keyed + "/docs").status_code == 200
+    docs = httpx.get(keyed + "/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text  # Swagger UI from this server: intranets are offline
+    assert httpx.get(keyed + "/docs/static/swagger-ui-bundle.js").status_code == 200
+    assert "HTTPBearer" in httpx.get(keyed + "/openapi.json").json()["components"]["securitySchemes"]
     paths = httpx.get(keyed + "/openapi.json").json()["paths"]
     assert {"/v1/chat/completions", "/v1/models", "/api/ask", "/api/ask/stream", "/api/documents",
             "/api/documents/{document_id}", "/healthz"} <= set(paths)

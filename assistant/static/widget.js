@@ -26,7 +26,9 @@
   var side = data.position === "left" ? "left" : "right";
 
   var CSS = [
-    ":host{all:initial;position:fixed;bottom:20px;" + side + ":20px;z-index:2147483000;font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d1d1f}",
+    ":host{all:initial;position:fixed;bottom:20px;" + side + ":20px;z-index:2147483000}",
+    // Set on our own elements, not inherited from :host: a page rule like `* {font-size: 40px !important}` reaches the host element.
+    ".launcher,.panel{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d1d1f;text-align:left;letter-spacing:normal}",
     "*{box-sizing:border-box}",
     "button{font:inherit;cursor:pointer}",
     ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:" + accent + ";color:#fff;font-size:24px;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
@@ -36,6 +38,7 @@
     "header h2{flex:1;margin:0;font-size:15px;font-weight:600}",
     "header button{background:transparent;border:1px solid rgba(255,255,255,.6);color:#fff;border-radius:6px;padding:2px 8px;font-size:12px}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px}",
+    ".log[hidden]{display:none}",
     ".msg{padding:8px 10px;border-radius:10px;max-width:92%;white-space:pre-wrap;word-wrap:break-word}",
     ".user{align-self:flex-end;background:#e8eefc}",
     ".bot{align-self:flex-start;background:#f4f5f7}",
