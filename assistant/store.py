@@ -80,10 +80,12 @@ class Store:
         return (self.chunks.metadata or {}).get("embedder", "")
 
     def revision(self) -> int:
+        # Read afresh: a collection object keeps the metadata it was fetched with, and another process (or
+        # another client of the server) may have changed the collection since.
+        self.documents = self.client.get_collection(self.documents.name)
         return int((self.documents.metadata or {}).get("revision", 0))
 
     def _bump_revision(self) -> None:
-        self.documents = self.client.get_collection(self.documents.name)
         self.documents.modify(metadata={"revision": self.revision() + 1})
 
     # -- documents ---------------------------------------------------------------------------
