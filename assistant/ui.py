@@ -107,8 +107,13 @@ VERDICT_TITLES = {
 def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> str:
     verdict = s.verdict if s.verdict in VERDICT_TITLES else "other"
     out, pos = [], 0
+
+    def words(a: int, b: int) -> None:
+        if s.text[a:b]:
+            out.append(f'<span class="aui-stext">{esc(s.text[a:b])}</span>')
+
     for m in MARKER.finditer(s.text):
-        out.append(esc(s.text[pos:m.start()]))
+        words(pos, m.start())
         n = int(m.group(1))
         c = cites.get(n)
         if c is None:
@@ -117,7 +122,7 @@ def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> st
             out.append(f'<button class="aui-cite v-{verdict}" data-turn="{turn_no}" data-cite="m{n}" '
                        f'title="Open [{n}] {esc(c.title or c.source)}">[{n}]</button>')
         pos = m.end()
-    out.append(esc(s.text[pos:]))
+    words(pos, len(s.text))
     title = VERDICT_TITLES.get(verdict, "").format(s.support)
     return f'<span class="aui-sent v-{verdict}" title="{esc(title)}">{"".join(out)}</span>'
 
