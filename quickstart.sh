@@ -33,4 +33,5 @@ else
   echo "no articles folder at $articles: pass one, e.g. ./quickstart.sh ~/articles" >&2
 fi
 assistant status
-exec assistant serve --open
+echo "Opening the chat at http://127.0.0.1:7860 (Ctrl-C stops it)"
+exec assistant serve --port 7860
