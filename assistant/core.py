@@ -194,9 +194,13 @@ class Assistant:
             for span in draft.spans:
                 key = (span.document_id, span.start, span.end)
                 if key not in by_key:
+                    page = span.page
+                    if page is not None:  # a PDF chunk carries the page it starts on; the span may lie on a later one
+                        doc = self.store.get_document(span.document_id)
+                        page = doc.page_at(span.start) if doc is not None else page
                     by_key[key] = Citation(marker=len(by_key) + 1, document_id=span.document_id, source=span.source,
                                            chunk_id=span.chunk_id, start=span.start, end=span.end, text=span.text,
-                                           title=span.title, page=span.page)
+                                           title=span.title, page=page)
                     new.append(by_key[key])
                 if by_key[key].marker not in markers:
                     markers.append(by_key[key].marker)
