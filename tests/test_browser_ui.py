@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 import ui_server
+from conftest import PDF_PAGES, make_pdf
 
 CHROMIUM = os.environ.get("ASSISTANT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -34,7 +35,9 @@ def server(tmp_path_factory):
     xss = work / "files" / "zorblat.txt"
     xss.parent.mkdir()
     xss.write_text(XSS_TEXT, encoding="utf-8")
-    srv = ui_server.start(work, extra=[xss])
+    pdf = work / "files" / "orchard.pdf"
+    pdf.write_bytes(make_pdf(PDF_PAGES, title="Orchard report"))
+    srv = ui_server.start(work, extra=[xss, pdf])
     yield srv
     srv.stop()
 
@@ -116,6 +119,21 @@ def test_marker_opens_the_article_with_exactly_the_cited_span_highlighted(page, 
     assert page.external() == [], "the page made requests outside localhost"
 
 
+def test_a_pdf_citation_opens_on_its_page(page, server):
+    turn = page.ask("How much did prices for pears rise at the regional market?")
+    marker = turn.locator("button.aui-cite").first
+    n = int(marker.inner_text().strip("[]"))
+    marker.click()
+    mark = page.page.locator("#aui-viewer mark.aui-hl")
+    mark.wait_for()
+    cite = next(c for c in api(server, "ask", question="How much did prices for pears rise at the regional market?",
+                               history=[])["citations"] if c["marker"] == n)
+    assert cite["source"] == "orchard.pdf" and cite["page"] == 2
+    assert mark.text_content() == cite["text"]
+    assert "PDF page 2 of 3" in page.page.locator("#aui-viewer .aui-doc-meta").inner_text()
+    assert "page 2" in page.page.locator(f'#aui-sources button.aui-src[data-cite="m{n}"] .aui-src-meta').inner_text()
+
+
 def test_source_click_and_follow_up_and_new_conversation(page):
     first = page.ask(D02)
     first_text = first.inner_text()
@@ -178,7 +196,7 @@ def test_collection_upload_lists_failures_and_removes(page, server, tmp_path):
     # Re-index re-reads every ingested file: nothing changed on disk, so nothing changes in the index.
     page.page.click("#aui-reindex")
     page.page.locator("#aui-result").get_by_text("Re-indexed").wait_for(timeout=60_000)
-    assert "6 unchanged" in page.page.locator("#aui-result").inner_text()
+    assert "7 unchanged" in page.page.locator("#aui-result").inner_text()
     page.page.set_input_files("#aui-upload input[type=file]", [str(good), str(empty)])
     page.page.locator("#aui-upload").get_by_text("pelican-census.md").first.wait_for()
     page.page.click("#aui-add")

@@ -11,9 +11,17 @@ from pathlib import Path
 
 import httpx
 
-SEEDS = Path(os.environ.get("ASSISTANT_SEEDS", "/work/shared/seeds"))
-DEV = Path(os.environ.get("ASSISTANT_DEV", "/work/shared/eval/dev.jsonl"))
 ROOT = Path(__file__).resolve().parent.parent
+# The shared data sits next to the checkout (as quickstart.sh expects it); the environment can point elsewhere.
+SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() else Path("/work/shared")
+SEEDS = Path(os.environ.get("ASSISTANT_SEEDS", SHARED / "seeds"))
+DEV = Path(os.environ.get("ASSISTANT_DEV", SHARED / "eval" / "dev.jsonl"))
+
+
+def clean_env() -> dict[str, str]:
+    """This environment without the caller's ASSISTANT_* settings: the server runs on its flags alone."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    return {**env, "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}
 
 
 def free_port() -> int:
@@ -30,7 +38,7 @@ def assistant_cmd() -> list[str]:
 def build_index(index: Path, extra: list[Path] = ()) -> None:
     """Ingest the seed articles (and extra files) into index with the real CLI."""
     subprocess.run([*assistant_cmd(), "ingest", str(SEEDS), *map(str, extra), "--index", str(index), "--json"],
-                   check=True, capture_output=True, cwd=ROOT, timeout=600)
+                   check=True, capture_output=True, cwd=ROOT, timeout=600, env=clean_env())
 
 
 def serve_command(index: Path, port: int) -> list[str]:
@@ -45,7 +53,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log or index.parent / "server.log", "wb")
         self.proc = subprocess.Popen(serve_command(index, self.port), stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"})
+                                     env=clean_env())
         self.wait()
 
     def wait(self, timeout: float = 120) -> None:
