@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import ipaddress
-import os
 import json
 import logging
+import os
 import time
 import uuid
 from collections import OrderedDict, deque
@@ -284,6 +285,7 @@ def make_caller(settings: Settings, limiter: RateLimiter):
 
     async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
         origin = _foreign_origin({k.lower(): v for k, v in request.headers.items()})
+        client = request.client.host if request.client else ""
         if admin_keys or read_keys:
             key = credentials.credentials.strip() if credentials else ""
             if not key:
@@ -301,11 +303,11 @@ def make_caller(settings: Settings, limiter: RateLimiter):
             if role == "admin" and origin is not None:
                 raise ApiError(403, "admin keys are refused from web pages (they would be exposed to every visitor); "
                                "embed a read-only key", "permission_error")
-            import hashlib
-
             identity = "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+            if origin is not None:
+                # A widget's key is shared by every visitor of its pages: each visitor gets the limit, not all together.
+                identity += "|client:" + client
         else:
-            client = request.client.host if request.client else ""
             role = "admin" if _is_loopback(client) else "read"
             identity = "client:" + client
         limiter.check(identity)

@@ -365,3 +365,12 @@ def test_widget_script_is_served(local):
     r = httpx.get(local + "/widget.js")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
     assert "attachShadow" in r.text and "innerHTML" not in r.text
+
+
+def test_keyed_server_asks_an_admin_key_to_open_the_chat_page(keyed):
+    # The page can change the collection, so its data and actions need a login with an admin key as password.
+    assert httpx.get(keyed + "/config").status_code == 401
+    assert httpx.post(keyed + "/login", data={"username": "me", "password": READ_KEY}).status_code == 400
+    with httpx.Client(base_url=keyed) as browser:
+        assert browser.post("/login", data={"username": "me", "password": ADMIN_KEY}).status_code == 200
+        assert browser.get("/config").status_code == 200
