@@ -1,0 +1,468 @@
+"""Retrieval benchmark: hit@1, hit@5, MRR and latency of dense, BM25, hybrid and reranked retrieval, follow-ups
+raw vs rewritten vs standalone, and retrieval latency at 100k chunks.
+
+    python bench/retrieval.py                      # wiki corpus + its questions (ingest ~3 min on 2 cores)
+    python bench/retrieval.py --index /tmp/wikiidx # keep the index between runs (ingest is idempotent)
+    python bench/retrieval.py --seeds              # also the seed articles: seeds_extra.jsonl and dev.jsonl
+    python bench/retrieval.py --scale 100000       # also latency with 100k chunks in the collection
+    python bench/retrieval.py --json out.json      # every figure and every miss, for later comparison
+
+A passage is a hit when its text contains one of the case's evidence_any strings (matched as score.py does:
+case-insensitive, whitespace runs collapsed, curly quotes straight). Ranks are counted over the top 10.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from assistant.config import Settings  # noqa: E402
+
+DATA = REPO / "bench" / "data"
+SHARED = REPO.parent / "shared"
+DEPTH = 10  # ranks beyond this count as misses
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu, "cores": cores, "memory_gib": mem, "python": platform.python_version(),
+            "onnx_threads": os.environ.get("ASSISTANT_THREADS", "auto")}
+
+
+def norm(text: str) -> str:
+    text = (text or "").replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return re.sub(r"\s+", " ", text).casefold()
+
+
+def hit_rank(texts: list[str], evidence: list[str]) -> int | None:
+    needles = [norm(e) for e in evidence]
+    for rank, text in enumerate(texts[:DEPTH], 1):
+        t = norm(text)
+        if any(n in t for n in needles):
+            return rank
+    return None
+
+
+def summarise(ranks: list[int | None]) -> dict:
+    n = max(len(ranks), 1)
+    return {"n": len(ranks), "hit@1": sum(r == 1 for r in ranks) / n, "hit@5": sum(r is not None and r <= 5 for r in ranks) / n,
+            "mrr": sum(1 / r for r in ranks if r) / n}
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def lat(values: list[float]) -> dict:
+    return {"p50_ms": pct(values, 0.5), "p95_ms": pct(values, 0.95), "mean_ms": statistics.fmean(values) if values else 0}
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# -- the arms ---------------------------------------------------------------------------------------
+
+class Arms:
+    """Each retrieval variant as a function query -> (ranked texts, extra info), timed."""
+
+    def __init__(self, assistant, rerank_depths: list[int]):
+        from assistant.onnx_models import cross_encoder
+        from assistant.retrieve import Retriever
+
+        self.a = assistant
+        self.store = assistant.store
+        # the plain fused retriever, whatever the assistant's own rerank setting
+        self.hybrid_retriever = Retriever(self.store, Settings.load(index_dir=assistant.settings.index_dir, rerank=False))
+        self.default_retriever = assistant.retriever
+        self.ce = cross_encoder()
+        self.depths = rerank_depths
+        self.ce.score("warm up", ["warm up"])
+
+    def dense(self, q: str):
+        hits = self.store.dense_search(self.store.embedder.embed_query(q), DEPTH)
+        return [c.text for c, _ in hits]
+
+    def bm25(self, q: str):
+        hits = self.store.bm25_search(q, DEPTH)
+        chunks = self.store.get_chunks([cid for cid, _ in hits])
+        return [chunks[cid].text for cid, _ in hits if cid in chunks]
+
+    def hybrid_passages(self, q: str, k: int):
+        return self.hybrid_retriever.retrieve(q, k=k)
+
+    def default(self, q: str):
+        return [p.chunk.text for p in self.default_retriever.retrieve(q, k=DEPTH)]
+
+    def passage_scores(self, q: str, passages) -> list[float]:
+        return self.ce.score(q, [p.chunk.text for p in passages])
+
+    def sentence_scores(self, q: str, passages) -> list[float]:
+        """Each passage's best sentence score (question x sentence), a finer-grained rerank."""
+        from assistant.chunking import sentence_spans
+
+        pairs, owner = [], []
+        for i, p in enumerate(passages):
+            for a, b in sentence_spans(p.chunk.text):
+                pairs.append(p.chunk.text[a:b])
+                owner.append(i)
+        best = [-1e9] * len(passages)
+        for i, s in zip(owner, self.ce.score(q, pairs)):
+            best[i] = max(best[i], s)
+        return best
+
+    def rerank_passage(self, q: str, passages):
+        scores = self.passage_scores(q, passages)
+        return [p for _, p in sorted(zip(scores, passages), key=lambda x: -x[0])], scores
+
+
+def _incremental(score_fn, q: str, passages, depths: list[int]) -> tuple[list[float], dict[int, float]]:
+    """Scores for the top max(depths) passages, scored in slices so each depth's cost is timed as if it stopped there."""
+    scores: list[float] = []
+    elapsed, cost, done = 0.0, {}, 0
+    for depth in sorted(depths):
+        t = time.perf_counter()
+        scores += score_fn(q, passages[done:depth])
+        elapsed += _ms(t)
+        cost[depth], done = elapsed, depth
+    return scores, cost
+
+
+def _order(scores: list[float], passages) -> list:
+    return [p for _, _, p in sorted(zip(scores, range(len(scores)), passages), key=lambda x: (-x[0], x[1]))]
+
+
+def run_arms(arms: Arms, cases: list[dict], query_of=lambda c: c["question"]) -> tuple[dict, dict, dict]:
+    """Ranks and latencies of every arm on cases; also the top cross-encoder score per case (for abstention)."""
+    ranks: dict[str, list] = defaultdict(list)
+    times: dict[str, list] = defaultdict(list)
+    misses: dict[str, list] = defaultdict(list)
+    top_ce: dict[str, float] = {}
+    max_depth = max(arms.depths)
+    for n, case in enumerate(cases, 1):
+        print(f"  {n}/{len(cases)}", end="\r", file=sys.stderr, flush=True)
+        q = query_of(case)
+        ev = case.get("evidence_any") or []
+        results = {}
+        t = time.perf_counter(); results["dense"] = arms.dense(q); times["dense"].append(_ms(t))
+        t = time.perf_counter(); results["bm25"] = arms.bm25(q); times["bm25"].append(_ms(t))
+        t = time.perf_counter(); passages = arms.hybrid_passages(q, max(DEPTH, max_depth)); times["hybrid"].append(_ms(t))
+        results["hybrid"] = [p.chunk.text for p in passages]
+        t = time.perf_counter(); results["retriever(default settings)"] = arms.default(q); times["retriever(default settings)"].append(_ms(t))
+        passage_ce, passage_cost = _incremental(arms.passage_scores, q, passages, arms.depths)
+        sentence_ce, sentence_cost = _incremental(arms.sentence_scores, q, passages, arms.depths)
+        top_ce[case["id"]] = max(passage_ce) if passage_ce else float("-inf")
+        for depth in arms.depths:
+            head, tail = passages[:depth], passages[depth:]
+            order = _order(passage_ce[:depth], head)
+            results[f"+rerank passage@{depth}"] = [p.chunk.text for p in order + tail]
+            times[f"+rerank passage@{depth}"].append(times["hybrid"][-1] + passage_cost[depth])
+            # the cross-encoder's order fused with the hybrid order: keeps BM25/dense agreement as a vote
+            fused = {id(p): 1 / (60 + r) for r, p in enumerate(head, 1)}
+            for r, p in enumerate(order, 1):
+                fused[id(p)] += 1 / (60 + r)
+            blend = sorted(head, key=lambda p: -fused[id(p)])
+            results[f"+rerank passage@{depth} rrf-blend"] = [p.chunk.text for p in blend + tail]
+            times[f"+rerank passage@{depth} rrf-blend"].append(times[f"+rerank passage@{depth}"][-1])
+            order = _order(sentence_ce[:depth], head)
+            results[f"+rerank sentence-max@{depth}"] = [p.chunk.text for p in order + tail]
+            times[f"+rerank sentence-max@{depth}"].append(times["hybrid"][-1] + sentence_cost[depth])
+        if case.get("answerable", True) and ev:
+            for arm, texts in results.items():
+                r = hit_rank(texts, ev)
+                ranks[arm].append(r)
+                if r is None or r > 5:
+                    misses[arm].append(case["id"])
+    return ranks, times, {"misses": misses, "top_ce": top_ce}
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+# -- follow-ups -------------------------------------------------------------------------------------
+
+def history_messages(assistant, turns: list[str]) -> list[dict]:
+    """The chat history as a user would have had it: each earlier turn asked in order, its answer kept."""
+    messages: list[dict] = []
+    for turn in turns:
+        answer = assistant.ask(turn, list(messages))
+        messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": answer.text, "answer": answer}]
+    return messages
+
+
+def run_followups(assistant, arms: Arms, cases: list[dict]) -> dict:
+    from assistant.rewrite import rewrite_query
+
+    rows = []
+    for case in cases:
+        messages = history_messages(assistant, case["history"])
+        t = time.perf_counter()
+        rewritten = rewrite_query(case["question"], messages, assistant)
+        rewrite_ms = _ms(t)
+        row = {"id": case["id"], "history": case["history"], "question": case["question"], "rewritten": rewritten,
+               "standalone": case.get("standalone"), "rewrite_ms": rewrite_ms,
+               "history_answers": [m["content"] for m in messages if m["role"] == "assistant"]}
+        for label, q in (("raw", case["question"]), ("rewritten", rewritten), ("standalone", case.get("standalone"))):
+            if not q:
+                continue
+            passages = arms.hybrid_passages(q, max(DEPTH, max(arms.depths)))
+            row[f"{label}_hybrid"] = hit_rank([p.chunk.text for p in passages], case["evidence_any"])
+            order, _ = arms.rerank_passage(q, passages[:max(arms.depths)])
+            row[f"{label}_rerank"] = hit_rank([p.chunk.text for p in order], case["evidence_any"])
+        rows.append(row)
+    out = {"rows": rows}
+    for label in ("raw", "rewritten", "standalone"):
+        for arm in ("hybrid", "rerank"):
+            key = f"{label}_{arm}"
+            got = [r[key] for r in rows if key in r]
+            if got:
+                out[key] = summarise(got)
+    out["rewrite_latency"] = lat([r["rewrite_ms"] for r in rows])
+    return out
+
+
+# -- 100k chunks ------------------------------------------------------------------------------------
+
+def build_scaled(source_store, target: int, index_dir: Path, seed: int = 0) -> tuple[object, float]:
+    """A collection of `target` chunks: the real chunks plus variants of them (sentences shuffled, a few words
+    dropped) with their real embeddings jittered, written through Store.add_document like an ingest would."""
+    import numpy as np
+
+    from assistant.chunking import chunk_id, count_tokens, sentence_spans
+    from assistant.embed import get_embedder
+    from assistant.schema import Chunk, Document
+    from assistant.store import PAGE, Store
+
+    rng = np.random.default_rng(seed)
+    real: dict[str, list[tuple[str, list[float], dict]]] = defaultdict(list)
+    offset = 0
+    while True:
+        got = source_store.chunks.get(include=["embeddings", "documents", "metadatas"], limit=PAGE, offset=offset)
+        if not len(got["ids"]):
+            break
+        for text, vec, meta in zip(got["documents"], got["embeddings"], got["metadatas"]):
+            real[meta.get("source", "")].append((text, list(vec), meta))
+        offset += PAGE
+    settings = Settings.load(index_dir=index_dir)
+    store = Store(settings, get_embedder(settings))
+    total = sum(len(v) for v in real.values())
+    variants = -(-target // total)
+    t0 = time.perf_counter()
+    store.commit_start()
+    made = 0
+    for v in range(variants):
+        for source, items in real.items():
+            if made >= target:
+                break
+            items = items[: target - made]
+            texts, vectors = [], []
+            for text, vec, _ in items:
+                if v:
+                    sentences = [text[a:b] for a, b in sentence_spans(text)] or [text]
+                    rng.shuffle(sentences)
+                    words = " ".join(sentences).split()
+                    keep = rng.random(len(words)) > 0.1
+                    text = " ".join(w for w, k in zip(words, keep) if k) or text
+                    noise = rng.normal(0, 0.025, len(vec))
+                    vec = np.asarray(vec) + noise
+                    vec = (vec / np.linalg.norm(vec)).tolist()
+                texts.append(text)
+                vectors.append(vec)
+            body = "\n\n".join(texts)
+            doc_id = f"scaled-{v}-{abs(hash(source)) % 10**10}"
+            doc = Document(id=doc_id, source=f"v{v}/{source}", title=source, sha256=doc_id, text=body)
+            chunks, pos = [], 0
+            for text in texts:
+                chunks.append(Chunk(id=chunk_id(doc_id, pos, pos + len(text)), document_id=doc_id, start=pos,
+                                    end=pos + len(text), text=text, tokens=count_tokens(text), source=doc.source, title=source))
+                pos += len(text) + 2
+            store.add_document(doc, chunks, vectors)
+            made += len(chunks)
+    store.commit()
+    return store, time.perf_counter() - t0
+
+
+def run_scaled(store, cases: list[dict]) -> dict:
+    from assistant.retrieve import Retriever
+
+    retriever = Retriever(store, Settings.load(index_dir=store.settings.index_dir, rerank=False))
+    embed, dense, bm25, total = [], [], [], []
+    for case in cases:
+        q = case["question"]
+        t = time.perf_counter(); vec = store.embedder.embed_query(q); embed.append(_ms(t))
+        t = time.perf_counter(); store.dense_search(vec, 30); dense.append(_ms(t))
+        t = time.perf_counter(); store.bm25_search(q, 30); bm25.append(_ms(t))
+        t = time.perf_counter(); retriever.retrieve(q, k=8); total.append(_ms(t))
+    return {"chunks": store.count_chunks(), "query_embedding": lat(embed), "dense_search": lat(dense),
+            "bm25_search": lat(bm25), "hybrid_retrieve": lat(total)}
+
+
+# -- report -----------------------------------------------------------------------------------------
+
+def table(title: str, ranks: dict, times: dict | None = None) -> None:
+    print(f"\n{title}")
+    print(f"  {'arm':38s} {'n':>4s} {'hit@1':>6s} {'hit@5':>6s} {'MRR':>6s}" + ("   p50 ms   p95 ms" if times else ""))
+    for arm, r in ranks.items():
+        s = summarise(r)
+        line = f"  {arm:38s} {s['n']:4d} {s['hit@1']:6.3f} {s['hit@5']:6.3f} {s['mrr']:6.3f}"
+        if times and arm in times:
+            line += f" {pct(times[arm], .5):8.1f} {pct(times[arm], .95):8.1f}"
+        print(line)
+
+
+def evaluate_set(name: str, assistant, arms: Arms, cases: list[dict], report: dict) -> None:
+    single = [c for c in cases if not c.get("history")]
+    answerable = [c for c in single if c.get("answerable", True)]
+    kinds = defaultdict(list)
+    for c in answerable:
+        kinds[c.get("kind", "answerable")].append(c)
+    ranks, times, extra = run_arms(arms, single)
+    table(f"[{name}] single-turn answerable questions ({len(answerable)}), latency over all {len(single)} single-turn questions",
+          ranks, times)
+    by_kind = {}
+    for kind, group in kinds.items():
+        ids = {c["id"] for c in group}
+        order = [c["id"] for c in answerable]
+        kr = {arm: [r for cid, r in zip(order, rs) if cid in ids] for arm, rs in ranks.items()}
+        table(f"[{name}] kind={kind}", {a: kr[a] for a in ("dense", "bm25", "hybrid") + tuple(k for k in kr if k.startswith("+"))})
+        by_kind[kind] = {arm: summarise(r) for arm, r in kr.items()}
+    # how separable answerable and unanswerable questions are by the best cross-encoder score (abstention signal)
+    groups = defaultdict(list)
+    for c in single:
+        if c["id"] in extra["top_ce"]:
+            groups[c.get("kind") if not c.get("answerable", True) else "answerable"].append(extra["top_ce"][c["id"]])
+    if groups:
+        print(f"\n[{name}] best cross-encoder logit over the reranked candidates (median / min / max):")
+        for g, vals in groups.items():
+            print(f"  {g:14s} n={len(vals):3d}  median {statistics.median(vals):6.2f}  min {min(vals):6.2f}  max {max(vals):6.2f}")
+    report[name] = {"arms": {arm: summarise(r) for arm, r in ranks.items()},
+                    "latency": {arm: lat(t) for arm, t in times.items()}, "by_kind": by_kind,
+                    "misses@5": extra["misses"], "top_ce_by_group": {g: sorted(v) for g, v in groups.items()}}
+    followups = [c for c in cases if c.get("history") and c.get("answerable", True) and c.get("evidence_any")]
+    if followups:
+        fu = run_followups(assistant, arms, followups)
+        print(f"\n[{name}] follow-ups ({len(followups)}): raw vs rewritten vs hand-written standalone")
+        print(f"  {'query':12s} {'arm':8s} {'n':>4s} {'hit@1':>6s} {'hit@5':>6s} {'MRR':>6s}")
+        for key, s in fu.items():
+            if isinstance(s, dict) and "mrr" in s:
+                label, arm = key.split("_")
+                print(f"  {label:12s} {arm:8s} {s['n']:4d} {s['hit@1']:6.3f} {s['hit@5']:6.3f} {s['mrr']:6.3f}")
+        raw, rew, std = (fu.get(f"{x}_hybrid", {}).get("mrr") for x in ("raw", "rewritten", "standalone"))
+        if raw is not None and rew is not None:
+            print(f"  rewritten/raw MRR (hybrid): {rew / raw if raw else float('inf'):.2f}x (target >= 1.5x)")
+        if std:
+            print(f"  rewritten/standalone MRR (hybrid): {rew / std:.2f}x (target >= 0.9x)")
+        print(f"  rewrite latency p50 {fu['rewrite_latency']['p50_ms']:.1f} ms, p95 {fu['rewrite_latency']['p95_ms']:.1f} ms")
+        bad = [r for r in fu["rows"] if (r.get("rewritten_hybrid") or 99) > 5]
+        if bad:
+            print("  follow-ups whose rewritten query misses the top 5 (hybrid):")
+            for r in bad:
+                print(f"    {r['id']}: {r['question']!r} -> {r['rewritten']!r}")
+        report[name]["followups"] = fu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DATA / "wiki")
+    parser.add_argument("--questions", type=Path, default=DATA / "wiki_questions.jsonl")
+    parser.add_argument("--index", type=Path, help="index folder to (re)use; a temporary one by default")
+    parser.add_argument("--seeds", action="store_true", help="also the seed articles with seeds_extra.jsonl and dev.jsonl")
+    parser.add_argument("--rerank-depths", default="10,20", help="how many fused candidates the cross-encoder reorders")
+    parser.add_argument("--scale", type=int, default=0, help="also measure retrieval latency with this many chunks (e.g. 100000)")
+    parser.add_argument("--scale-index", type=Path, help="folder for the scaled index (reused when it holds enough chunks)")
+    parser.add_argument("--json", type=Path, help="write every figure and miss here")
+    args = parser.parse_args()
+
+    from assistant.core import Assistant
+
+    report: dict = {"machine": machine()}
+    print("machine:", json.dumps(report["machine"]))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-retrieval-"))
+    try:
+        index = args.index or tmp / "wiki"
+        assistant = Assistant(Settings.load(index_dir=index))
+        t = time.perf_counter()
+        summary = assistant.ingest([args.corpus])
+        ingest_s = time.perf_counter() - t
+        docs, chunks = assistant.store.documents.count(), assistant.store.count_chunks()
+        print(f"corpus: {args.corpus} -> {docs} documents, {chunks} chunks; ingest {ingest_s:.1f} s "
+              f"(added {summary.added}, unchanged {summary.unchanged})")
+        report["corpus"] = {"path": str(args.corpus), "documents": docs, "chunks": chunks, "ingest_s": ingest_s}
+        arms = Arms(assistant, [int(x) for x in args.rerank_depths.split(",")])
+        cases = load(args.questions)
+        evaluate_set(args.questions.stem, assistant, arms, cases, report)
+
+        if args.seeds:
+            seeds_assistant = Assistant(Settings.load(index_dir=tmp / "seeds"))
+            seeds_assistant.ingest([SHARED / "seeds"])
+            seeds_arms = Arms(seeds_assistant, arms.depths)
+            for path in (DATA / "seeds_extra.jsonl", SHARED / "eval" / "dev.jsonl"):
+                if path.exists():
+                    evaluate_set(path.stem, seeds_assistant, seeds_arms, load(path), report)
+
+        if args.scale:
+            scale_dir = args.scale_index or tmp / "scaled"
+            from assistant.embed import get_embedder
+            from assistant.store import Store
+
+            existing = None
+            if scale_dir.exists():
+                s = Settings.load(index_dir=scale_dir)
+                existing = Store(s, get_embedder(s))
+                if existing.count_chunks() < args.scale:
+                    existing = None
+                    shutil.rmtree(scale_dir)
+            if existing is None:
+                store, build_s = build_scaled(assistant.store, args.scale, scale_dir)
+                print(f"\nscaled index: {store.count_chunks()} chunks built in {build_s:.0f} s")
+            else:
+                store = existing
+            questions = [c for c in cases if not c.get("history")]
+            res = run_scaled(store, questions)
+            report["scaled"] = res
+            print(f"\nretrieval latency with {res['chunks']} chunks ({len(questions)} queries, {report['machine']['cores']} cores):")
+            for part in ("query_embedding", "dense_search", "bm25_search", "hybrid_retrieve"):
+                print(f"  {part:16s} p50 {res[part]['p50_ms']:7.1f} ms  p95 {res[part]['p95_ms']:7.1f} ms")
+            print(f"  target: hybrid p95 <= 150 ms -> {'met' if res['hybrid_retrieve']['p95_ms'] <= 150 else 'NOT met'}")
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=1, default=str))
+            print(f"\nwrote {args.json}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
