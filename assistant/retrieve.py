@@ -6,6 +6,9 @@ from .schema import Passage
 from .store import Store
 
 
+GUARANTEED = 2  # top hits of each retriever kept in the final passages whatever the fused rank
+
+
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
     # A few lines instead of llama-index's QueryFusionRetriever: that one wants two Retriever objects and
     # drops the per-retriever ranks and scores, which we keep on every Passage to explain the ranking.
@@ -39,4 +42,14 @@ class Retriever:
         for rank, (cid, score) in enumerate(bm25, 1):
             passages[cid].bm25, passages[cid].bm25_rank = score, rank
         ranked = sorted(passages.values(), key=lambda p: -p.score)
-        return ranked[:k]
+        # Each retriever's own best hits always reach the answerer: a passage that matches only in meaning
+        # (or only by an exact rare term) can lose the fused vote to chunks that half-match on both sides.
+        top = ranked[:k]
+        must = [c.id for c, _ in dense[:GUARANTEED]] + [cid for cid, _ in bm25[:GUARANTEED]]
+        for cid in must:
+            if all(p.chunk.id != cid for p in top):
+                keep = {m for m in must}
+                victim = next((i for i in range(len(top) - 1, -1, -1) if top[i].chunk.id not in keep), None)
+                if victim is not None:
+                    top[victim] = passages[cid]
+        return sorted(top, key=lambda p: -p.score)
