@@ -5,6 +5,7 @@ raw vs rewritten vs standalone, and retrieval latency at 100k chunks.
     python bench/retrieval.py --index /tmp/wikiidx # keep the index between runs (ingest is idempotent)
     python bench/retrieval.py --seeds              # also the seed articles: seeds_extra.jsonl and dev.jsonl
     python bench/retrieval.py --scale 100000       # also latency with 100k chunks in the collection
+    python bench/retrieval.py --scale 100000 --scale-only --scale-index /tmp/scaled   # only that, index kept
     python bench/retrieval.py --json out.json      # every figure and every miss, for later comparison
 
 A passage is a hit when its text contains one of the case's evidence_any strings (matched as score.py does:
@@ -403,6 +404,7 @@ def main() -> None:
     parser.add_argument("--rerank-depths", default="10,20", help="how many fused candidates the cross-encoder reorders")
     parser.add_argument("--scale", type=int, default=0, help="also measure retrieval latency with this many chunks (e.g. 100000)")
     parser.add_argument("--scale-index", type=Path, help="folder for the scaled index (reused when it holds enough chunks)")
+    parser.add_argument("--scale-only", action="store_true", help="skip the quality runs (with --scale)")
     parser.add_argument("--json", type=Path, help="write every figure and miss here")
     args = parser.parse_args()
 
@@ -421,11 +423,12 @@ def main() -> None:
         print(f"corpus: {args.corpus} -> {docs} documents, {chunks} chunks; ingest {ingest_s:.1f} s "
               f"(added {summary.added}, unchanged {summary.unchanged})")
         report["corpus"] = {"path": str(args.corpus), "documents": docs, "chunks": chunks, "ingest_s": ingest_s}
-        arms = Arms(assistant, [int(x) for x in args.rerank_depths.split(",")])
         cases = load(args.questions)
-        evaluate_set(args.questions.stem, assistant, arms, cases, report)
+        if not args.scale_only:
+            arms = Arms(assistant, [int(x) for x in args.rerank_depths.split(",")])
+            evaluate_set(args.questions.stem, assistant, arms, cases, report)
 
-        if args.seeds:
+        if args.seeds and not args.scale_only:
             seeds_assistant = Assistant(Settings.load(index_dir=tmp / "seeds"))
             seeds_assistant.ingest([SHARED / "seeds"])
             seeds_arms = Arms(seeds_assistant, arms.depths)
