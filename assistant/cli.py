@@ -48,16 +48,21 @@ def ingest(
     """Add, update and remove documents so the index mirrors PATHS."""
     settings = Settings.load(index_dir=index, chroma_url=chroma_url)
     assistant = _open(settings)
-    show_bar = not as_json and sys.stderr.isatty()
-    if show_bar:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from .schema import AssistantError
 
-        with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      TextColumn("{task.description}"), transient=True) as bar:
-            task = bar.add_task("", total=None)
-            summary = assistant.ingest(paths, progress=lambda n, total, name: bar.update(task, completed=n, total=total, description=name))
-    else:
-        summary = assistant.ingest(paths)
+    show_bar = not as_json and sys.stderr.isatty()
+    try:
+        if show_bar:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                          TextColumn("{task.description}"), transient=True) as bar:
+                task = bar.add_task("", total=None)
+                summary = assistant.ingest(paths, progress=lambda n, total, name: bar.update(task, completed=n, total=total, description=name))
+        else:
+            summary = assistant.ingest(paths)
+    except AssistantError as exc:  # e.g. the embedding server failed: what was written stays, the next run goes on
+        _fail(str(exc))
     result = summary.to_dict()
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))

@@ -58,6 +58,7 @@ class Settings:
     chunk_tokens: int = 250
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 50.0
+    ingest_batch_chunks: int = 256  # chunks embedded and written together (a kill loses at most one batch)
     # retrieval
     top_k: int = 8
     candidates: int = 30
@@ -105,6 +106,7 @@ class Settings:
         "chunk_tokens": "ASSISTANT_CHUNK_TOKENS",
         "chunk_overlap_sentences": "ASSISTANT_CHUNK_OVERLAP_SENTENCES",
         "max_file_mb": "ASSISTANT_MAX_FILE_MB",
+        "ingest_batch_chunks": "ASSISTANT_INGEST_BATCH_CHUNKS",
         "top_k": "ASSISTANT_TOP_K",
         "candidates": "ASSISTANT_CANDIDATES",
         "rerank": "ASSISTANT_RERANK",

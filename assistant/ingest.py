@@ -15,7 +15,6 @@ from .extract import SUPPORTED, ExtractError, extract_bytes
 from .schema import Chunk, Document
 from .store import Store
 
-EMBED_BATCH_CHUNKS = 64  # chunks of several small documents are embedded together: fewer, fuller batches
 
 
 @dataclass
@@ -174,14 +173,14 @@ def ingest(
             changed = True
         texts = [c.text for _, chunks, _ in pending for c in chunks]
         vectors = store.embedder.embed_documents(texts)
-        k = 0
-        for doc, chunks, is_update in pending:
-            store.add_document(doc, chunks, vectors[k:k + len(chunks)])
+        batch, k = [], 0
+        for doc, chunks, _ in pending:
+            batch.append((doc, chunks, vectors[k:k + len(chunks)]))
             k += len(chunks)
-            if is_update:
-                summary.updated += 1
-            else:
-                summary.added += 1
+        # only updated documents can have chunks to delete: a new one's leftovers (a killed ingest's) were dropped
+        store.add_documents(batch, replace=[doc.id for doc, _, is_update in pending if is_update])
+        summary.updated += sum(1 for *_, is_update in pending if is_update)
+        summary.added += sum(1 for *_, is_update in pending if not is_update)
         pending.clear()
 
     seen: set[str] = set()
@@ -189,6 +188,8 @@ def ingest(
         if progress:
             progress(n, len(candidates), candidate.source)
         doc_id = document_id(candidate.root, candidate.source)
+        if doc_id in seen:
+            continue  # named twice (a folder and a file in it): once is enough
         seen.add(doc_id)
         old = indexed.get(doc_id)
         try:
@@ -207,7 +208,8 @@ def ingest(
             continue
         chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap_sentences)
         pending.append((doc, chunks, old is not None))
-        if sum(len(c) for _, c, _ in pending) >= EMBED_BATCH_CHUNKS:
+        # chunks of several documents are embedded and written together: fuller batches, fewer Chroma commits
+        if sum(len(c) for _, c, _ in pending) >= settings.ingest_batch_chunks:
             flush()
     flush()
     if prune:

@@ -102,30 +102,45 @@ class Store:
         return _doc_from(got["ids"][0], got["metadatas"][0], got["documents"][0])
 
     def add_document(self, doc: Document, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
-        """Replace a document and its chunks. The document record is written last, so an ingest killed
-        half way leaves no record (or the old hash) and the next ingest redoes the document."""
+        """Replace a document and its chunks (see add_documents)."""
+        self.add_documents([(doc, chunks, embeddings)])
+
+    def add_documents(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]],
+                      replace: list[str] | None = None) -> None:
+        """Write documents and their chunks in a few large Chroma writes (each write costs a commit, so one per
+        document would cost more than the writing). The records are written last, so an ingest killed half way
+        leaves no record (or the old hash) and the next ingest redoes the document. replace: the ids that may
+        already be indexed and are deleted first (None: all of them)."""
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
+        if not batch:
+            return
+        replace = [doc.id for doc, _, _ in batch] if replace is None else replace
         with self._lock:
-            self.documents.delete(ids=[doc.id])
-            self.vector_store.delete(doc.id)
+            if replace:
+                self.documents.delete(ids=replace)
+                self.chunks.delete(where={"document_id": {"$in": replace}})
             nodes = []
-            for chunk, vector in zip(chunks, embeddings):
-                node = TextNode(
-                    id_=chunk.id, text=chunk.text, embedding=vector,
-                    start_char_idx=chunk.start, end_char_idx=chunk.end,
-                    metadata={"source": chunk.source, "title": chunk.title, "start": chunk.start, "end": chunk.end,
-                              "tokens": chunk.tokens, "page": chunk.page if chunk.page is not None else -1},
-                    excluded_embed_metadata_keys=["source", "title", "start", "end", "tokens", "page"],
-                    excluded_llm_metadata_keys=["source", "title", "start", "end", "tokens", "page"],
-                )
-                node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.id)
-                nodes.append(node)
-            if nodes:
-                self.vector_store.add(nodes)
-            meta = {"source": doc.source, "title": doc.title, "sha256": doc.sha256, "root": doc.root,
-                    "ingested_at": doc.ingested_at, "pages": json.dumps(doc.pages), "chunks": len(chunks)}
-            self.documents.add(ids=[doc.id], documents=[doc.text], metadatas=[meta], embeddings=[[1.0]])
+            for doc, chunks, embeddings in batch:
+                for chunk, vector in zip(chunks, embeddings):
+                    node = TextNode(
+                        id_=chunk.id, text=chunk.text, embedding=vector,
+                        start_char_idx=chunk.start, end_char_idx=chunk.end,
+                        metadata={"source": chunk.source, "title": chunk.title, "start": chunk.start, "end": chunk.end,
+                                  "tokens": chunk.tokens, "page": chunk.page if chunk.page is not None else -1},
+                        excluded_embed_metadata_keys=["source", "title", "start", "end", "tokens", "page"],
+                        excluded_llm_metadata_keys=["source", "title", "start", "end", "tokens", "page"],
+                    )
+                    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.id)
+                    nodes.append(node)
+            step = self.client.get_max_batch_size()  # Chroma refuses larger writes (llama-index's own limit is higher)
+            for k in range(0, len(nodes), step):
+                self.vector_store.add(nodes[k:k + step])
+            metas = [{"source": doc.source, "title": doc.title, "sha256": doc.sha256, "root": doc.root,
+                      "ingested_at": doc.ingested_at, "pages": json.dumps(doc.pages), "chunks": len(chunks)}
+                     for doc, chunks, _ in batch]
+            self.documents.add(ids=[doc.id for doc, _, _ in batch], documents=[doc.text for doc, _, _ in batch],
+                               metadatas=metas, embeddings=[[1.0]] * len(batch))
 
     def remove_document(self, document_id: str) -> bool:
         with self._lock:

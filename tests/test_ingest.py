@@ -292,24 +292,33 @@ def test_unreadable_file_is_reported(settings_factory, seeds_copy):
     assert summary["added"] == 5
 
 
-def test_a_different_embedder_is_refused(settings_factory, seeds_copy):
+class TinyEmbedder:
+    """A stand-in embedder of another name and size (8 dims): cheap, deterministic, not bge-small."""
+
+    name, dim = "tiny-test-8", 8
+
+    def __init__(self, settings=None):
+        pass
+
+    def embed_documents(self, texts):
+        return [[float(len(t) % (k + 2)) + 1.0 for k in range(8)] for t in texts]
+
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+
+@pytest.fixture
+def tiny_embedder():
     from assistant.embed import register
+
+    register("tiny-test")(TinyEmbedder)
+    return "tiny-test"
+
+
+def test_a_different_embedder_is_refused(settings_factory, seeds_copy, tiny_embedder):
     from assistant.schema import AssistantError
 
-    @register("tiny-test")
-    class TinyEmbedder:
-        name, dim = "tiny-test-8", 8
-
-        def __init__(self, settings=None):
-            pass
-
-        def embed_documents(self, texts):
-            return [[float(len(t) % (k + 2)) + 1.0 for k in range(8)] for t in texts]
-
-        def embed_query(self, text):
-            return self.embed_documents([text])[0]
-
-    tiny = open_assistant(settings_factory(embedder="tiny-test"))
+    tiny = open_assistant(settings_factory(embedder=tiny_embedder))
     assert tiny.ingest([seeds_copy]).added == 5
     assert tiny.status()["embedder"] == "tiny-test-8"
     del tiny
@@ -318,6 +327,18 @@ def test_a_different_embedder_is_refused(settings_factory, seeds_copy):
     run = run_cli("ingest", seeds_copy, "--index", settings_factory().index_dir, "--json")
     assert run.returncode == 1 and run.stdout == ""
     assert "built with embedder tiny-test-8" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_document_with_more_chunks_than_one_chroma_write_takes(settings_factory, tmp_path, tiny_embedder):
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "list.txt").write_text("".join(f"Entry {i} holds.\n" for i in range(2900)))  # ~5,800 chunks of ~4 tokens
+    assistant = open_assistant(settings_factory(embedder=tiny_embedder, chunk_tokens=4))
+    summary = assistant.ingest([folder]).to_dict()
+    assert summary["added"] == 1 and summary["failed"] == []
+    assert summary["chunks"] > assistant.store.client.get_max_batch_size()
+    docs, chunks = check_index(assistant.store)
+    assert len(chunks) == summary["chunks"]
 
 
 # -- kill -9 ---------------------------------------------------------------------------------------
@@ -334,14 +355,16 @@ def make_corpus(seeds_dir: Path, folder: Path, n: int) -> None:
         (folder / f"report-{i:03d}.txt").write_text("\n\n".join([lead] + picked) + "\n")
 
 
-def queue_length(index: Path) -> int:
-    """How many writes Chroma has logged (read-only peek at its SQLite log; 0 when not there yet)."""
+def writes_logged(index: Path) -> int:
+    """How many records Chroma has logged so far (a read-only peek at its SQLite write log; 0 when not there yet).
+    The log is purged once applied, so the highest sequence number is taken, from the log or the applied marks."""
     db = index / "chroma" / "chroma.sqlite3"
     if not db.exists():
         return 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.2) as con:
-            return con.execute("select count(*) from embeddings_queue").fetchone()[0]
+            return con.execute("select max(coalesce((select max(seq_id) from embeddings_queue), 0),"
+                               " coalesce((select max(seq_id) from max_seq_id), 0))").fetchone()[0]
     except sqlite3.Error:
         return 0
 
@@ -351,9 +374,10 @@ def test_ingest_killed_half_way_leaves_a_working_index_and_the_next_ingest_compl
     n = 40
     make_corpus(seeds_dir, corpus, n)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "assistant"), "ingest", str(corpus), "--index", str(index), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env(), cwd=REPO)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
+                            env=clean_env(ASSISTANT_INGEST_BATCH_CHUNKS="4"))  # many small writes to land in
     deadline = time.monotonic() + 240
-    while queue_length(index) < 20:  # some documents are written, and the ingest is still writing
+    while writes_logged(index) < 20:  # some documents are written, and the ingest is still writing
         assert proc.poll() is None, f"ingest ended before it could be killed: {proc.communicate()}"
         assert time.monotonic() < deadline
         time.sleep(0.02)
