@@ -49,12 +49,20 @@ class Store:
         name = settings.collection
         self.documents = self.client.get_or_create_collection(f"{name}_documents")
         self.chunks = self._chunk_collection(name)
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        self.vector_store = ChromaVectorStore.from_collection(self.chunks)
         key = hashlib.sha1((settings.chroma_url or "local").encode()).hexdigest()[:8]
         self.bm25 = Bm25Index(settings.index_dir / "bm25" / f"{name}-{key}")
         self._lock = threading.RLock()
+        self._vector_store = None
+
+    @property
+    def vector_store(self):
+        """llama-index's ChromaVectorStore over the chunks, made on the first write: importing llama-index takes
+        seconds, which status, sources, queries and a no-change ingest need not wait for."""
+        if self._vector_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore.from_collection(self.chunks)
+        return self._vector_store
 
     # -- collections -------------------------------------------------------------------------
     def _chunk_collection(self, name: str):
