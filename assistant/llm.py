@@ -233,7 +233,7 @@ class LlmAnswerer:
         settings = self.settings
         deadline = time.monotonic() + settings.llm_timeout
         parser, deltas = SentenceParser(), DeltaFilter()
-        cited, shown, seen_text = 0, 0, set()
+        cited, shown, parsed, seen_text = 0, 0, 0, set()
         stream = None
         try:
             stream = client(settings).chat.completions.create(
@@ -245,6 +245,9 @@ class LlmAnswerer:
                     if text:
                         yield Draft("delta", text)
                 for raw in parser.sentences(final=chunk is None):
+                    parsed += 1
+                    if parsed > settings.max_answer_sentences + 3:
+                        return  # a model that keeps going (small ones loop) has said what it will say
                     draft = self.draft(raw, sources, question)
                     if draft is None or draft.text.casefold() in seen_text:
                         continue  # empty, or a small model repeating itself
@@ -257,7 +260,7 @@ class LlmAnswerer:
                     yield draft
                     shown += 1
                     cited += bool(draft.spans)
-                    if cited >= settings.max_answer_sentences or shown >= settings.max_answer_sentences + 3:
+                    if cited >= settings.max_answer_sentences:
                         return
                 if time.monotonic() > deadline:
                     if shown:
@@ -364,9 +367,10 @@ def _begun(following: str) -> bool:
     m = re.match(r"\s*(\S)", following)
     if not m:
         return False
-    if m.group(1) in "[(":
-        return bool(re.search(r"[\])]", following))  # a closed bracket the id pattern did not take: not an id
-    return True
+    if m.group(1) in "[(" and not re.search(r"[\])]", following):
+        return False  # maybe an id still arriving
+    # the next word must be whole: Punkt reads "U.S. A" as two sentences and "U.S. Army" as one
+    return bool(re.match(r"\s*\S+\s", following))
 
 
 class DeltaFilter:
