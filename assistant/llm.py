@@ -218,8 +218,11 @@ class LlmAnswerer:
                                  "abstain": ABSTAIN_PHRASE, "max_sentences": str(self.settings.max_answer_sentences)})
 
     def answer(self, question: str, query: str, passages: list[Passage], history: list[dict]) -> Iterator[Draft]:
+        from .rewrite import scoring_query
+
         # history reaches the model only through the standalone query: earlier answers are not evidence.
-        sources = self.select(query, passages)
+        # Sentences are scored as the extractive answerer scores them, so both abstain on the same evidence.
+        sources = self.select(scoring_query(question, query), passages)
         if not sources or max(s.relevance for s in sources) < self.settings.support_threshold:
             # abstention driven by the evidence: no sentence answers the question, so no model call at all
             yield Draft("abstain", "no passage answers the question")

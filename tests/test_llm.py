@@ -92,7 +92,7 @@ def check_shown(assistant: Assistant, answer: Answer) -> None:
 
 
 # -- with the real server ------------------------------------------------------------------------
-@pytest.mark.parametrize("case_id", ["d02", "d07"])
+@pytest.mark.parametrize("case_id", ["d02", "d05", "d07"])  # SmolLM2 answers d05 with a cited sentence
 def test_streamed_answer_cites_exact_spans(llm_url, seed_index, case_id):
     assistant = Assistant(make_settings(seed_index, llm_base_url=llm_url))
     events = list(assistant.stream(dev_case(case_id)["question"]))
