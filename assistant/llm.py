@@ -38,6 +38,11 @@ RELEVANCE_FLOOR = 0.05
 # model keeps the cited sentence's words and adds invented ones ("..., and the latest is the attack on the embassy"),
 # which the cross-encoder, a relevance model, still scores as support.
 MIN_COVERAGE = 0.75
+# Words that state an amount or flip a claim: numbers in words, which the coverage share hides ("a majority of the
+# troops" scores 0.86 and 0.996 support against "38 per cent had a favourable view"). In a sentence, they must be
+# in what it cites (or in the question).
+CLAIM_WORDS = frozenset("""all every none no nobody nothing never not neither nor majority minority most half
+few several many dozens hundreds thousands millions billions twice double doubled triple tripled""".split())
 
 _MARKER = r"\[\s*S?\s*\d+\s*(?:[,;]\s*S?\s*\d+\s*)*\]|\(\s*S\s*\d+\s*(?:[,;]\s*S\s*\d+\s*)*\)"
 MARKER_RE = re.compile(_MARKER, re.IGNORECASE)
@@ -297,9 +302,10 @@ class LlmAnswerer:
         # "ignore previous instructions" line), and one whose words are not in what it cites says more than its
         # sources: either keeps no spans, so verification drops it
         relevance = max((s.relevance for s in cited), default=0.0)
-        covered = coverage(text, " ".join(s.span.text for s in cited) + " " + question)
-        if relevance < RELEVANCE_FLOOR or covered < MIN_COVERAGE:
-            log.debug("uncited %r: ids %s, relevance %.3f, coverage %.2f", raw, ids, relevance, covered)
+        evidence = " ".join(s.span.text for s in cited) + " " + question
+        covered, claims = coverage(text, evidence), claim_words(text) - claim_words(evidence)
+        if relevance < RELEVANCE_FLOOR or covered < MIN_COVERAGE or claims:
+            log.debug("uncited %r: ids %s, relevance %.3f, coverage %.2f, claims %s", raw, ids, relevance, covered, claims)
             return Draft("sentence", text, [], 0.0)
         log.debug("cited %r: ids %s, relevance %.3f, coverage %.2f", raw, ids, relevance, covered)
         return Draft("sentence", text, [s.span for s in cited], relevance)
@@ -445,6 +451,11 @@ def content_words(text: str) -> set[str]:
     words = [w for w in re.findall(r"[a-z0-9]+(?:[.,'][a-z0-9]+)*", text.casefold().replace("\u2019", "'"))
              if w not in STOPWORDS and (len(w) > 2 or w.isdigit())]
     return set(_stemmer().stemWords(words))
+
+
+def claim_words(text: str) -> set[str]:
+    words = set(re.findall(r"[a-z]+", text.casefold().replace("n't", " not")))
+    return words & CLAIM_WORDS
 
 
 def coverage(sentence: str, evidence: str) -> float:

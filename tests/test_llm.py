@@ -263,6 +263,12 @@ def test_invented_or_misquoted_sentences_are_not_shown_as_supported(seed_index):
     paraphrase = answerer.draft(f"General McKenzie said the US would cut its troops from 5,200 to 3,000 [S{k}].",
                                 sources, q2)
     assert paraphrase.spans and verify_sentence(paraphrase, settings).verdict == "supported"
+    q3 = dev_case("d09")["question"]
+    sources, k = source_id(q3, "38 per cent")
+    # SmolLM2's answer in a bench run: on topic, its words nearly all there, and wrong
+    majority = answerer.draft("The military has been viewed favourably by a majority of the troops in the Military "
+                              f"Times poll. [S{k}]", sources, q3)
+    assert majority.spans == [] and verify_sentence(majority, settings).verdict == "unsupported"
     abstain = answerer.draft("The sources do not contain the answer.", sources, q2)
     assert abstain.kind == "abstain"
 
