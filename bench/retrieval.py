@@ -353,6 +353,11 @@ def evaluate_set(name: str, assistant, arms: Arms, cases: list[dict], report: di
     ranks, times, extra = run_arms(arms, single)
     table(f"[{name}] single-turn answerable questions ({len(answerable)}), latency over all {len(single)} single-turn questions",
           ranks, times)
+    mrr = {arm: summarise(r)["mrr"] for arm, r in ranks.items()}
+    if ranks:
+        beats = mrr["hybrid"] > mrr["dense"] and mrr["hybrid"] > mrr["bm25"]
+        print(f"  hybrid MRR {mrr['hybrid']:.3f} vs dense {mrr['dense']:.3f} / BM25 {mrr['bm25']:.3f}: "
+              f"target 'hybrid beats both' {'met' if beats else 'NOT met'}")
     by_kind = {}
     for kind, group in kinds.items():
         ids = {c["id"] for c in group}
