@@ -304,6 +304,7 @@ class LlmAnswerer:
         relevance = max((s.relevance for s in cited), default=0.0)
         evidence = " ".join(s.span.text for s in cited) + " " + question
         covered, claims = coverage(text, evidence), claim_words(text) - claim_words(evidence)
+        claims |= set(misattributed_numbers(text, evidence))
         if relevance < RELEVANCE_FLOOR or covered < MIN_COVERAGE or claims:
             log.debug("uncited %r: ids %s, relevance %.3f, coverage %.2f, claims %s", raw, ids, relevance, covered, claims)
             return Draft("sentence", text, [], 0.0)
@@ -451,6 +452,34 @@ def content_words(text: str) -> set[str]:
     words = [w for w in re.findall(r"[a-z0-9]+(?:[.,'][a-z0-9]+)*", text.casefold().replace("\u2019", "'"))
              if w not in STOPWORDS and (len(w) > 2 or w.isdigit())]
     return set(_stemmer().stemWords(words))
+
+
+NUMBER_WORDS = frozenset("""one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million
+billion""".split())
+_TOKEN = re.compile(r"\d[\d,.]*\d|\d|[A-Za-z]+")
+
+
+def _is_number(token: str) -> bool:
+    return token[0].isdigit() or token.casefold() in NUMBER_WORDS
+
+
+def misattributed_numbers(sentence: str, evidence: str) -> list[str]:
+    """Numbers whose noun differs from the evidence's: "killed five people" against "killed five children and two
+    women" (the number is there, what it counts is not). A number directly followed by a lower-case content word
+    must have that word near the same number in the evidence; a capitalised one is a name, checked as a key fact."""
+    said = _TOKEN.findall(sentence)
+    seen = [t.casefold() for t in _TOKEN.findall(evidence)]
+    stem = _stemmer().stemWord
+    wrong = []
+    for i, token in enumerate(said[:-1]):
+        unit = said[i + 1]
+        if not _is_number(token) or _is_number(unit) or unit.casefold() in STOPWORDS or unit[0].isupper():
+            continue
+        spots = [k for k, t in enumerate(seen) if t == token.casefold()]
+        if not any(stem(unit.casefold()) in {stem(t) for t in seen[max(0, k - 4):k + 5]} for k in spots):
+            wrong.append(f"{token} {unit}")
+    return wrong
 
 
 def claim_words(text: str) -> set[str]:

@@ -269,6 +269,14 @@ def test_invented_or_misquoted_sentences_are_not_shown_as_supported(seed_index):
     majority = answerer.draft("The military has been viewed favourably by a majority of the troops in the Military "
                               f"Times poll. [S{k}]", sources, q3)
     assert majority.spans == [] and verify_sentence(majority, settings).verdict == "unsupported"
+    q4 = dev_case("d05")["question"]
+    sources, k = source_id(q4, "five children and two women")
+    # and another: the number is in the cited sentence, what it counts is not
+    five = answerer.draft(f"The rocket attack on a home in the Radwaniyah district killed five people. [S{k}]",
+                          sources, q4)
+    assert five.spans == [] and verify_sentence(five, settings).verdict == "unsupported"
+    seven = answerer.draft(f"The rocket attack killed five children and two women. [S{k}]", sources, q4)
+    assert seven.spans and verify_sentence(seven, settings).verdict == "supported"
     abstain = answerer.draft("The sources do not contain the answer.", sources, q2)
     assert abstain.kind == "abstain"
 
