@@ -369,7 +369,7 @@ def evaluate_set(name: str, assistant, arms: Arms, cases: list[dict], report: di
     groups = defaultdict(list)
     for c in single:
         if c["id"] in extra["top_ce"]:
-            groups[c.get("kind") if not c.get("answerable", True) else "answerable"].append(extra["top_ce"][c["id"]])
+            groups[(c.get("kind") or "unanswerable") if not c.get("answerable", True) else "answerable"].append(extra["top_ce"][c["id"]])
     if groups:
         print(f"\n[{name}] best cross-encoder logit over the reranked candidates (median / min / max):")
         for g, vals in groups.items():
