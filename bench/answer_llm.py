@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,17 +28,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
+from machine import machine  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
-
-
-def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
-               platform.processor())
-    mem = next((int(ln.split()[1]) // 1024 // 1024 for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{cpu}, {cores} cores, {mem} GiB RAM, Python {platform.python_version()}, load average {load:.1f} at start"
 
 
 def pct(values: list[float], q: float) -> float:

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from machine import machine as _machine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -28,26 +29,9 @@ WIKI = REPO / "bench" / "data" / "wiki"
 
 
 def machine() -> dict:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor()
-    ram = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = int(line.split()[1]) * 1024
-    except OSError:
-        pass
     import onnxruntime
 
-    return {"cpu": cpu or platform.machine(), "cores": os.cpu_count(), "ram_gb": round(ram / 2**30, 1),
-            "python": platform.python_version(), "platform": platform.platform(), "onnxruntime": onnxruntime.__version__,
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    return _machine(onnxruntime=onnxruntime.__version__)
 
 
 def articles(corpus: Path | None) -> tuple[str, list[tuple[str, str]]]:

@@ -13,36 +13,15 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
+from machine import machine  # noqa: E402
 
 DEFAULT_QUESTIONS = Path("/work/shared/eval/dev.jsonl")
-
-
-def machine() -> dict:
-    """CPU model, cores usable by this process, memory."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gib = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem_gib = round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu, "cores": cores, "memory_gib": mem_gib, "python": platform.python_version(), "os": platform.platform()}
 
 
 def load_questions(path: Path) -> list[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -30,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assistant.config import Settings  # noqa: E402
+from machine import machine as _machine  # noqa: E402
 
 DATA = REPO / "bench" / "data"
 SHARED = REPO.parent / "shared"
@@ -39,24 +39,7 @@ DEPTH = 10  # ranks beyond this count as misses
 # -- helpers ---------------------------------------------------------------------------------------
 
 def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu, "cores": cores, "memory_gib": mem, "python": platform.python_version(),
-            "onnx_threads": os.environ.get("ASSISTANT_THREADS", "auto")}
+    return _machine(onnx_threads=os.environ.get("ASSISTANT_THREADS", "auto"))
 
 
 def norm(text: str) -> str:

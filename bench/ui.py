@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import ui_server  # noqa: E402
 from test_browser_ui import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from machine import machine as _machine  # noqa: E402
 
 WATCH_JS = """() => {
   const n = document.querySelectorAll('.aui-turn').length;
@@ -39,16 +39,9 @@ WATCH_JS = """() => {
 
 
 def machine() -> dict:
-    cpu = platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    import os
-
     import gradio
 
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(), "gradio": gradio.__version__}
+    return _machine(gradio=gradio.__version__)
 
 
 def measure(url: str, questions: list[str]) -> list[dict]:
