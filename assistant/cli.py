@@ -21,6 +21,7 @@ LlmUrlOpt = typer.Option(None, "--llm-base-url", help="OpenAI-compatible server,
 LlmModelOpt = typer.Option(None, "--llm-model", help="model name on that server [env ASSISTANT_LLM_MODEL]")
 LlmKeyOpt = typer.Option(None, "--llm-api-key", help="API key for that server [env ASSISTANT_LLM_API_KEY]")
 AnswererOpt = typer.Option(None, "--answerer", help="extractive | llm | auto [env ASSISTANT_ANSWERER]")
+VerboseOpt = typer.Option(False, "--verbose", "-v", help="show the standalone query and timings")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -105,9 +106,9 @@ def sources(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chroma
     Console().print(table)
 
 
-def _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer) -> Settings:
+def _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer, **more) -> Settings:
     return Settings.load(index_dir=index, chroma_url=chroma_url, llm_base_url=llm_base_url, llm_model=llm_model,
-                         llm_api_key=llm_api_key, answerer=answerer)
+                         llm_api_key=llm_api_key, answerer=answerer, **more)
 
 
 def _print_answer(answer, verbose: bool) -> None:
@@ -141,7 +142,7 @@ def ask(
     llm_api_key: Optional[str] = LlmKeyOpt,
     answerer: Optional[str] = AnswererOpt,
     as_json: bool = JsonOpt,
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="show the standalone query and timings"),
+    verbose: bool = VerboseOpt,
 ):
     """Answer one question; every sentence cites the exact span it rests on."""
     from .schema import AssistantError
@@ -165,7 +166,7 @@ def chat(
     llm_model: Optional[str] = LlmModelOpt,
     llm_api_key: Optional[str] = LlmKeyOpt,
     answerer: Optional[str] = AnswererOpt,
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="show the standalone query and timings"),
+    verbose: bool = VerboseOpt,
 ):
     """An interactive session with history: follow-up questions work. Empty line or Ctrl-D ends it; /new starts over."""
     from .eval import history_turn
@@ -254,8 +255,7 @@ def serve(
     from .api import create_app
     from .schema import AssistantError
 
-    settings = Settings.load(index_dir=index, chroma_url=chroma_url, llm_base_url=llm_base_url, llm_model=llm_model,
-                             llm_api_key=llm_api_key, answerer=answerer, allow_remote=allow_remote)
+    settings = _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer, allow_remote=allow_remote)
     try:
         web = create_app(settings)
     except AssistantError as exc:
