@@ -44,36 +44,14 @@ class Assistant:
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
         import tempfile
 
-        from .ingest import Summary
+        from .ingest import Candidate, ingest
+
         safe = Path(name).name or "upload"
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "uploads" / safe
-            path.parent.mkdir()
+            path = Path(tmp) / safe
             path.write_bytes(data)
             with self._write_lock:
-                from .ingest import Candidate, _os_reason, document_id, read_document
-                from .extract import ExtractError
-
-                summary = Summary()
-                try:
-                    doc = read_document(Candidate(path, "uploads", safe), int(self.settings.max_file_mb * 1e6))
-                except (ExtractError, OSError) as exc:
-                    summary.failed.append({"path": safe, "reason": str(exc) if isinstance(exc, ExtractError) else _os_reason(exc)})
-                else:
-                    old = self.store.get_document(doc.id)
-                    if old is not None and old.sha256 == doc.sha256:
-                        summary.unchanged = 1
-                    else:
-                        from .chunking import chunk_document
-
-                        chunks = chunk_document(doc, self.settings.chunk_tokens, self.settings.chunk_overlap_sentences)
-                        self.store.commit_start()
-                        self.store.add_document(doc, chunks, self.embedder.embed_documents([c.text for c in chunks]))
-                        self.store.commit()
-                        summary.updated, summary.added = (1, 0) if old else (0, 1)
-                summary.documents = self.store.documents.count()
-                summary.chunks = self.store.count_chunks()
-                return summary
+                return ingest([], self.store, self.settings, files=[Candidate(path, "uploads", safe)])
 
     def documents(self) -> list[Document]:
         return self.store.list_documents()
@@ -164,8 +142,6 @@ class Assistant:
         if not answer.sentences:
             answer.abstained = True
             text = ABSTAIN_TEXT
-            if answer.notice and "related" in answer.notice:
-                text = ABSTAIN_TEXT
             answer.sentences = [Sentence(text=text, citations=[], support=0.0, verdict="abstain")]
             yield {"event": "delta", "text": text}
             yield {"event": "sentence", "sentence": answer.sentences[0], "citations": []}

@@ -149,11 +149,14 @@ def ingest(
     settings: Settings,
     progress: Callable[[int, int, str], None] | None = None,
     prune: bool = True,
+    files: list[Candidate] | None = None,
 ) -> Summary:
-    """Bring the index up to date with paths. Folders are mirrored (documents gone from them are dropped)."""
+    """Bring the index up to date with paths (and files, already named, e.g. uploads). Folders are mirrored
+    (documents gone from them are dropped)."""
     summary = Summary()
     unlisted: list[str] = []
     candidates, mirrored = collect(paths, summary, unlisted)
+    candidates += files or []
     if store.revision() % 2:
         # Writers bump the revision before (commit_start) and after (commit) they write, so an odd revision
         # means one was killed half way: drop the chunks it wrote without their document record.
