@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from conftest import BIN, REPO, clean_env, free_port, run_cli
+from processes import stop
 
 ADMIN_KEY = "admin-key-for-tests-0123456789"
 READ_KEY = "read-key-for-tests-0123456789"
@@ -62,13 +63,7 @@ class CliServer:
             raise
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
         self.log.close()
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from processes import stop
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -110,12 +112,7 @@ def chroma_server(tmp_path_factory) -> str:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=10)
         log.close()
 
 

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from processes import stop
+
 READY = "LLM-SERVER-LISTENING "
 
 
@@ -66,12 +68,7 @@ def llm_server(model: Path | None = None, n_ctx: int = 4096, threads: int | None
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=10)
         if log:
             stderr.close()
 

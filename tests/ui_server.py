@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from processes import stop
+
 ROOT = Path(__file__).resolve().parent.parent
 # The shared data sits next to the checkout (as quickstart.sh expects it); the environment can point elsewhere.
 SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared").is_dir() else Path("/work/shared")
@@ -71,12 +73,7 @@ class Server:
         raise RuntimeError(f"server did not start within {timeout:.0f} s; see {self.log.name}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop(self.proc)
         self.log.close()
 
 
