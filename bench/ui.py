@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import ui_server  # noqa: E402
-from test_browser_ui import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from machine import machine as _machine  # noqa: E402
 
 WATCH_JS = """() => {
@@ -80,11 +80,8 @@ def main() -> None:
         rows = measure(args.url.rstrip("/"), questions)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            server = ui_server.start(Path(tmp))
-            try:
-                rows = measure(server.url, questions)
-            finally:
-                server.stop()
+            with ui_server.start(Path(tmp)) as url:
+                rows = measure(url, questions)
     first = [r["first_ms"] for r in rows]
     done = [r["done_ms"] for r in rows]
     print(f"machine: {json.dumps(machine())}")

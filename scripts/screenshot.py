@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import ui_server  # noqa: E402
-from test_browser_ui import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 QUESTION = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 
@@ -51,11 +51,8 @@ def main() -> None:
         shoot(args.url.rstrip("/"), args.out, args.question)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            server = ui_server.start(Path(tmp))
-            try:
-                shoot(server.url, args.out, args.question)
-            finally:
-                server.stop()
+            with ui_server.start(Path(tmp)) as url:
+                shoot(url, args.out, args.question)
     print(f"wrote {args.out}")
 
 

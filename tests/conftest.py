@@ -1,4 +1,4 @@
-"""Shared fixtures: the seed articles, throw-away indexes, the real `assistant` CLI and a real Chroma server."""
+"""Shared fixtures: the seed articles, throw-away indexes, the real `assistant` CLI, a real Chroma server, headless Chromium."""
 from __future__ import annotations
 
 import io
@@ -8,12 +8,11 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from processes import stop
+from processes import stop, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -64,11 +63,15 @@ def settings_factory(tmp_path: Path, monkeypatch):
     return make
 
 
+def assistant_cmd() -> list[str]:
+    """The installed `assistant` command (the module, where the venv has no script for it)."""
+    exe = BIN / "assistant"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "assistant.cli"]
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None):
     """Run the installed `assistant` command; returns the CompletedProcess (text mode)."""
-    exe = BIN / "assistant"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "assistant.cli"]
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run(assistant_cmd() + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
                           env=clean_env(**(env or {})), cwd=str(cwd or REPO), stdin=subprocess.DEVNULL)
 
 
@@ -86,34 +89,44 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory) -> str:
     """A real `chroma run` server on a free port for the session; yields its URL."""
-    import httpx
-
     exe = BIN / "chroma"
     if not exe.exists():
         exe = Path(shutil.which("chroma") or "chroma")
     path = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
-    log = open(path / "server.log", "wb")
-    proc = subprocess.Popen([str(exe), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env())
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {proc.returncode}: {(path / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("chroma run did not answer its heartbeat within 60 s")
-            time.sleep(0.2)
-        yield url
-    finally:
-        stop(proc, timeout=10)
-        log.close()
+    with open(path / "server.log", "wb") as log:
+        proc = subprocess.Popen([str(exe), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env())
+        try:
+            wait_ready(f"{url}/api/v2/heartbeat", proc, path / "server.log", timeout=60)
+            yield url
+        finally:
+            stop(proc, timeout=10)
+
+
+# -- the browser ------------------------------------------------------------------------------------
+
+# Debian's Chromium (Playwright's own download needs the network); quickstart.sh installs it.
+CHROMIUM = os.environ.get("ASSISTANT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium for the session; without it a developer's run skips the browser tests, CI's (CI=true) fails."""
+    if not Path(CHROMIUM).exists():
+        reason = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"{reason}; CI runs the browser tests")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 # -- test documents ---------------------------------------------------------------------------------

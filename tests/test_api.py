@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api_server import ADMIN_KEY, READ_KEY, CliServer, ThreadServer, build_index, copy_index
+from servers import ADMIN_KEY, READ_KEY, ThreadServer, assistant_serve, build_index, copy_index
 
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 D04 = "When was the Canadian-led NATO mission in Iraq set up?"
@@ -32,10 +32,9 @@ def seed_index(seeds_dir: Path, tmp_path_factory) -> Path:
 def keyed(seed_index: Path, tmp_path_factory):
     """`assistant serve` as an intranet would run it: an admin key, a read key, one allowed origin."""
     index = copy_index(seed_index, tmp_path_factory.mktemp("keyed") / "index")
-    server = CliServer(index, {"ASSISTANT_API_KEYS": ADMIN_KEY, "ASSISTANT_READ_KEYS": READ_KEY,
-                               "ASSISTANT_CORS_ORIGINS": ALLOWED, "ASSISTANT_RATE_LIMIT": "0"})
-    yield server.url
-    server.stop()
+    with assistant_serve(index, {"ASSISTANT_API_KEYS": ADMIN_KEY, "ASSISTANT_READ_KEYS": READ_KEY,
+                                 "ASSISTANT_CORS_ORIGINS": ALLOWED, "ASSISTANT_RATE_LIMIT": "0"}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

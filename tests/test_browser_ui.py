@@ -1,19 +1,14 @@
 """The chat page in headless Chromium: ask, click a marker, see exactly the cited span; nothing leaves localhost; no XSS."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 import pytest
 
-import ui_server
 from conftest import PDF_PAGES, make_pdf
+from servers import assistant_serve, build_index
 
-CHROMIUM = os.environ.get("ASSISTANT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 XSS_TITLE = 'Zorblat <img src=x onerror="window.__xss=\'title\'"> lantern report'
 XSS_TEXT = (
@@ -26,30 +21,16 @@ LOCAL = {"127.0.0.1", "localhost", "::1"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not ui_server.SEEDS.is_dir():
-        pytest.skip(f"seed articles not found at {ui_server.SEEDS}")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+def server(seeds_dir, tmp_path_factory):
+    """`assistant serve` over the seed articles, an article with HTML in it and a PDF; yields its URL."""
     work = tmp_path_factory.mktemp("browser")
     xss = work / "files" / "zorblat.txt"
     xss.parent.mkdir()
     xss.write_text(XSS_TEXT, encoding="utf-8")
     pdf = work / "files" / "orchard.pdf"
     pdf.write_bytes(make_pdf(PDF_PAGES, title="Orchard report"))
-    srv = ui_server.start(work, extra=[xss, pdf])
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    with assistant_serve(build_index(work / "index", seeds_dir, xss, pdf)) as url:
+        yield url
 
 
 class Page:
@@ -78,7 +59,7 @@ class Page:
 
 @pytest.fixture
 def page(browser, server):
-    p = Page(browser, server.url)
+    p = Page(browser, server)
     yield p
     p.page.close()
 
@@ -86,7 +67,7 @@ def page(browser, server):
 def api(server, name: str, **data):
     from gradio_client import Client
 
-    return Client(server.url + "/", verbose=False).predict(**data, api_name=f"/{name}")
+    return Client(server + "/", verbose=False).predict(**data, api_name=f"/{name}")
 
 
 def test_marker_opens_the_article_with_exactly_the_cited_span_highlighted(page, server):
@@ -223,5 +204,5 @@ def test_collection_upload_lists_failures_and_removes(page, server, tmp_path):
 
 
 def test_page_assets_are_all_served_locally(server):
-    html = httpx.get(server.url + "/").text
+    html = httpx.get(server + "/").text
     assert "fonts.googleapis" not in html and "cdn.jsdelivr" not in html

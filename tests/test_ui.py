@@ -9,23 +9,18 @@ import pytest
 from assistant.schema import Answer, Chunk, Citation, Document, Passage, Sentence
 from assistant.ui import Turn, example_questions, history_of, render_chat, render_document, render_sources
 
-import ui_server
+from servers import assistant_serve, build_index
 
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 PAYLOAD = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>'
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(seeds_dir, tmp_path_factory):
     from gradio_client import Client
 
-    if not ui_server.SEEDS.is_dir():
-        pytest.skip(f"seed articles not found at {ui_server.SEEDS}")
-    server = ui_server.start(tmp_path_factory.mktemp("ui"))
-    try:
-        yield Client(server.url + "/", verbose=False)
-    finally:
-        server.stop()
+    with assistant_serve(build_index(tmp_path_factory.mktemp("ui") / "index", seeds_dir)) as url:
+        yield Client(url + "/", verbose=False)
 
 
 def test_ask_endpoint_answers_with_citations_that_resolve(client):

@@ -1,7 +1,6 @@
 """The embeddable widget in headless Chromium: a host page on one port, the assistant on another."""
 from __future__ import annotations
 
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -10,11 +9,8 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from api_server import ADMIN_KEY, READ_KEY, ThreadServer, build_index
+from servers import ADMIN_KEY, READ_KEY, ThreadServer, build_index
 
-CHROMIUM = os.environ.get("ASSISTANT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 UNANSWERABLE = "Who won the 2020 US presidential election?"
 XSS_TEXT = (
@@ -67,8 +63,6 @@ class HostPage:
 @pytest.fixture(scope="module")
 def sites(seeds_dir: Path, tmp_path_factory):
     """The assistant (keys configured, one allowed origin), an allowed host page and a host page not on the list."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
     from assistant.api import create_app
     from assistant.config import Settings
 
@@ -86,16 +80,6 @@ def sites(seeds_dir: Path, tmp_path_factory):
     allowed.stop()
     blocked.stop()
     app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(sites):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Widget:
