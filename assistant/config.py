@@ -67,7 +67,9 @@ class Settings:
     # answering and verification
     max_answer_sentences: int = 3
     support_threshold: float = 0.5  # verifier: below this a sentence's support is "weak"
-    sentence_budget: int = 24  # sentences cross-encoded per question (a cheap prior picks them)
+    sentence_budget: int = 10  # sentences cross-encoded first per question (a cheap prior picks them) ...
+    sentence_budget_max: int = 24  # ... and up to this many when none of the first is a confident answer
+    confident_answer: float = 0.9  # relevance at which the first round's best sentence ends the search
     answer_type_bonus: float = 1.5  # logit bonus for a sentence holding the kind of answer asked for
     abstain_below: float = 0.5  # abstain when the best sentence's relevance is under this
     unknown_term_min: float = 0.9  # ... or under this when a name or number of the question occurs nowhere in the articles

@@ -18,7 +18,8 @@ from .answer import Draft, Span, register
 from .chunking import sentence_spans
 from .config import Settings
 from .onnx_models import cross_encoder, sigmoid
-from .rewrite import scoring_query
+from .normalize import normalize_question
+from .rewrite import find_person, scoring_query
 from .schema import Passage
 
 MAX_SENTENCE_CHARS = 600  # longer "sentences" (tables, run-ons) are scored on their start: ~128 tokens
@@ -60,6 +61,22 @@ def type_match(expected: str | None, question: str, sentence: str) -> float:
     return 1.0 if any(f.lower() not in asked for f in found) else 0.0
 
 
+def resolve_pronoun(sentence: str, before: list[str], title: str) -> str:
+    """The sentence with its first he/she (or a leading "It") replaced by the person or subject it refers to.
+
+    The cross-encoder cannot tell that "he said" in a quote is the general named a sentence earlier, so the
+    sentence that answers "what did McKenzie say" scores below one that merely names him.
+    """
+    m = re.search(r"\b([Hh]e|[Ss]he)\b", sentence)
+    if m:
+        person = next((p for p in map(find_person, reversed(before)) if p), None)
+        return sentence[:m.start()] + person + sentence[m.end():] if person else sentence
+    m = re.match(r"(It|Its)\b", sentence)
+    if m and title and len(title.split()) <= 4 and title.lower() in " ".join(before).lower():
+        return title + ("'s" if m.group(1) == "Its" else "") + sentence[m.end():]
+    return sentence
+
+
 def _variant(a: str, b: str) -> bool:
     common = len(os.path.commonprefix([a, b]))
     return common >= 4 and common >= min(len(a), len(b)) - 1
@@ -71,6 +88,7 @@ class Candidate:
     rank: int  # rank of the passage it came from
     context: str = ""  # the neighbouring sentences and the document title
     score: float | None = None  # cross-encoder logit
+    scored_text: str = ""  # the sentence as scored: its pronoun replaced by whom it refers to
 
     @property
     def p(self) -> float:
@@ -105,17 +123,20 @@ class ExtractiveAnswerer:
                     continue
                 seen.add(key)
                 around = [c.text[x:y] for x, y in spans[max(0, k - 1):k + 2]]
-                out.append(Candidate(Span.within(c, c.start + a, c.start + b), rank, " ".join(around) + " " + c.title))
+                before = [c.text[x:y] for x, y in spans[max(0, k - 3):k]]
+                out.append(Candidate(Span.within(c, c.start + a, c.start + b), rank, " ".join(around) + " " + c.title,
+                                     scored_text=resolve_pronoun(c.text[a:b], before, c.title)))
         return out
 
     def _score(self, query: str, cands: list[Candidate]) -> None:
         todo = [c for c in cands if c.score is None]
-        scores = self.model.score(query, [c.span.text[:MAX_SENTENCE_CHARS] for c in todo])
+        scores = self.model.score(query, [(c.scored_text or c.span.text)[:MAX_SENTENCE_CHARS] for c in todo])
         for c, s in zip(todo, scores):
             c.score = s
 
-    def shortlist(self, query: str, cands: list[Candidate], budget: int) -> list[Candidate]:
-        if len(cands) <= budget or self.store is None:
+    def shortlist(self, query: str, cands: list[Candidate], budget: int, order_only: bool = False) -> list[Candidate]:
+        """The budget most promising candidates by a cheap prior, in passage order (order_only: all, best first)."""
+        if (len(cands) <= budget and not order_only) or self.store is None:
             return cands
         bm25 = self.store.bm25
         q = [t for t in set(bm25.tokenize([query], return_ids=False)[0]) if t not in QUESTION_WORDS]
@@ -132,8 +153,10 @@ class ExtractiveAnswerer:
             context = sum(w for t, w in weight.items() if t in before and t not in own) / total
             return overlap + 0.5 * context + 0.3 / (1 + c.rank) + 0.2 * type_match(expected, query, c.span.text)
 
-        order = sorted(range(len(cands)), key=prior, reverse=True)[:budget]
-        return [cands[k] for k in sorted(order)]
+        order = sorted(range(len(cands)), key=prior, reverse=True)
+        if order_only:
+            return [cands[k] for k in order]
+        return [cands[k] for k in sorted(order[:budget])]
 
     def final_score(self, question: str, c: Candidate) -> float:
         """Cross-encoder logit, nudged up when the sentence holds the kind of thing asked for (a number, a date, a name)."""
@@ -171,15 +194,22 @@ class ExtractiveAnswerer:
     # -- answering ---------------------------------------------------------------------------
     def answer(self, question: str, query: str, passages: list[Passage], history: list[dict]) -> Iterator[Draft]:
         s = self.settings
+        question = normalize_question(question, self.store)
         cands = self.candidates(passages)
         if not cands:
             yield Draft("abstain", "nothing relevant was retrieved")
             return
         comparison = bool(COMPARISON.search(question))
         # Cross-encoding every sentence of every passage costs ~0.5 s on 2 cores; a cheap prior (question-term
-        # overlap weighted by rarity, passage rank, expected answer type) picks the sentences worth scoring.
-        shortlist = self.shortlist(query, cands, s.sentence_budget)
-        self._score(scoring_query(question, query), shortlist)
+        # overlap weighted by rarity, passage rank, expected answer type) orders the sentences worth scoring.
+        # Most answers are among the prior's first ten; the rest are scored only when none of those is confident.
+        order = self.shortlist(query, cands, len(cands), order_only=True)
+        shortlist = order[:s.sentence_budget]
+        scoring = scoring_query(question, query)
+        self._score(scoring, shortlist)
+        if max(c.p for c in shortlist) < s.confident_answer and len(order) > len(shortlist):
+            shortlist = order[:max(s.sentence_budget_max, s.sentence_budget)]
+            self._score(scoring, shortlist)
         ranked = sorted(shortlist, key=lambda c: -self.final_score(question, c))
         best = ranked[0]
         names, terms = self.specific_terms(query)

@@ -24,16 +24,19 @@ STOP = {"what", "who", "whom", "which", "when", "where", "why", "how", "did", "d
 
 def rewrite_query(question: str, history: list[dict], assistant=None) -> str:
     """A standalone query for question given the earlier turns; question itself when it needs none."""
+    from .normalize import normalize_question
+
     users = [m.get("content", "") for m in history if m.get("role") == "user" and m.get("content")]
+    store = getattr(assistant, "store", None)
     if not users:
-        return question
+        return normalize_question(question, store)
     settings = getattr(assistant, "settings", None)
     if settings is not None and settings.answerer_name == "llm" and settings.llm_base_url:
         from .llm import condense_with_llm
 
         return condense_with_llm(question, history, settings)
     answers = [MARKERS.sub("", m.get("content", "")) for m in history if m.get("role") == "assistant"]
-    return resolve(question, users[-1], answers[-1] if answers else "")
+    return resolve(normalize_question(question, store), normalize_question(users[-1], store), answers[-1] if answers else "")
 
 
 def resolve(question: str, previous_question: str, previous_answer: str) -> str:

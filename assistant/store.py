@@ -245,6 +245,9 @@ def _chunk_from(chunk_id: str, m: dict[str, Any], text: str) -> Chunk:
     )
 
 
+WORD = re.compile(r"[a-z][a-z0-9'-]*[a-z0-9]")
+
+
 class Bm25Index:
     """bm25s over the chunk texts, saved on disk with the collection revision it reflects."""
 
@@ -254,6 +257,7 @@ class Bm25Index:
         self.collection_id: str | None = None
         self.ids: list[str] = []
         self.model = None
+        self.words: dict[str, int] = {}  # lower-cased surface words -> chunks holding them (spelling correction)
         self._load()
 
     @staticmethod
@@ -278,6 +282,8 @@ class Bm25Index:
             self.ids = info["ids"]
             self.model = bm25s.BM25.load(str(self.path), show_progress=False) if self.ids else None
             self.revision, self.collection_id = info["revision"], info["collection_id"]
+            # an index saved before the vocabulary existed is stale: it is rebuilt from the collection
+            self.words = json.loads((self.path / "words.json").read_text())
         except Exception:
             # a half-written index (killed mid-save) is rebuilt from the collection
             self.revision = self.collection_id = self.model = None
@@ -295,6 +301,11 @@ class Bm25Index:
         tmp.mkdir(parents=True)
         if model is not None:
             model.save(str(tmp), show_progress=False)
+        words: dict[str, int] = {}
+        for text in texts:
+            for w in set(WORD.findall(text.lower())):
+                words[w] = words.get(w, 0) + 1
+        (tmp / "words.json").write_text(json.dumps(words))
         (tmp / "meta.json").write_text(json.dumps({"ids": ids, "revision": revision, "collection_id": collection_id}))
         old = self.path.with_name(self.path.name + f".old{os.getpid()}")
         if self.path.exists():
@@ -302,6 +313,7 @@ class Bm25Index:
         tmp.rename(self.path)
         shutil.rmtree(old, ignore_errors=True)
         self.ids, self.model, self.revision, self.collection_id = ids, model, revision, collection_id
+        self.words = words
 
     def doc_freq(self, terms: list[str]) -> tuple[dict[str, int], int]:
         """How many chunks hold each (stemmed) term, and the number of chunks: rarity without another index."""

@@ -1,0 +1,126 @@
+"""Clean a typed question before retrieval: fillers and abandoned starts out, misspelled words matched to the collection.
+
+People type "which pope, no wait, who brought back the abacus" or "who was achiles mom". Retrieval and the
+cross-encoder both do better on "who brought back the abacus" and "who was achilles mom": the restart keeps what
+follows the correction, and a word the collection never uses is replaced by the collection's nearest word.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+FILLERS = re.compile(r"(?:^|(?<=[\s,]))(?:u+h+|u+m+|e+r+m*|h+m+|you know|like)\s*,\s*|\b(?:u+h+|u+m+m*|e+rm+|h+m+m+)\b[,.]?\s*", re.I)
+WH = r"(?:what|who|whom|whose|which|when|where|why|how|is|are|was|were|did|does|do|can|could|in|on|at)"
+# a correction marker followed by a fresh question: everything before it was abandoned
+RESTART = re.compile(rf"(?:[,;]|\s[—–-]+|[—–])?\s*\b(?:no,?\s+wait|wait,?\s+no|no|sorry|i mean|or rather|rather|"
+                     rf"make that|scratch that|actually|oops)\b\s*[,—–-]*\s*(?={WH}\b)", re.I)
+# a marker with only a fragment after it ("held — I mean which hotel"): drop the marker, keep both parts
+MARKER = re.compile(r"(?:[,;]|\s[—–-]+|[—–])\s*\b(?:no,?\s+i mean|i mean|no wait|or rather|sorry|actually)\b\s*[,—–-]*\s*|"
+                    r"\s*[,—–-]*\s*\b(?:i mean)\s*[?.!]*$", re.I)
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]")
+
+
+def clean_disfluency(question: str) -> str:
+    text = FILLERS.sub("", question)
+    restart = None
+    for m in RESTART.finditer(text):
+        restart = m
+    if restart is not None and len(WORD.findall(text[restart.end():])) >= 3:
+        text = text[restart.end():]
+    text = MARKER.sub(" ", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,;—–-")
+    text = re.sub(r"([?.!])\1+", r"\1", text)
+    return text or question.strip()
+
+
+def correct_spelling(question: str, words: dict[str, int], known_stem=None) -> str:
+    """Replace words the collection never uses by its nearest word (1 edit, 2 for long words), keeping case.
+
+    known_stem(word) -> bool tells whether another form of the word occurs (then it is not a misspelling).
+    """
+    if not words:
+        return question
+    squashed = _squashed(words)
+
+    def fix(m: re.Match) -> str:
+        word = m.group(0)
+        low = word.lower()
+        if low in words or len(low) < 4:
+            return word
+        if low.replace("-", "") in squashed:  # "utf8" for "utf-8"
+            return _case(word, squashed[low.replace("-", "")])
+        if len(low) < 5 or low in english_words() or (known_stem is not None and known_stem(low)):
+            return word
+        best = nearest(low, words)
+        return _case(word, best) if best else word
+
+    return WORD.sub(fix, question)
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Whole words of the cross-encoder's (BERT uncased) vocabulary: real words, never "corrected" ("router", "Linux")."""
+    from .onnx_models import cross_encoder
+
+    return frozenset(w for w in cross_encoder().encoder.tokenizer.get_vocab() if w.isalpha())
+
+
+def nearest(word: str, words: dict[str, int]) -> str | None:
+    from rapidfuzz.distance import DamerauLevenshtein
+    from rapidfuzz.process import extract
+
+    limit = 1 if len(word) <= 7 else 2
+    bucket = [w for n in range(len(word) - limit, len(word) + limit + 1) for w in _by_length(words).get(n, ())]
+    found = extract(word, bucket, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=8)
+    if not found:
+        return None
+    # fewest edits first, then the word the collection uses most; same first letter preferred (typos rarely hit it)
+    found.sort(key=lambda f: (f[1], f[0][:1] != word[:1], -words[f[0]]))
+    return found[0][0]
+
+
+def _case(original: str, word: str) -> str:
+    return word[:1].upper() + word[1:] if original[:1].isupper() else word
+
+
+_groups: dict[int, tuple[dict, dict[int, list[str]], dict[str, str]]] = {}
+
+
+def _index(words: dict[str, int]):
+    # one grouping per vocabulary object (the BM25 index swaps its dict when it is rebuilt)
+    entry = _groups.get(id(words))
+    if entry is None or entry[0] is not words:
+        by_length: dict[int, list[str]] = {}
+        squashed: dict[str, str] = {}
+        for w in words:
+            by_length.setdefault(len(w), []).append(w)
+            if "-" in w:
+                squashed.setdefault(w.replace("-", ""), w)
+        _groups.clear()
+        entry = _groups[id(words)] = (words, by_length, squashed)
+    return entry
+
+
+def _by_length(words: dict[str, int]) -> dict[int, list[str]]:
+    return _index(words)[1]
+
+
+def _squashed(words: dict[str, int]) -> dict[str, str]:
+    return _index(words)[2]
+
+
+def normalize_question(question: str, store=None) -> str:
+    """The question without disfluencies, its misspelled words matched to the collection behind store."""
+    text = clean_disfluency(question)
+    if store is not None:
+        store.sync_bm25()
+    bm25 = getattr(store, "bm25", None)
+    if bm25 is None or not bm25.words:
+        return text
+    stems = getattr(bm25.model, "vocab_dict", None) or {}
+
+    def known_stem(word: str) -> bool:
+        tokens = bm25.tokenize([word], return_ids=False)[0]
+        return bool(tokens) and tokens[0] in stems
+
+    return correct_spelling(text, bm25.words, known_stem)
