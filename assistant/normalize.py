@@ -121,6 +121,6 @@ def normalize_question(question: str, store=None) -> str:
 
     def known_stem(word: str) -> bool:
         tokens = bm25.tokenize([word], return_ids=False)[0]
-        return bool(tokens) and tokens[0] in stems
+        return bool(tokens) and all(t in stems for t in tokens)  # every part of "al-muhandes", not just "al"
 
     return correct_spelling(text, bm25.words, known_stem)
