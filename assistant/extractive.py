@@ -44,6 +44,16 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+# "which countries", "what other languages": the answer is a list, and a sentence that enumerates is the answer
+PLURAL_ASKED = re.compile(r"\b(?i:which|what)\s+(?i:other\s+|two\s+|three\s+|several\s+|of the\s+)?(?:[A-Z][a-z-]+\s+)?"
+                          r"(?!(?:is|was|has|does|this|us|its|his|percentage|status)\b)([a-z]+(?:ies|[^s'u]s))'?(?=\s|\?|$)")
+ENUMERATION = re.compile(r"(?:\b[\w'-]+(?:\s[\w'-]+)?,\s+){2,}(?:[\w'-]+\s){0,2}[\w'-]+,?\s+(?:and|or)\s+\w+")
+
+
+def asks_for_list(question: str) -> bool:
+    return bool(PLURAL_ASKED.search(question))
+
+
 MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 
 
@@ -211,6 +221,12 @@ class ExtractiveAnswerer:
             shortlist = order[:max(s.sentence_budget_max, s.sentence_budget)]
             self._score(scoring, shortlist)
         ranked = sorted(shortlist, key=lambda c: -self.final_score(question, c))
+        if asks_for_list(question):
+            # the cross-encoder prefers a sentence that repeats the question's words over the bare list answering it
+            lists = [c for c in ranked if c.p >= s.abstain_below and ENUMERATION.search(c.span.text)]
+            if lists and not ENUMERATION.search(ranked[0].span.text):
+                ranked.remove(lists[0])
+                ranked.insert(0, lists[0])
         best = ranked[0]
         names, terms = self.specific_terms(query)
         chosen = [best]

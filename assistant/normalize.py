@@ -11,9 +11,12 @@ from functools import lru_cache
 
 FILLERS = re.compile(r"(?:^|(?<=[\s,]))(?:u+h+|u+m+|e+r+m*|h+m+|you know|like)\s*,\s*|\b(?:u+h+|u+m+m*|e+rm+|h+m+m+)\b[,.]?\s*", re.I)
 WH = r"(?:what|who|whom|whose|which|when|where|why|how|is|are|was|were|did|does|do|can|could|in|on|at)"
-# a correction marker followed by a fresh question: everything before it was abandoned
-RESTART = re.compile(rf"(?:[,;]|\s[—–-]+|[—–])?\s*\b(?:no,?\s+wait|wait,?\s+no|no|sorry|i mean|or rather|rather|"
-                     rf"make that|scratch that|actually|oops)\b\s*[,—–-]*\s*(?={WH}\b)", re.I)
+MARKERS = r"(?:no,?\s+wait|wait,?\s+no|no|sorry|i mean|or rather|rather|make that|scratch that|actually|oops)"
+# a correction marker followed by a fresh question: everything before it was abandoned. Without punctuation before
+# it only a wh-word may follow ("what protects no what is a statocyst"), or "vote no when..." would be cut.
+RESTART = re.compile(rf"(?:(?:[,;]|\s[—–-]+|[—–])\s*\b{MARKERS}\b\s*[,—–-]*\s*(?={WH}\b)|"
+                     rf"\s(?:no,?\s+wait|no|sorry|i mean|scratch that|oops)\b,?\s*(?=(?:what|who|whom|whose|which|where|why|how)\b))",
+                     re.I)
 # a marker with only a fragment after it ("held — I mean which hotel"): drop the marker, keep both parts
 MARKER = re.compile(r"(?:[,;]|\s[—–-]+|[—–])\s*\b(?:no,?\s+i mean|i mean|no wait|or rather|sorry|actually)\b\s*[,—–-]*\s*|"
                     r"\s*[,—–-]*\s*\b(?:i mean)\s*[?.!]*$", re.I)
@@ -49,7 +52,7 @@ def correct_spelling(question: str, words: dict[str, int], known_stem=None) -> s
             return word
         if low.replace("-", "") in squashed:  # "utf8" for "utf-8"
             return _case(word, squashed[low.replace("-", "")])
-        if len(low) < 5 or low in english_words() or (known_stem is not None and known_stem(low)):
+        if len(low) < 5 or is_english(low) or (known_stem is not None and known_stem(low)):
             return word
         best = nearest(low, words)
         return _case(word, best) if best else word
@@ -63,6 +66,17 @@ def english_words() -> frozenset[str]:
     from .onnx_models import cross_encoder
 
     return frozenset(w for w in cross_encoder().encoder.tokenizer.get_vocab() if w.isalpha())
+
+
+def is_english(word: str) -> bool:
+    """A vocabulary word or an inflection of one ("router", "hackers" are not whole BERT words; "rout", "hacker" are)."""
+    vocab = english_words()
+    if word in vocab:
+        return True
+    for suffix in ("s", "es", "ed", "d", "er", "ers", "r", "rs", "ing", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4 and word[:-len(suffix)] in vocab:
+            return True
+    return False
 
 
 def nearest(word: str, words: dict[str, int]) -> str | None:

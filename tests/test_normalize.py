@@ -55,8 +55,6 @@ def test_a_marker_before_a_fragment_keeps_both_parts():
     assert clean_disfluency("what is the capital, I mean") == "what is the capital"
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: a bare 'no' (no comma or dash before it) followed by "
-                                       "when/in/on/at is taken for a restart and the question's start is dropped")
 @pytest.mark.parametrize("question", [
     "Why did parliament vote no when the US asked to stay?",
     "Why did the US say no on Tuesday to the Iraqi request?",
@@ -75,8 +73,6 @@ def test_spelling_follows_the_collection():
     assert correct_spelling("Who killed Solemani?", {}) == "Who killed Solemani?"  # an empty index changes nothing
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: 'router' is not a whole word of the BERT vocabulary, so the "
-                                       "English-word guard misses it and it becomes the collection's 'route'")
 def test_a_real_word_near_a_collection_word_is_kept():
     assert correct_spelling("Reset the router", {"route": 3, "reset": 1}) == "Reset the router"
 
