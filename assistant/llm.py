@@ -23,6 +23,7 @@ from .answer import Draft, Span, register
 from .chunking import sentence_spans
 from .config import Settings
 from .schema import AssistantError, Passage
+from .verify import RELEVANCE_FLOOR, STOPWORDS
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +32,6 @@ ABSTAIN_PHRASE = "The sources do not contain the answer."
 # Sizes of the prompt: the most relevant sentences (and the one before each, for context) go in.
 MAX_PROMPT_SENTENCES = 12
 OUTPUT_TOKENS_PER_SENTENCE = 60  # a short sentence and its ids, with room; bounds a small model's loops
-# A cited span scoring below this against the question is as unrelated as the best sentence of an unanswerable
-# question (those score <= 0.013 on the dev set; evidence sentences >= 0.55): citing it supports no answer.
-RELEVANCE_FLOOR = 0.05
-# Share of an answer sentence's content words (stemmed) that must appear in its cited spans or the question. A small
-# model keeps the cited sentence's words and adds invented ones ("..., and the latest is the attack on the embassy"),
-# which the cross-encoder, a relevance model, still scores as support.
-MIN_COVERAGE = 0.75
-# Words that state an amount or flip a claim: numbers in words, which the coverage share hides ("a majority of the
-# troops" scores 0.86 and 0.996 support against "38 per cent had a favourable view"). In a sentence, they must be
-# in what it cites (or in the question).
-CLAIM_WORDS = frozenset("""all every none no nobody nothing never not neither nor majority minority most half
-few several many dozens hundreds thousands millions billions twice double doubled triple tripled""".split())
-
 _MARKER = r"\[\s*S?\s*\d+\s*(?:[,;]\s*S?\s*\d+\s*)*\]|\(\s*S\s*\d+\s*(?:[,;]\s*S\s*\d+\s*)*\)"
 MARKER_RE = re.compile(_MARKER, re.IGNORECASE)
 MARKER_RUN_RE = re.compile(rf"(?:\s*(?:{_MARKER}))*", re.IGNORECASE)
@@ -114,13 +102,15 @@ def client(settings: Settings, retries: int | None = None):
                    settings.llm_retries if retries is None else retries)
 
 
-def server_error(exc: Exception, settings: Settings) -> AssistantError:
-    """One line for the user that says what went wrong with the server."""
+def server_error(exc: Exception, settings: Settings, answering: bool = False) -> AssistantError:
+    """One line for the user that says what went wrong with the server (answering: after its answer had begun)."""
     import openai
 
     url = base_url(settings)
     if isinstance(exc, openai.APITimeoutError):
         return AssistantError(f"the LLM server at {url} did not answer within {settings.llm_timeout:g} s")
+    if isinstance(exc, openai.APIConnectionError) and answering:
+        return AssistantError(f"the LLM server at {url} broke off its answer ({_short(exc.__cause__ or exc)})")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
         return AssistantError(f"cannot reach the LLM server at {url} ({_short(cause)})")
@@ -232,16 +222,19 @@ class LlmAnswerer:
             # abstention driven by the evidence: no sentence answers the question, so no model call at all
             yield Draft("abstain", "no passage answers the question")
             return
-        yield from self.generate(self.messages(question, query, sources), sources, f"{question} {query}")
+        yield from self.generate(self.messages(question, query, sources), sources)
 
-    def generate(self, messages: list[dict], sources: list[Source], question: str = "") -> Iterator[Draft]:
-        """Stream the model's answer: deltas as they come, each sentence with its spans once it is complete."""
+    def generate(self, messages: list[dict], sources: list[Source]) -> Iterator[Draft]:
+        """Stream the model's answer: deltas as they come, each sentence with its spans once it is complete.
+
+        Sentences are claims, verified by the Assistant, which also stops reading (closing this generator and so the
+        stream) once it has shown enough of them."""
         import openai
 
         settings = self.settings
         deadline = time.monotonic() + settings.llm_timeout
         parser, deltas = SentenceParser(), DeltaFilter()
-        cited, shown, parsed, seen_text = 0, 0, 0, set()
+        shown, parsed, seen_text = 0, 0, set()
         stream = None
         try:
             stream = client(settings).chat.completions.create(
@@ -256,7 +249,7 @@ class LlmAnswerer:
                     parsed += 1
                     if parsed > settings.max_answer_sentences + 3:
                         return  # a model that keeps going (small ones loop) has said what it will say
-                    draft = self.draft(raw, sources, question)
+                    draft = self.draft(raw, sources)
                     if draft is None or draft.text.casefold() in seen_text:
                         continue  # empty, or a small model repeating itself
                     seen_text.add(draft.text.casefold())
@@ -267,24 +260,22 @@ class LlmAnswerer:
                         continue  # "...the rest is not in the sources" after an answer: nothing to show
                     yield draft
                     shown += 1
-                    cited += bool(draft.spans)
-                    if cited >= settings.max_answer_sentences:
-                        return
                 if time.monotonic() > deadline:
                     if shown:
                         return  # keep what was said in time
                     raise AssistantError(f"the LLM server at {base_url(settings)} did not answer within {settings.llm_timeout:g} s")
         except AssistantError:
             raise
-        except (openai.OpenAIError, ValueError) as exc:  # the client wraps transport errors in OpenAIError
-            raise server_error(exc, settings) from exc
+        # the client wraps transport errors in OpenAIError, those while streaming too (APIConnectionError)
+        except (openai.OpenAIError, ValueError) as exc:
+            raise server_error(exc, settings, answering=stream is not None) from exc
         finally:
             if stream is not None:
                 stream.close()  # stop the server generating what we no longer read
         if not parser.usable:
             raise AssistantError(f"the LLM server at {base_url(settings)} returned no usable text")
 
-    def draft(self, raw: str, sources: list[Source], question: str = "") -> Draft | None:
+    def draft(self, raw: str, sources: list[Source]) -> Draft | None:
         """One finished answer sentence: its text without ids, and the spans its ids point to."""
         ids: list[int] = []
         for marker in MARKER_RE.findall(raw):
@@ -298,17 +289,10 @@ class LlmAnswerer:
             # a sentence with ids is a claim ("the report did not mention casualties [S3]"), not an abstention
             return Draft("abstain", "the LLM found no answer in the sources")
         cited = [sources[n - 1] for n in ids]
-        # a sentence that only cites text unrelated to the question supports no answer (e.g. an injected
-        # "ignore previous instructions" line), and one whose words are not in what it cites says more than its
-        # sources: either keeps no spans, so verification drops it
+        # the score is how well what it cites answers the question: citing an unrelated line (an injected "ignore
+        # previous instructions") supports no answer, which verification holds against the relevance floor
         relevance = max((s.relevance for s in cited), default=0.0)
-        evidence = " ".join(s.span.text for s in cited) + " " + question
-        covered, claims = coverage(text, evidence), claim_words(text) - claim_words(evidence)
-        claims |= set(misattributed_numbers(text, evidence))
-        if relevance < RELEVANCE_FLOOR or covered < MIN_COVERAGE or claims:
-            log.debug("uncited %r: ids %s, relevance %.3f, coverage %.2f, claims %s", raw, ids, relevance, covered, claims)
-            return Draft("sentence", text, [], 0.0)
-        log.debug("cited %r: ids %s, relevance %.3f, coverage %.2f", raw, ids, relevance, covered)
+        log.debug("sentence %r: ids %s, relevance %.3f", raw, ids, relevance)
         return Draft("sentence", text, [s.span for s in cited], relevance)
 
 
@@ -432,65 +416,6 @@ def condense_with_llm(question: str, history: list[dict], settings: Settings) ->
     except (openai.OpenAIError, AssistantError, ValueError):
         return question
     return _standalone(text, question)
-
-
-STOPWORDS = frozenset("""a about after all also an and any are as at be been being but by can could did do does for
-from had has have he her him his how i if in into is it its me more most no not now of on one or our out over she so
-some such than that the their them then there these they this those to too under up very was we were what when where
-which while who whom whose why will with would you your yes said says say according article articles source sources
-report reports document documents""".split())
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer  # PyStemmer, already here for bm25s
-
-    return Stemmer.Stemmer("english")
-
-
-def content_words(text: str) -> set[str]:
-    words = [w for w in re.findall(r"[a-z0-9]+(?:[.,'][a-z0-9]+)*", text.casefold().replace("\u2019", "'"))
-             if w not in STOPWORDS and (len(w) > 2 or w.isdigit())]
-    return set(_stemmer().stemWords(words))
-
-
-NUMBER_WORDS = frozenset("""one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
-sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million
-billion""".split())
-_TOKEN = re.compile(r"\d[\d,.]*\d|\d|[A-Za-z]+")
-
-
-def _is_number(token: str) -> bool:
-    return token[0].isdigit() or token.casefold() in NUMBER_WORDS
-
-
-def misattributed_numbers(sentence: str, evidence: str) -> list[str]:
-    """Numbers whose noun differs from the evidence's: "killed five people" against "killed five children and two
-    women" (the number is there, what it counts is not). A number directly followed by a lower-case content word
-    must have that word near the same number in the evidence; a capitalised one is a name, checked as a key fact."""
-    said = _TOKEN.findall(sentence)
-    seen = [t.casefold() for t in _TOKEN.findall(evidence)]
-    stem = _stemmer().stemWord
-    wrong = []
-    for i, token in enumerate(said[:-1]):
-        unit = said[i + 1]
-        if not _is_number(token) or _is_number(unit) or unit.casefold() in STOPWORDS or unit[0].isupper():
-            continue
-        spots = [k for k, t in enumerate(seen) if t == token.casefold()]
-        if not any(stem(unit.casefold()) in {stem(t) for t in seen[max(0, k - 4):k + 5]} for k in spots):
-            wrong.append(f"{token} {unit}")
-    return wrong
-
-
-def claim_words(text: str) -> set[str]:
-    words = set(re.findall(r"[a-z]+", text.casefold().replace("n't", " not")))
-    return words & CLAIM_WORDS
-
-
-def coverage(sentence: str, evidence: str) -> float:
-    """Share of the sentence's content words (stemmed) found in the evidence."""
-    words = content_words(sentence)
-    return len(words & content_words(evidence)) / len(words) if words else 1.0
 
 
 def _standalone(text: str, question: str) -> str:
