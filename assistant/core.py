@@ -99,7 +99,7 @@ class Assistant:
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         answer = None
-        for event in self.stream(question, history):
+        for event in self._events(question, history, live=False):
             if event["event"] == "done":
                 answer = event["answer"]
         assert answer is not None
@@ -110,7 +110,14 @@ class Assistant:
         {"event": "query", "rewritten_query"}, {"event": "delta", "text"} (raw text as it is produced),
         {"event": "sentence", "sentence": Sentence, "citations": [Citation, ...]} once a sentence is complete and
         verified (its citations: those it introduces), and last {"event": "done", "answer": Answer}.
+        Events come as the answerer produces them. An LLM that fails before its first event hands over to the
+        extractive answerer (when configured to, said in answer.notice); one that fails later ends the answer with
+        the sentences already shown and a notice, or raises AssistantError when none was.
         """
+        return self._events(question, history, live=True)
+
+    def _events(self, question: str, history: list[dict] | None, live: bool) -> Iterator[dict]:
+        """stream()'s events; live: each is shown as it comes (else only the answer at the end counts)."""
         question = (question or "").strip()
         if not question:
             raise AssistantError("the question is empty")
@@ -128,17 +135,7 @@ class Assistant:
         answerer = self.answerer()
         answer.answerer = answerer.name
         t2 = time.perf_counter()
-        try:
-            produced = list(self._answer_events(answerer, question, query, passages, history, answer))
-        except AssistantError as exc:
-            if not (self.settings.llm_fallback and answerer.name != "extractive"):
-                raise
-            answer.notice = f"{exc}; answered by the embedded extractive answerer instead"
-            answer.answerer = "extractive"
-            answer.sentences, answer.citations = [], []
-            produced = list(self._answer_events(self.answerer("extractive"), question, query, passages, history, answer))
-        for event in produced:
-            yield event
+        yield from self._answered(answerer, question, query, passages, history, answer, live)
         if not answer.sentences:
             answer.abstained = True
             text = ABSTAIN_TEXT
@@ -150,12 +147,47 @@ class Assistant:
         answer.timings = timings
         yield {"event": "done", "answer": answer}
 
+    def _answered(self, answerer, question, query, passages, history, answer: Answer, live: bool) -> Iterator[dict]:
+        """The answerer's events as they come. If it fails before anything was shown, the extractive answerer takes
+        over (when configured to); once part of its answer is shown, a failure ends the answer there with a notice:
+        a second answer after half of the first would repeat it."""
+        shown = False
+        try:
+            for event in self._answer_events(answerer, question, query, passages, history, answer):
+                shown = live
+                yield event
+        except AssistantError as exc:
+            if answerer.name == "extractive":
+                raise
+            if shown:
+                if not answer.sentences:
+                    raise  # only raw text was shown, none of it verified: there is no answer to end
+                answer.notice = f"{exc}; the answer stops there"
+                return
+            if not self.settings.llm_fallback:
+                raise
+            answer.notice = f"{exc}; answered by the embedded extractive answerer instead"
+            answer.answerer = "extractive"
+            answer.sentences, answer.citations, answer.abstained = [], [], False
+            yield from self._answer_events(self.answerer("extractive"), question, query, passages, history, answer)
+
     def _answer_events(self, answerer, question, query, passages, history, answer: Answer) -> Iterator[dict]:
         """Run an answerer, verify each sentence, number citations in order of first use."""
+        drafts = iter(answerer.answer(question, query, passages, history or []))
+        try:
+            yield from self._verified(drafts, question if query == question else f"{question} {query}", answer)
+        finally:
+            close = getattr(drafts, "close", None)
+            if close is not None:
+                close()  # enough sentences shown, or the reader left: an LLM stream stops generating
+
+    def _verified(self, drafts: Iterator, asked: str, answer: Answer) -> Iterator[dict]:
+        """Each draft's event as it comes: deltas at once, a sentence once verified (asked: the question's words,
+        which a sentence may use besides its spans')."""
         from .verify import verify_sentence
 
         by_key: dict[tuple[str, int, int], Citation] = {}
-        for draft in answerer.answer(question, query, passages, history or []):
+        for draft in drafts:
             if draft.kind == "delta":
                 yield {"event": "delta", "text": draft.text}
                 continue
@@ -163,7 +195,7 @@ class Assistant:
                 answer.abstained = True
                 answer.notice = answer.notice or draft.text
                 continue
-            verdict = verify_sentence(draft, self.settings)
+            verdict = verify_sentence(draft, self.settings, asked)
             if verdict.verdict == "unsupported":
                 continue
             markers, new = [], []
@@ -185,3 +217,5 @@ class Assistant:
             answer.sentences.append(sentence)
             answer.citations.extend(new)
             yield {"event": "sentence", "sentence": sentence, "citations": new}
+            if len(answer.sentences) >= self.settings.max_answer_sentences:
+                return
