@@ -250,13 +250,19 @@ class ExtractiveAnswerer:
         unknown = self.unknown_terms(names)
         # names the user typed (not those a rewrite carried over) should stand around the cited sentence
         local = 1.0 if comparison else self.coverage(self.specific_terms(question)[0], [c.context for c in chosen])
+        # a number the user typed (a year, "Apollo 8") is exact: a sentence about 1997 does not answer a question about 1999
+        nearby = " ".join(c.context for c in chosen).replace(",", "")
+        off_numbers = [] if comparison else [n for n in re.findall(r"\b\d[\d,.]*\d\b|\b\d\b", question)
+                                             if not re.search(rf"(?<![\d.]){re.escape(n.replace(',', ''))}(?![\d]|\.\d)", nearby)]
         self.last_features = {"p": best.p, "logit": best.score, "cover": cover, "local": local, "unknown": len(unknown),
-                              "names": len(names), "terms": len(terms)}
+                              "names": len(names), "terms": len(terms), "off_numbers": len(off_numbers)}
         if best.p < s.abstain_below or (unknown and best.p < s.unknown_term_min) or (
-                cover < s.min_coverage and best.p < s.low_coverage_min) or local < s.min_local_name_coverage:
+                cover < s.min_coverage and best.p < s.low_coverage_min) or local < s.min_local_name_coverage or off_numbers:
             why = f"best sentence relevance {best.p:.2f}, specific-term coverage {cover:.2f}, names nearby {local:.2f}"
             if unknown:
                 why += f"; terms found nowhere in the articles: {', '.join(unknown)}"
+            if off_numbers:
+                why += f"; not found near the best sentence: {', '.join(off_numbers)}"
             yield Draft("abstain", why, [best.span], best.p)
             return
         for c in chosen:
