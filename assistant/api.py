@@ -186,8 +186,8 @@ class AnswerCache:
         return self.answers[key]
 
     def put(self, key: tuple | None, answer: Answer) -> None:
-        if key is None or answer.answerer != self.assistant.settings.answerer_name:
-            return  # a fallback answer (the LLM server was down) should not outlive the outage
+        if key is None or answer.answerer != self.assistant.settings.answerer_name or not answer.complete:
+            return  # a fallback or broken-off answer (the LLM server was down) should not outlive the outage
         self.answers[key] = answer
         self.answers.move_to_end(key)
         while len(self.answers) > self.size:

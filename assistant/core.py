@@ -163,6 +163,7 @@ class Assistant:
                 if not answer.sentences:
                     raise  # only raw text was shown, none of it verified: there is no answer to end
                 answer.notice = f"{exc}; the answer stops there"
+                answer.complete = False
                 return
             if not self.settings.llm_fallback:
                 raise

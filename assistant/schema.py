@@ -109,6 +109,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     answerer: str = ""
     notice: str = ""  # e.g. "LLM server unreachable; answered extractively"
+    complete: bool = True  # False when the answerer broke off mid-answer (never cached)
 
     @property
     def text(self) -> str:
