@@ -62,6 +62,7 @@ class Settings:
     # retrieval
     top_k: int = 8
     candidates: int = 30
+    fusion: str = "relative_score"  # or "rrf": how dense and BM25 rankings are merged (see retrieve.py)
     rrf_k: int = 60
     rerank: bool = True
     # answering and verification
@@ -69,7 +70,7 @@ class Settings:
     support_threshold: float = 0.5  # verifier: below this a sentence's support is "weak"
     sentence_budget: int = 10  # sentences cross-encoded first per question (a cheap prior picks them) ...
     sentence_budget_max: int = 24  # ... and up to this many when none of the first is a confident answer
-    confident_answer: float = 0.9  # relevance at which the first round's best sentence ends the search
+    confident_answer: float = 0.95  # relevance at which the first round's best sentence ends the search
     answer_type_bonus: float = 1.5  # logit bonus for a sentence holding the kind of answer asked for
     abstain_below: float = 0.5  # abstain when the best sentence's relevance is under this
     unknown_term_min: float = 0.9  # ... or under this when a name or number of the question occurs nowhere in the articles
@@ -112,6 +113,7 @@ class Settings:
         "top_k": "ASSISTANT_TOP_K",
         "candidates": "ASSISTANT_CANDIDATES",
         "rerank": "ASSISTANT_RERANK",
+        "fusion": "ASSISTANT_FUSION",
         "max_answer_sentences": "ASSISTANT_MAX_ANSWER_SENTENCES",
         "support_threshold": "ASSISTANT_SUPPORT_THRESHOLD",
         "api_keys": "ASSISTANT_API_KEYS",
@@ -141,6 +143,8 @@ class Settings:
             if value is not None:
                 values[name] = value
         settings = cls(**values)
+        if settings.fusion not in ("relative_score", "rrf"):
+            raise SystemExit(f"error: fusion must be relative_score or rrf, not {settings.fusion!r}")
         settings.index_dir = Path(settings.index_dir).expanduser()
         if settings.chroma_url:
             settings.chroma_url = settings.chroma_url.rstrip("/")

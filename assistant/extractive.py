@@ -33,7 +33,9 @@ QUESTION_WORDS = {"what", "who", "whom", "whose", "which", "when", "where", "why
 
 def answer_type(question: str) -> str | None:
     q = question.lower()
-    if re.search(r"\bhow (many|much)\b|\bwhat (number|share|percentage|proportion|fraction|amount)\b|\bpercent", q):
+    if re.search(r"\bhow (many|much|large|big|long|far|old|tall|high|heavy|wide|deep|fast)\b|\bpercent|"
+                 r"\b(what|the) (number|share|percentage|proportion|fraction|amount|size|population) of\b|"
+                 r"\bwhat (number|share|percentage|proportion|fraction|amount)\b", q):
         return "number"
     if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b|\bhow long ago\b", q):
         return "date"
@@ -80,11 +82,21 @@ def resolve_pronoun(sentence: str, before: list[str], title: str) -> str:
     m = re.search(r"\b([Hh]e|[Ss]he)\b", sentence)
     if m:
         person = next((p for p in map(find_person, reversed(before)) if p), None)
+        if person is None and title and len(title.split()) <= 4 and all(w[:1].isupper() for w in title.split()):
+            person = title  # a biography's pronouns are mostly its subject's
         return sentence[:m.start()] + person + sentence[m.end():] if person else sentence
     m = re.match(r"(It|Its)\b", sentence)
     if m and title and len(title.split()) <= 4 and title.lower() in " ".join(before).lower():
         return title + ("'s" if m.group(1) == "Its" else "") + sentence[m.end():]
     return sentence
+
+
+def titled(sentence: str, title: str) -> str:
+    """The sentence as scored: after its document's title, which says what "the company" or "the war" is.
+
+    Measured on three question sets: the right sentence ranks first 129 times of 144 with the title, 121 without.
+    """
+    return f"{title.strip()}. {sentence}" if title.strip() else sentence
 
 
 def _variant(a: str, b: str) -> bool:
@@ -135,7 +147,7 @@ class ExtractiveAnswerer:
                 around = [c.text[x:y] for x, y in spans[max(0, k - 1):k + 2]]
                 before = [c.text[x:y] for x, y in spans[max(0, k - 3):k]]
                 out.append(Candidate(Span.within(c, c.start + a, c.start + b), rank, " ".join(around) + " " + c.title,
-                                     scored_text=resolve_pronoun(c.text[a:b], before, c.title)))
+                                     scored_text=titled(resolve_pronoun(c.text[a:b], before, c.title), c.title)))
         return out
 
     def _score(self, query: str, cands: list[Candidate]) -> None:
@@ -217,7 +229,8 @@ class ExtractiveAnswerer:
         shortlist = order[:s.sentence_budget]
         scoring = scoring_query(question, query)
         self._score(scoring, shortlist)
-        if max(c.p for c in shortlist) < s.confident_answer and len(order) > len(shortlist):
+        # a comparison needs the best sentence of several articles: it always gets the larger budget
+        if (comparison or max(c.p for c in shortlist) < s.confident_answer) and len(order) > len(shortlist):
             shortlist = order[:max(s.sentence_budget_max, s.sentence_budget)]
             self._score(scoring, shortlist)
         ranked = sorted(shortlist, key=lambda c: -self.final_score(question, c))
@@ -232,7 +245,9 @@ class ExtractiveAnswerer:
         chosen = [best]
         covered = set(self.store.bm25.tokenize([best.span.text], return_ids=False)[0]) if self.store else set()
         for c in ranked[1:]:
-            if len(chosen) >= s.max_answer_sentences or c.p < (s.comparison_sentence_min if comparison else s.extra_sentence_min):
+            # a comparison takes other articles' sentences holding the kind of value asked for (their type bonus counts)
+            relevance = sigmoid(self.final_score(question, c)) if comparison else c.p
+            if len(chosen) >= s.max_answer_sentences or relevance < (s.comparison_sentence_min if comparison else s.extra_sentence_min):
                 break
             if comparison:
                 if c.span.document_id in {x.span.document_id for x in chosen}:

@@ -1,4 +1,11 @@
-"""Hybrid retrieval: dense search in Chroma and BM25 over the same chunks, fused by reciprocal rank."""
+"""Hybrid retrieval: dense search in Chroma and BM25 over the same chunks, fused by relative score (or reciprocal rank).
+
+Why relative score by default: measured on three question sets (bench/retrieval.py), reciprocal rank fusion only
+tied dense retrieval on Wikipedia (MRR .854 vs .861) because it throws away how far apart the scores are: a passage
+one retriever finds with a wide margin (a rare name, an exact paraphrase) loses to chunks that half-match in both.
+Min-max normalised scores summed with equal weights (llama-index's "relative_score" fusion mode; no weight is tuned)
+beat both single retrievers on all three sets (Wikipedia .867, dev .967, seeds .902).
+"""
 from __future__ import annotations
 
 from .config import Settings
@@ -19,6 +26,18 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> dict[str, 
     return fused
 
 
+def relative_score_fusion(scored: list[list[tuple[str, float]]]) -> dict[str, float]:
+    """Each retriever's scores min-max normalised to [0, 1] over its own hits, then summed."""
+    fused: dict[str, float] = {}
+    for hits in scored:
+        if not hits:
+            continue
+        high, low = max(s for _, s in hits), min(s for _, s in hits)
+        for key, s in hits:
+            fused[key] = fused.get(key, 0.0) + ((s - low) / (high - low) if high > low else 1.0)
+    return fused
+
+
 class Retriever:
     """retrieve(query) -> passages ranked by fused dense + BM25 rank, with each retriever's score kept."""
 
@@ -35,7 +54,10 @@ class Retriever:
         # BM25 hits are resolved against Chroma: a chunk removed since BM25 was built cannot come back.
         chunks.update(self.store.get_chunks([cid for cid, _ in bm25 if cid not in chunks]))
         bm25 = [(cid, s) for cid, s in bm25 if cid in chunks]
-        fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
+        if self.settings.fusion == "rrf":
+            fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
+        else:
+            fused = relative_score_fusion([[(c.id, s) for c, s in dense], bm25])
         passages = {cid: Passage(chunk=chunks[cid], fused=score, score=score) for cid, score in fused.items()}
         for rank, (chunk, score) in enumerate(dense, 1):
             passages[chunk.id].dense, passages[chunk.id].dense_rank = score, rank

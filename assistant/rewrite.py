@@ -48,15 +48,43 @@ def resolve(question: str, previous_question: str, previous_answer: str) -> str:
     if not (person_refs or topic_refs or elliptical):
         return question
     query, person = question, None
+    ordinal = re.search(r"\b(?:the\s+)?(first|second|third|fourth|last)(?:\s+one)?\b", question, re.I)
+    items = list_items(previous_answer) if ordinal else []
+    if items:
+        # "the second one" points into the list the last answer gave
+        n = {"first": 0, "second": 1, "third": 2, "fourth": 3, "last": -1}[ordinal.group(1).lower()]
+        if -len(items) <= n < len(items):
+            query = query[:ordinal.start()] + items[n] + query[ordinal.end():]
     if person_refs:
-        person = find_person(previous_answer) or find_person(previous_question)
+        person = find_person(previous_answer) or find_person(previous_question) or proper_names(previous_question)
         if person:
             query = re.sub(r"\b(he|she|him|her|his|hers)\b",
                            lambda m: person + PERSON_PRONOUNS[m.group(1).lower()], query, count=1, flags=re.I)
-    if topic_refs or elliptical or not person:
+    # a resolved person makes the question standalone unless it is elliptical ("and what did he say?")
+    if topic_refs or not person or question.lower().lstrip().startswith(ELLIPSIS_OPENERS):
         topic = " ".join(w for w in re.findall(r"[\w'’\-,]+", previous_question) if w.lower() not in STOP)
         query = f"{query} ({topic})" if topic else query
     return query
+
+
+def list_items(text: str) -> list[str]:
+    """The items of the longest enumeration in text: names ("A B, C D and E F") or else short phrases."""
+    for item, least in ((r"[A-Z][\w'’\-]*(?:\s+[A-Z][\w'’\-]*){0,3}", 2), (r"[\w'’\-]+(?:\s+[\w'’\-]+)?", 3)):
+        best: list[str] = []
+        for m in re.finditer(rf"\b({item})((?:,\s+{item})*),?\s+(?:and|or)\s+({item})\b", text):
+            parts = [m.group(1)] + [p.strip() for p in m.group(2).split(",") if p.strip()] + [m.group(3)]
+            if len(parts) > len(best):
+                best = parts
+        if len(best) >= least:
+            return best
+    return []
+
+
+def proper_names(text: str) -> str | None:
+    """The capitalised words of a question after its first word ("When did Einstein predict..." -> "Einstein")."""
+    words = re.findall(r"[A-Za-z][\w'’\-]*", text)
+    names = [w for w in words[1:] if w[:1].isupper()]
+    return " ".join(names) if 0 < len(names) <= 3 else None
 
 
 def find_person(text: str) -> str | None:

@@ -90,6 +90,7 @@ class Arms:
         self.store = assistant.store
         # the plain fused retriever, whatever the assistant's own rerank setting
         self.hybrid_retriever = Retriever(self.store, Settings.load(index_dir=assistant.settings.index_dir, rerank=False))
+        self.rrf_retriever = Retriever(self.store, Settings.load(index_dir=assistant.settings.index_dir, fusion="rrf"))
         self.default_retriever = assistant.retriever
         self.ce = cross_encoder()
         self.depths = rerank_depths
@@ -106,6 +107,9 @@ class Arms:
 
     def hybrid_passages(self, q: str, k: int):
         return self.hybrid_retriever.retrieve(q, k=k)
+
+    def rrf(self, q: str):
+        return [p.chunk.text for p in self.rrf_retriever.retrieve(q, k=DEPTH)]
 
     def default(self, q: str):
         return [p.chunk.text for p in self.default_retriever.retrieve(q, k=DEPTH)]
@@ -148,8 +152,15 @@ def _order(scores: list[float], passages) -> list:
     return [p for _, _, p in sorted(zip(scores, range(len(scores)), passages), key=lambda x: (-x[0], x[1]))]
 
 
-def run_arms(arms: Arms, cases: list[dict], query_of=lambda c: c["question"]) -> tuple[dict, dict, dict]:
-    """Ranks and latencies of every arm on cases; also the top cross-encoder score per case (for abstention)."""
+def run_arms(arms: Arms, cases: list[dict], query_of=None) -> tuple[dict, dict, dict]:
+    """Ranks and latencies of every arm on cases; also the top cross-encoder score per case (for abstention).
+
+    Queries go through the product's clean-up (disfluencies, misspellings) first, as `ask` does; one arm shows the
+    hybrid retriever on the question as typed.
+    """
+    from assistant.normalize import normalize_question
+
+    query_of = query_of or (lambda c: normalize_question(c["question"], arms.store))
     ranks: dict[str, list] = defaultdict(list)
     times: dict[str, list] = defaultdict(list)
     misses: dict[str, list] = defaultdict(list)
@@ -164,7 +175,10 @@ def run_arms(arms: Arms, cases: list[dict], query_of=lambda c: c["question"]) ->
         t = time.perf_counter(); results["bm25"] = arms.bm25(q); times["bm25"].append(_ms(t))
         t = time.perf_counter(); passages = arms.hybrid_passages(q, max(DEPTH, max_depth)); times["hybrid"].append(_ms(t))
         results["hybrid"] = [p.chunk.text for p in passages]
+        t = time.perf_counter(); results["hybrid rrf"] = arms.rrf(q); times["hybrid rrf"].append(_ms(t))
         t = time.perf_counter(); results["retriever(default settings)"] = arms.default(q); times["retriever(default settings)"].append(_ms(t))
+        t = time.perf_counter(); results["hybrid, question as typed"] = arms.default(case["question"])
+        times["hybrid, question as typed"].append(_ms(t))
         passage_ce, passage_cost = _incremental(arms.passage_scores, q, passages, arms.depths)
         sentence_ce, sentence_cost = _incremental(arms.sentence_scores, q, passages, arms.depths)
         top_ce[case["id"]] = max(passage_ce) if passage_ce else float("-inf")

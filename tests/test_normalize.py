@@ -107,7 +107,7 @@ def spans(answer: dict) -> set[tuple[str, int, int]]:
 
 @pytest.mark.parametrize("typo,right,question,fact", [
     ("Solemani", "Soleimani", "Who is the Iraqi paramilitary chief killed with {}?", "Muhandis"),
-    ("al-Muhandes", "al-Muhandis", "What was Abu Mahdi {}?", "militia leader"),
+    ("al-Muhandes", "al-Muhandis", "What was Abu Mahdi {}?", ("militia leader", "paramilitary chief")),
 ])
 def test_a_misspelled_name_is_corrected_and_answered(seeds_index: Path, seed_words: set[str], typo: str, right: str,
                                                      question: str, fact: str):
@@ -116,7 +116,8 @@ def test_a_misspelled_name_is_corrected_and_answered(seeds_index: Path, seed_wor
     assert right.lower() in fixed["rewritten_query"].lower(), fixed["rewritten_query"]
     assert typo.lower() not in fixed["rewritten_query"].lower()
     assert not fixed["abstained"], fixed["answer"]
-    assert any(fact in c["text"] for c in fixed["citations"]), fixed["citations"]
+    facts = (fact,) if isinstance(fact, str) else fact
+    assert any(f in c["text"] for c in fixed["citations"] for f in facts), fixed["citations"]
 
     spelled = ask(seeds_index, question.format(right))
     assert not spelled["abstained"]
