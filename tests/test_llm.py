@@ -331,11 +331,15 @@ def breaks_off():
     server.server_close()
 
 
+def breaking_assistant(seed_index, breaks_off, mode: str) -> Assistant:
+    """An assistant whose LLM server breaks off its answer the given way (after-sentence, mid-sentence, at-once)."""
+    return Assistant(make_settings(seed_index, llm_base_url=f"{breaks_off}/{mode}/v1", llm_model="any",
+                                   llm_fallback=True, llm_retries=0))
+
+
 def test_a_server_failing_mid_answer_ends_it_without_repeating_it(seed_index, breaks_off):
     question = dev_case("d05")["question"]
-    settings = make_settings(seed_index, llm_base_url=f"{breaks_off}/after-sentence/v1", llm_model="any",
-                             llm_fallback=True, llm_retries=0)
-    assistant = Assistant(settings)
+    assistant = breaking_assistant(seed_index, breaks_off, "after-sentence")
     events = list(assistant.stream(question))
     answer = events[-1]["answer"]
     # the quoted sentence was shown; the extractive answerer, which would quote it again, did not take over
@@ -349,9 +353,7 @@ def test_a_server_failing_mid_answer_ends_it_without_repeating_it(seed_index, br
 
 def test_a_server_failing_before_any_text_hands_over_to_extractive(seed_index, breaks_off):
     question = dev_case("d05")["question"]
-    settings = make_settings(seed_index, llm_base_url=f"{breaks_off}/at-once/v1", llm_model="any",
-                             llm_fallback=True, llm_retries=0)
-    assistant = Assistant(settings)
+    assistant = breaking_assistant(seed_index, breaks_off, "at-once")
     events = list(assistant.stream(question))
     answer = events[-1]["answer"]
     assert answer.answerer == "extractive" and "broke off its answer" in answer.notice and "instead" in answer.notice
@@ -362,9 +364,7 @@ def test_a_server_failing_before_any_text_hands_over_to_extractive(seed_index, b
 
 def test_a_server_failing_before_a_whole_sentence(seed_index, breaks_off):
     question = dev_case("d05")["question"]
-    settings = make_settings(seed_index, llm_base_url=f"{breaks_off}/mid-sentence/v1", llm_model="any",
-                             llm_fallback=True, llm_retries=0)
-    assistant = Assistant(settings)
+    assistant = breaking_assistant(seed_index, breaks_off, "mid-sentence")
     # streamed: part of a sentence was shown, unverified, so there is no answer to end and none to start over
     seen = []
     with pytest.raises(AssistantError, match="broke off its answer"):
