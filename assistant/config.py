@@ -79,6 +79,7 @@ class Settings:
     min_local_name_coverage: float = 0.75  # share of the question's names and numbers found around the cited sentences
     extra_sentence_min: float = 0.5  # a further answer sentence needs at least this relevance ...
     extra_sentence_ratio: float = 0.8  # ... and this share of the best one's
+    tie_margin: float = 1.0  # a sentence scoring within this (logit) of the best is shown beside it
     comparison_sentence_min: float = 0.3  # questions about change or comparison take the best of other articles too
     # api
     api_keys: list[str] = field(default_factory=list)  # admin: ask and change the collection

@@ -254,7 +254,9 @@ class ExtractiveAnswerer:
                     continue
             else:
                 stems = set(self.store.bm25.tokenize([c.span.text], return_ids=False)[0]) if self.store else set()
-                if not (set(terms) & (stems - covered)) or c.p < best.p * s.extra_sentence_ratio:
+                # a near tie with the best sentence is shown too: the cross-encoder cannot tell which of the two answers
+                tie = self.final_score(question, best) - self.final_score(question, c) <= s.tie_margin
+                if not (tie or set(terms) & (stems - covered)) or c.p < best.p * s.extra_sentence_ratio:
                     continue
                 covered |= stems
             chosen.append(c)
