@@ -37,7 +37,8 @@ def answer_type(question: str) -> str | None:
                  r"\b(what|the) (number|share|percentage|proportion|fraction|amount|size|population) of\b|"
                  r"\bwhat (number|share|percentage|proportion|fraction|amount)\b", q):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b|\bhow long ago\b", q):
+    # "when" asks for a date as the question word ("When did...", "...and when?"), not in "sink when dropped"
+    if re.search(r"(?:^|[,;:—–-])\W*(?:and\s+|so\s+|but\s+)?when\b|\b(?:since|until|till|by|from) when\b|\bwhen\s*\?|\bwhat (year|date|day|month|time)\b|\bwhich (year|date|day|month)\b|\bhow long ago\b", q):
         return "date"
     if re.search(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhat is the name\b|\bwhich (person|man|woman|leader|general|minister|official)\b", q):
         return "person"
