@@ -36,6 +36,13 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
 
 
+INITIAL_END = re.compile(r"(?<![\w.])[A-Z][a-z]+ [A-Z]\.$")  # "... Samuel A." (a first name and an initial)
+
+
+SENTENCE_STARTS = set("the a an then it he she they this that these those in on at but and so we i you his her their its "
+                      "there when after before as if for however while during".split())
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of each sentence of text[start:end], in text's coordinates.
 
@@ -55,7 +62,13 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             while b > a and text[b - 1].isspace():
                 b -= 1
             if b > a:
-                spans.append((a, b))
+                # Punkt ends a sentence at a middle initial ("Samuel A. Ward"): join such a split back
+                first = re.match(r"[A-Za-z]+", text[a:b])
+                if spans and spans[-1][0] >= base and INITIAL_END.search(text, spans[-1][0], spans[-1][1]) \
+                        and first and first.group()[0].isupper() and first.group().lower() not in SENTENCE_STARTS:
+                    spans[-1] = (spans[-1][0], b)
+                else:
+                    spans.append((a, b))
     return spans
 
 

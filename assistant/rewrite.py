@@ -35,8 +35,17 @@ def rewrite_query(question: str, history: list[dict], assistant=None) -> str:
         from .llm import condense_with_llm
 
         return condense_with_llm(question, history, settings)
-    answers = [MARKERS.sub("", m.get("content", "")) for m in history if m.get("role") == "assistant"]
-    return resolve(normalize_question(question, store), normalize_question(users[-1], store), answers[-1] if answers else "")
+    # Each earlier turn is made standalone in order, so a reference can reach back more than one turn
+    # ("What is the capital of Angola?" / "How big is the Chinese community there?" / "And the Brazilian one?").
+    standalone, previous_answer = None, ""
+    for k, message in enumerate(history):
+        if message.get("role") != "user" or not message.get("content"):
+            continue
+        q = normalize_question(message["content"], store)
+        standalone = q if standalone is None else resolve(q, standalone, previous_answer)
+        reply = history[k + 1] if k + 1 < len(history) and history[k + 1].get("role") == "assistant" else {}
+        previous_answer = MARKERS.sub("", reply.get("content", ""))
+    return resolve(normalize_question(question, store), standalone or "", previous_answer)
 
 
 def resolve(question: str, previous_question: str, previous_answer: str) -> str:
@@ -47,6 +56,9 @@ def resolve(question: str, previous_question: str, previous_answer: str) -> str:
     elliptical = question.lower().lstrip().startswith(ELLIPSIS_OPENERS) or len(content) <= 2
     if not (person_refs or topic_refs or elliptical):
         return question
+    swapped = swap_modifier(question, previous_question)
+    if swapped:
+        return swapped
     query, person = question, None
     ordinal = re.search(r"\b(?:the\s+)?(first|second|third|fourth|last)(?:\s+one)?\b", question, re.I)
     items = list_items(previous_answer) if ordinal else []
@@ -62,14 +74,31 @@ def resolve(question: str, previous_question: str, previous_answer: str) -> str:
                            lambda m: person + PERSON_PRONOUNS[m.group(1).lower()], query, count=1, flags=re.I)
     # a resolved person makes the question standalone unless it is elliptical ("and what did he say?")
     if topic_refs or not person or question.lower().lstrip().startswith(ELLIPSIS_OPENERS):
-        topic = " ".join(w for w in re.findall(r"[\w'’\-,]+", previous_question) if w.lower() not in STOP)
+        words = [w for w in re.findall(r"[\w'’\-,]+", previous_question) if w.lower() not in STOP]
+        topic = " ".join(dict.fromkeys(words[:MAX_TOPIC_WORDS]))
         query = f"{query} ({topic})" if topic else query
     return query
 
 
+MAX_TOPIC_WORDS = 14  # the carried-over topic stays short however long the conversation
+
+
+def swap_modifier(question: str, previous_question: str) -> str | None:
+    """ "And the Brazilian one?" after "How big is the Chinese community there?" -> the previous question, Brazilian
+    for Chinese; None when the question is not of that shape or the previous one has no such modifier."""
+    m = re.match(r"^\W*(?i:and|what about|how about)?\s*(?i:the|a|an)\s+([A-Z][\w'’\-]*)\s+ones?\W*$", question)
+    if not m or m.group(1).lower() in TOPIC_REFERENCES:
+        return None
+    # a capitalised modifier (not the question's first word) right before a lower-case noun
+    target = re.search(r"(?<=\s)([A-Z][\w'’\-]*)(?=\s+[a-z])", previous_question)
+    if not target:
+        return None
+    return previous_question[:target.start()] + m.group(1) + previous_question[target.end():]
+
+
 def list_items(text: str) -> list[str]:
     """The items of the longest enumeration in text: names ("A B, C D and E F") or else short phrases."""
-    for item, least in ((r"[A-Z][\w'’\-]*(?:\s+[A-Z][\w'’\-]*){0,3}", 2), (r"[\w'’\-]+(?:\s+[\w'’\-]+)?", 3)):
+    for item, least in ((r"[A-Z][\w'’\-]*(?:\s+[A-Z][\w'’\-]*\.?){0,3}", 2), (r"[\w'’\-]+(?:\s+[\w'’\-]+)?", 3)):
         best: list[str] = []
         for m in re.finditer(rf"\b({item})((?:,\s+{item})*),?\s+(?:and|or)\s+({item})\b", text):
             parts = [m.group(1)] + [p.strip() for p in m.group(2).split(",") if p.strip()] + [m.group(3)]

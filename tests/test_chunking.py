@@ -152,3 +152,9 @@ def test_a_sentence_longer_than_a_chunk_is_split_with_exact_offsets():
     for c in chunks:
         covered.update(range(c.start, c.end))
     assert all(i in covered for i, ch in enumerate(doc.text) if not ch.isspace())
+
+
+def test_a_middle_initial_does_not_end_a_sentence():
+    text = "The music was composed by Samuel A. Ward. He lived in Newark. Plan B. Then the crew, John S. Bull, left."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "The music was composed by Samuel A. Ward.", "He lived in Newark.", "Plan B.", "Then the crew, John S. Bull, left."]

@@ -325,3 +325,32 @@ def test_an_elliptical_follow_up_keeps_the_previous_topic():
     # the same person asked about without ellipsis stands alone
     standalone = resolve("When was he born?", previous, answer)
     assert "McKenzie" in standalone and "Centcom" not in standalone, standalone
+
+
+ANGOLA_CHAT = [
+    {"role": "user", "content": "What is the capital of Angola?"},
+    {"role": "assistant", "content": "The capital and largest city of Angola is Luanda. [1]"},
+    {"role": "user", "content": "How big is the Chinese community there?"},
+    {"role": "assistant", "content": "The Chinese community in Angola might include as many as 300,000 persons. [1]"},
+]
+
+
+def test_a_follow_up_reaches_back_two_turns():
+    from assistant.rewrite import rewrite_query
+
+    # "there" in the second turn is Angola; the third turn swaps the community and keeps the country
+    assert rewrite_query("And the Brazilian one?", ANGOLA_CHAT) == "How big is the Brazilian community there? (capital Angola)"
+
+
+def test_the_x_one_without_a_modifier_to_swap_keeps_the_topic():
+    from assistant.rewrite import rewrite_query
+
+    query = rewrite_query("And the Brazilian one?", ANGOLA_CHAT[:2])
+    assert "Brazilian" in query and "Angola" in query
+
+
+def test_ordinals_reach_names_with_initials():
+    from assistant.rewrite import list_items
+
+    assert list_items("The crew included John S. Bull, Vance D. Brand and Ken Mattingly.") == [
+        "John S. Bull", "Vance D. Brand", "Ken Mattingly"]
