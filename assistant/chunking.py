@@ -39,6 +39,7 @@ def count_tokens(text: str) -> int:
 INITIAL_END = re.compile(r"(?<![\w.])[A-Z][a-z]+ [A-Z]\.$")  # "... Samuel A." (a first name and an initial)
 
 
+ABBREVIATION_END = re.compile(r"(?:\b[A-Z]\.){2,}$")  # "E.R.", "U.S."
 SENTENCE_STARTS = set("the a an then it he she they this that these those in on at but and so we i you his her their its "
                       "there when after before as if for however while during".split())
 
@@ -64,8 +65,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             if b > a:
                 # Punkt ends a sentence at a middle initial ("Samuel A. Ward"): join such a split back
                 first = re.match(r"[A-Za-z]+", text[a:b])
-                if spans and spans[-1][0] >= base and INITIAL_END.search(text, spans[-1][0], spans[-1][1]) \
-                        and first and first.group()[0].isupper() and first.group().lower() not in SENTENCE_STARTS:
+                initial = INITIAL_END.search(text, spans[-1][0], spans[-1][1]) if spans and spans[-1][0] >= base else None
+                # ... and a split before a lower-case word after an abbreviation ("the play E.R. by Josep Benet")
+                abbreviation = spans and spans[-1][0] >= base and ABBREVIATION_END.search(text, spans[-1][0], spans[-1][1])
+                if first and ((initial and first.group()[0].isupper() and first.group().lower() not in SENTENCE_STARTS)
+                              or (abbreviation and first.group()[0].islower())):
                     spans[-1] = (spans[-1][0], b)
                 else:
                     spans.append((a, b))

@@ -158,3 +158,8 @@ def test_a_middle_initial_does_not_end_a_sentence():
     text = "The music was composed by Samuel A. Ward. He lived in Newark. Plan B. Then the crew, John S. Bull, left."
     assert [text[a:b] for a, b in sentence_spans(text)] == [
         "The music was composed by Samuel A. Ward.", "He lived in Newark.", "Plan B.", "Then the crew, John S. Bull, left."]
+
+
+def test_an_abbreviation_before_a_lower_case_word_does_not_end_a_sentence():
+    text = "It is based on the stage play E.R. by Josep Maria Benet i Jornet. He moved to the U.S. It rained."
+    assert [text[a:b] for a, b in sentence_spans(text)][0] == "It is based on the stage play E.R. by Josep Maria Benet i Jornet."
