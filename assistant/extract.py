@@ -122,6 +122,8 @@ def _first_line(text: str) -> str:
         if len(line) <= 120 and len(line.split()) >= 3 and not re.match(r"(?i)(via|by|from)\s", line) \
                 and line.count(" - ") < 2 and not line.endswith((".", ":")):
             return line
+    # else the opening words of the first line that is not a byline ("Via Financial Times")
+    lines = [ln for ln in lines if not re.match(r"(?i)(via|by|from)\s", ln)] or lines
     if not lines:
         return ""
     words = lines[0].split()

@@ -83,7 +83,7 @@ def resolve_pronoun(sentence: str, before: list[str], title: str) -> str:
     m = re.search(r"\b([Hh]e|[Ss]he)\b", sentence)
     if m:
         person = next((p for p in map(find_person, reversed(before)) if p), None)
-        if person is None and title and len(title.split()) <= 4 and all(w[:1].isupper() for w in title.split()):
+        if person is None and names_a_subject(title) and len(title.split()) <= 4 and all(w[:1].isupper() for w in title.split()):
             person = title  # a biography's pronouns are mostly its subject's
         return sentence[:m.start()] + person + sentence[m.end():] if person else sentence
     m = re.match(r"(It|Its)\b", sentence)
@@ -97,7 +97,14 @@ def titled(sentence: str, title: str) -> str:
 
     Measured on three question sets: the right sentence ranks first 129 times of 144 with the title, 121 without.
     """
-    return f"{title.strip()}. {sentence}" if title.strip() else sentence
+    return f"{title.strip()}. {sentence}" if names_a_subject(title) else sentence
+
+
+def names_a_subject(title: str) -> bool:
+    """A short title names what the document is about ("Aardwolf", "Apollo 8"); a headline or the opening words
+    of a text (long, cut with "…") or a byline does not, and in front of a sentence it only adds noise."""
+    title = title.strip()
+    return 0 < len(title.split()) <= 6 and not title.endswith("…") and not re.match(r"(?i)(via|by|from)\s", title)
 
 
 def _variant(a: str, b: str) -> bool:
