@@ -1,6 +1,7 @@
 """The Assistant every front end calls: ingest, list and remove documents, ask with history, stream answers."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -121,6 +122,8 @@ class Assistant:
         question = (question or "").strip()
         if not question:
             raise AssistantError("the question is empty")
+        if not re.search(r"[^\W_]", question):
+            raise AssistantError("the question has no words")
         if len(question) > self.settings.max_question_chars:
             raise AssistantError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
         t0 = time.perf_counter()

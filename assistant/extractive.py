@@ -49,7 +49,8 @@ def answer_type(question: str) -> str | None:
 
 # "which countries", "what other languages": the answer is a list, and a sentence that enumerates is the answer
 PLURAL_ASKED = re.compile(r"\b(?i:which|what)\s+(?i:other\s+|two\s+|three\s+|several\s+|of the\s+)?(?:[A-Z][a-z-]+\s+)?"
-                          r"(?!(?:is|was|has|does|this|us|its|his|percentage|status)\b)([a-z]+(?:ies|[^s'u]s))'?(?=\s|\?|$)")
+                          r"(?!(?:is|was|has|does|this|us|its|his|percentage|status)\b)([a-z]+(?:ies|[^s'u]s))'?(?=\s|\?|$)"
+                          r"(?!\s+(?:the|a|an|to|of|in|on|with|for|its|their)\b)")  # "what remains of", "what happens to"
 ENUMERATION = re.compile(r"(?:\b[\w'-]+(?:\s[\w'-]+)?,\s+){2,}(?:[\w'-]+\s){0,2}[\w'-]+,?\s+(?:and|or)\s+\w+")
 
 

@@ -7,11 +7,14 @@ follows the correction, and a word the collection never uses is replaced by the 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
-FILLERS = re.compile(r"(?:^|(?<=[\s,]))(?:u+h+|u+m+|e+r+m*|h+m+|you know|like)\s*,\s*|\b(?:u+h+|u+m+m*|e+rm+|h+m+m+)\b[,.]?\s*", re.I)
+# fillers; one before a capitalised word is part of a name ("Umm Qasr")
+FILLERS = re.compile(r"(?:^|(?<=[\s,]))(?i:u+h+|u+m+|e+r+m*|h+m+|you know|like)\s*,\s*|"
+                     r"\b(?i:u+h+|u+m+m*|e+rm+|h+m+m+)\b(?![ \t]+[A-Z])[,.]?\s*")
 WH = r"(?:what|who|whom|whose|which|when|where|why|how|is|are|was|were|did|does|do|can|could|in|on|at)"
-MARKERS = r"(?:no,?\s+wait|wait,?\s+no|no|sorry|i mean|or rather|rather|make that|scratch that|actually|oops)"
+MARKERS = r"(?:no,?\s+wait|wait,?\s+no|no|sorry|i mean|or rather|make that|scratch that|oops)"
 # a correction marker followed by a fresh question: everything before it was abandoned. Without punctuation before
 # it only a wh-word may follow ("what protects no what is a statocyst"), or "vote no when..." would be cut.
 RESTART = re.compile(rf"(?:(?:[,;]|\s[—–-]+|[—–])\s*\b{MARKERS}\b\s*[,—–-]*\s*(?={WH}\b)|"
@@ -20,7 +23,8 @@ RESTART = re.compile(rf"(?:(?:[,;]|\s[—–-]+|[—–])\s*\b{MARKERS}\b\s*[,�
 # a marker with only a fragment after it ("held — I mean which hotel"): drop the marker, keep both parts
 MARKER = re.compile(r"(?:[,;]|\s[—–-]+|[—–])\s*\b(?:no,?\s+i mean|i mean|no wait|or rather|sorry|actually)\b\s*[,—–-]*\s*|"
                     r"\s*[,—–-]*\s*\b(?:i mean)\s*[?.!]*$", re.I)
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*[A-Za-z0-9]")
+WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]")  # a word, any script; the collection's vocabulary is built with it too
+MAX_CORRECTIONS = 10  # a pasted paragraph is not a typo: stop matching after this many unknown words
 
 
 def clean_disfluency(question: str) -> str:
@@ -45,15 +49,22 @@ def correct_spelling(question: str, words: dict[str, int], known_stem=None) -> s
         return question
     squashed = _squashed(words)
 
+    tried = 0
+
     def fix(m: re.Match) -> str:
+        nonlocal tried
         word = m.group(0)
         low = word.lower()
         if low in words or len(low) < 4:
             return word
+        plain = unicodedata.normalize("NFKD", low).encode("ascii", "ignore").decode()
+        if plain != low and plain in words:  # "Kadhimí" for "Kadhimi"
+            return _case(word, plain)
         if low.replace("-", "") in squashed:  # "utf8" for "utf-8"
             return _case(word, squashed[low.replace("-", "")])
-        if len(low) < 5 or is_english(low) or (known_stem is not None and known_stem(low)):
+        if len(low) < 5 or is_english(low) or (known_stem is not None and known_stem(low)) or tried >= MAX_CORRECTIONS:
             return word
+        tried += 1
         best = nearest(low, words)
         return _case(word, best) if best else word
 
@@ -83,21 +94,23 @@ def nearest(word: str, words: dict[str, int]) -> str | None:
     from rapidfuzz.distance import DamerauLevenshtein
     from rapidfuzz.process import extract
 
+    _, by_length, _, memo = _index(words)
+    if word in memo:
+        return memo[word]
     limit = 1 if len(word) <= 7 else 2
-    bucket = [w for n in range(len(word) - limit, len(word) + limit + 1) for w in _by_length(words).get(n, ())]
+    bucket = [w for n in range(len(word) - limit, len(word) + limit + 1) for w in by_length.get(n, ())]
     found = extract(word, bucket, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=8)
-    if not found:
-        return None
     # fewest edits first, then the word the collection uses most; same first letter preferred (typos rarely hit it)
     found.sort(key=lambda f: (f[1], f[0][:1] != word[:1], -words[f[0]]))
-    return found[0][0]
+    memo[word] = found[0][0] if found else None
+    return memo[word]
 
 
 def _case(original: str, word: str) -> str:
     return word[:1].upper() + word[1:] if original[:1].isupper() else word
 
 
-_groups: dict[int, tuple[dict, dict[int, list[str]], dict[str, str]]] = {}
+_groups: dict[int, tuple] = {}
 
 
 def _index(words: dict[str, int]):
@@ -111,7 +124,7 @@ def _index(words: dict[str, int]):
             if "-" in w:
                 squashed.setdefault(w.replace("-", ""), w)
         _groups.clear()
-        entry = _groups[id(words)] = (words, by_length, squashed)
+        entry = _groups[id(words)] = (words, by_length, squashed, {})  # the last: nearest() answers so far
     return entry
 
 
@@ -126,9 +139,9 @@ def _squashed(words: dict[str, int]) -> dict[str, str]:
 def normalize_question(question: str, store=None) -> str:
     """The question without disfluencies, its misspelled words matched to the collection behind store."""
     text = clean_disfluency(question)
-    if store is not None:
-        store.sync_bm25()
     bm25 = getattr(store, "bm25", None)
+    if bm25 is not None and not bm25.words:
+        store.sync_bm25()  # an index saved before the vocabulary existed is rebuilt here; retrieval syncs anyway
     if bm25 is None or not bm25.words:
         return text
     stems = getattr(bm25.model, "vocab_dict", None) or {}

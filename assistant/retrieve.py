@@ -39,7 +39,7 @@ def relative_score_fusion(scored: list[list[tuple[str, float]]]) -> dict[str, fl
 
 
 class Retriever:
-    """retrieve(query) -> passages ranked by fused dense + BM25 rank, with each retriever's score kept."""
+    """retrieve(query) -> passages ranked by the fusion of dense and BM25 results, each retriever's rank and score kept."""
 
     def __init__(self, store: Store, settings: Settings):
         self.store = store

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 MARKERS = re.compile(r"\s*\[\d+\]")
+MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 PERSON_PRONOUNS = {"he": "", "she": "", "him": "", "his": "'s", "her": "", "hers": "'s"}
 TOPIC_REFERENCES = {"it", "its", "that", "this", "those", "these", "they", "them", "their", "there", "then", "such",
                     "former", "latter", "same", "one", "ones", "other", "others", "second", "first", "third", "last"}
@@ -68,7 +69,8 @@ def resolve(question: str, previous_question: str, previous_answer: str) -> str:
         if -len(items) <= n < len(items):
             query = query[:ordinal.start()] + items[n] + query[ordinal.end():]
     if person_refs:
-        person = find_person(previous_answer) or find_person(previous_question) or proper_names(previous_question)
+        person = find_person(previous_answer) or find_person(previous_question)
+        person = person or proper_names(previous_question)
         if person:
             query = re.sub(r"\b(he|she|him|her|his|hers)\b",
                            lambda m: person + PERSON_PRONOUNS[m.group(1).lower()], query, count=1, flags=re.I)
@@ -89,11 +91,13 @@ def swap_modifier(question: str, previous_question: str) -> str | None:
     m = re.match(r"^\W*(?i:and|what about|how about)?\s*(?i:the|a|an)\s+([A-Z][\w'’\-]*)\s+ones?\W*$", question)
     if not m or m.group(1).lower() in TOPIC_REFERENCES:
         return None
-    # a capitalised modifier (not the question's first word) right before a lower-case noun
-    target = re.search(r"(?<=\s)([A-Z][\w'’\-]*)(?=\s+[a-z])", previous_question)
-    if not target:
+    # the last capitalised modifier right after an article and before a lower-case noun ("the Chinese community";
+    # not "General McKenzie" or "the US Embassy")
+    targets = list(re.finditer(r"\b(?:the|a|an)\s+([A-Z][\w'’\-]*)(?=\s+[a-z])", previous_question))
+    if not targets:
         return None
-    return previous_question[:target.start()] + m.group(1) + previous_question[target.end():]
+    a, b = targets[-1].span(1)
+    return previous_question[:a] + m.group(1) + previous_question[b:]
 
 
 def list_items(text: str) -> list[str]:
@@ -110,10 +114,12 @@ def list_items(text: str) -> list[str]:
 
 
 def proper_names(text: str) -> str | None:
-    """The capitalised words of a question after its first word ("When did Einstein predict..." -> "Einstein")."""
-    words = re.findall(r"[A-Za-z][\w'’\-]*", text)
-    names = [w for w in words[1:] if w[:1].isupper()]
-    return " ".join(names) if 0 < len(names) <= 3 else None
+    """The one run of capitalised words in a question after its first word ("When did Einstein predict..." ->
+    "Einstein"); None when there are several runs, acronyms or months (then it is not clearly one person)."""
+    runs = re.findall(rf"(?<=\s)({NAME})", text)
+    if len(runs) != 1 or re.search(rf"\b(?:[A-Z]{{2,}}|{MONTHS})\b", runs[0]) or len(runs[0].split()) > 3:
+        return None
+    return runs[0]
 
 
 def find_person(text: str) -> str | None:

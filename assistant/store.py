@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import normalize
 from .config import Settings, offline_setup
 from .schema import AssistantError, Chunk, Document
 
@@ -245,9 +246,6 @@ def _chunk_from(chunk_id: str, m: dict[str, Any], text: str) -> Chunk:
     )
 
 
-WORD = re.compile(r"[a-z][a-z0-9'-]*[a-z0-9]")
-
-
 class Bm25Index:
     """bm25s over the chunk texts, saved on disk with the collection revision it reflects."""
 
@@ -303,7 +301,7 @@ class Bm25Index:
             model.save(str(tmp), show_progress=False)
         words: dict[str, int] = {}
         for text in texts:
-            for w in set(WORD.findall(text.lower())):
+            for w in set(normalize.WORD.findall(text.lower())):
                 words[w] = words.get(w, 0) + 1
         (tmp / "words.json").write_text(json.dumps(words))
         (tmp / "meta.json").write_text(json.dumps({"ids": ids, "revision": revision, "collection_id": collection_id}))

@@ -8,8 +8,8 @@ question's) words, and be scored as supported by the cross-encoder.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from .config import Settings
 
@@ -92,11 +92,16 @@ def key_facts(text: str) -> list[str]:
     return facts
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer  # PyStemmer, already here for bm25s
+_local = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def _stemmer():
+    """One stemmer per thread: PyStemmer objects must not be used concurrently (the API answers in threads)."""
+    if not hasattr(_local, "stemmer"):
+        import Stemmer  # PyStemmer, already here for bm25s
+
+        _local.stemmer = Stemmer.Stemmer("english")
+    return _local.stemmer
 
 
 def content_tokens(text: str) -> list[tuple[str, str]]:

@@ -274,6 +274,8 @@ def test_too_many_or_too_long_messages_are_400(local):
         assert r.status_code == 400 and "last message must be the user's question" in error(r)
         r = http.post("/api/ask", json={"question": "   "})
         assert r.status_code == 400 and error(r) == "the question is empty"
+        r = http.post("/api/ask", json={"question": "???"})
+        assert r.status_code == 400 and error(r) == "the question has no words"
 
 
 def test_bad_uploads_give_the_ingest_reason_and_lose_nothing(local):

@@ -149,3 +149,17 @@ def test_an_index_saved_without_its_vocabulary_still_corrects(seeds_index: Path,
     assert "Soleimani" in answer["rewritten_query"], answer["rewritten_query"]
     assert not answer["abstained"]
     assert list(index.glob("bm25/*/words.json")), "the rebuilt vocabulary is saved for the next query"
+
+
+@pytest.mark.parametrize("question,cleaned", [
+    ("What happened at Umm Qasr port?", "What happened at Umm Qasr port?"),  # a filler word before a name is the name
+    ("Who decided, actually, when the troops would leave?", "Who decided when the troops would leave?"),
+])
+def test_names_and_asides_are_not_disfluencies(question, cleaned):
+    assert clean_disfluency(question) == cleaned
+
+
+def test_accented_spellings_match_the_collection():
+    words = {"kadhimi": 3, "soleimani": 4}
+    assert correct_spelling("What did Kadhimí decide?", words) == "What did Kadhimi decide?"
+    assert correct_spelling("Who killed Soleimanî?", words) == "Who killed Soleimani?"

@@ -354,3 +354,18 @@ def test_ordinals_reach_names_with_initials():
 
     assert list_items("The crew included John S. Bull, Vance D. Brand and Ken Mattingly.") == [
         "John S. Bull", "Vance D. Brand", "Ken Mattingly"]
+
+
+def test_the_x_one_swaps_an_adjective_never_a_name():
+    from assistant.rewrite import rewrite_query
+
+    chat = [{"role": "user", "content": "What did General McKenzie say about the Iraqi forces?"},
+            {"role": "assistant", "content": "He praised them. [1]"}]
+    assert rewrite_query("And the Kurdish one?", chat) == "What did General McKenzie say about the Kurdish forces?"
+
+
+def test_a_pronoun_is_not_resolved_to_a_place_and_a_date():
+    from assistant.rewrite import proper_names
+
+    assert proper_names("Why did the Iraqi Parliament vote on January 5?") is None
+    assert proper_names("When did Einstein predict gravitational waves?") == "Einstein"
