@@ -8,6 +8,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections import OrderedDict, deque
@@ -435,6 +436,8 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         question = chat[-1][1].strip()
         if not question:
             raise ApiError(400, "the question is empty")
+        if not re.search(r"[^\W_]", question):
+            raise ApiError(400, "the question has no words")
         return question, [{"role": r, "content": t} for r, t in chat[:-1]]
 
     def chat_turns(req: ChatRequest) -> tuple[str, list[dict]]:
