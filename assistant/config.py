@@ -64,7 +64,6 @@ class Settings:
     candidates: int = 30
     fusion: str = "relative_score"  # or "rrf": how dense and BM25 rankings are merged (see retrieve.py)
     rrf_k: int = 60
-    rerank: bool = True
     # answering and verification
     max_answer_sentences: int = 3
     support_threshold: float = 0.5  # verifier: below this a sentence's support is "weak"
@@ -113,7 +112,6 @@ class Settings:
         "ingest_batch_chunks": "ASSISTANT_INGEST_BATCH_CHUNKS",
         "top_k": "ASSISTANT_TOP_K",
         "candidates": "ASSISTANT_CANDIDATES",
-        "rerank": "ASSISTANT_RERANK",
         "fusion": "ASSISTANT_FUSION",
         "max_answer_sentences": "ASSISTANT_MAX_ANSWER_SENTENCES",
         "support_threshold": "ASSISTANT_SUPPORT_THRESHOLD",

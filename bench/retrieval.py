@@ -88,8 +88,8 @@ class Arms:
 
         self.a = assistant
         self.store = assistant.store
-        # the plain fused retriever, whatever the assistant's own rerank setting
-        self.hybrid_retriever = Retriever(self.store, Settings.load(index_dir=assistant.settings.index_dir, rerank=False))
+        # the default fused retriever, whatever the environment says
+        self.hybrid_retriever = Retriever(self.store, Settings.load(index_dir=assistant.settings.index_dir, fusion="relative_score"))
         self.rrf_retriever = Retriever(self.store, Settings.load(index_dir=assistant.settings.index_dir, fusion="rrf"))
         self.default_retriever = assistant.retriever
         self.ce = cross_encoder()
@@ -316,7 +316,7 @@ def build_scaled(source_store, target: int, index_dir: Path, seed: int = 0) -> t
 def run_scaled(store, cases: list[dict]) -> dict:
     from assistant.retrieve import Retriever
 
-    retriever = Retriever(store, Settings.load(index_dir=store.settings.index_dir, rerank=False))
+    retriever = Retriever(store, Settings.load(index_dir=store.settings.index_dir))
     from assistant.normalize import normalize_question
 
     clean, embed, dense, bm25, total = [], [], [], [], []
