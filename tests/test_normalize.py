@@ -163,3 +163,19 @@ def test_accented_spellings_match_the_collection():
     words = {"kadhimi": 3, "soleimani": 4}
     assert correct_spelling("What did Kadhimí decide?", words) == "What did Kadhimi decide?"
     assert correct_spelling("Who killed Soleimanî?", words) == "Who killed Soleimani?"
+
+
+@pytest.mark.parametrize("question,cleaned", [
+    ("What is the English rather original meaning of the word Norman?", "What is the original meaning of the word Norman?"),
+    ("In what country is Norse found no wait Normandy not Norse?", "In what country is Normandy found?"),
+    ("Who was the Norse leader I mean Norman leader?", "Who was the Norman leader?"),
+    ("When did the Normans no wait the Vikings arrive?", "When did the Vikings arrive?"),
+    ("From which countries no tell me when were the Normans in Normandy?", "when were the Normans in Normandy?"),
+    # not corrections
+    ("Would you rather stay or go?", "Would you rather stay or go?"),
+    ("I would rather know who won?", "I would rather know who won?"),
+    ("Why was he sorry about the war?", "Why was he sorry about the war?"),
+    ("Is it better rather than worse?", "Is it better rather than worse?"),
+])
+def test_unpunctuated_corrections_replace_what_they_take_back(question, cleaned):
+    assert clean_disfluency(question) == cleaned
