@@ -31,6 +31,14 @@ def history_turn(question: str, answer: Answer) -> list[dict]:
     return [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text, "answer": answer}]
 
 
+def replay(assistant: Assistant, turns: list[str]) -> list[dict]:
+    """The chat history of earlier user turns: each asked in order, its own answer becoming the history."""
+    history: list[dict] = []
+    for turn in turns:
+        history += history_turn(turn, assistant.ask(turn, history))
+    return history
+
+
 def result_line(case: dict, answer: Answer, latency_ms: float) -> dict:
     return {
         "id": case["id"],
@@ -48,9 +56,7 @@ def run(assistant: Assistant, cases: list[dict], out: Path, progress: Callable[[
     results = []
     with open(out, "w", encoding="utf-8") as fh:
         for n, case in enumerate(cases, 1):
-            history: list[dict] = []
-            for turn in case.get("history") or []:
-                history += history_turn(turn, assistant.ask(turn, history))
+            history = replay(assistant, case.get("history") or [])
             t0 = time.perf_counter()
             answer = assistant.ask(case["question"], history)
             row = result_line(case, answer, (time.perf_counter() - t0) * 1000)

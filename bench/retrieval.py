@@ -212,21 +212,13 @@ def _ms(t0: float) -> float:
 
 # -- follow-ups -------------------------------------------------------------------------------------
 
-def history_messages(assistant, turns: list[str]) -> list[dict]:
-    """The chat history as a user would have had it: each earlier turn asked in order, its answer kept."""
-    messages: list[dict] = []
-    for turn in turns:
-        answer = assistant.ask(turn, list(messages))
-        messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": answer.text, "answer": answer}]
-    return messages
-
-
 def run_followups(assistant, arms: Arms, cases: list[dict]) -> dict:
+    from assistant.eval import replay
     from assistant.rewrite import rewrite_query
 
     rows = []
     for case in cases:
-        messages = history_messages(assistant, case["history"])
+        messages = replay(assistant, case["history"])
         t = time.perf_counter()
         rewritten = rewrite_query(case["question"], messages, assistant)
         rewrite_ms = _ms(t)

@@ -183,18 +183,12 @@ def seeds_assistant(tmp_path_factory):
     return assistant
 
 
-def _history(assistant, turns: list[str]) -> list[dict]:
-    messages: list[dict] = []
-    for turn in turns:
-        answer = assistant.ask(turn, list(messages))
-        messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": answer.text, "answer": answer}]
-    return messages
-
-
 @pytest.mark.parametrize("case_id", ["d10", "d19"])
 def test_dev_follow_up_finds_its_evidence_only_through_rewriting(seeds_assistant, case_id: str):
+    from assistant.eval import replay
+
     case = next(c for c in map(json.loads, filter(str.strip, DEV.read_text().splitlines())) if c["id"] == case_id)
-    history = _history(seeds_assistant, case["history"])
+    history = replay(seeds_assistant, case["history"])
     retriever = seeds_assistant.retriever
     # the passages the answerer would get (top_k of them)
     raw = [p.chunk.text for p in retriever.retrieve(case["question"])]
