@@ -165,9 +165,9 @@ class ExtractiveAnswerer:
         for c, s in zip(todo, scores):
             c.score = s
 
-    def shortlist(self, query: str, cands: list[Candidate], budget: int, order_only: bool = False) -> list[Candidate]:
-        """The budget most promising candidates by a cheap prior, in passage order (order_only: all, best first)."""
-        if (len(cands) <= budget and not order_only) or self.store is None:
+    def prior_order(self, query: str, cands: list[Candidate]) -> list[Candidate]:
+        """The candidates, most promising first by a cheap prior (no cross-encoder)."""
+        if self.store is None:
             return cands
         bm25 = self.store.bm25
         q = [t for t in set(bm25.tokenize([query], return_ids=False)[0]) if t not in QUESTION_WORDS]
@@ -184,10 +184,7 @@ class ExtractiveAnswerer:
             context = sum(w for t, w in weight.items() if t in before and t not in own) / total
             return overlap + 0.5 * context + 0.3 / (1 + c.rank) + 0.2 * type_match(expected, query, c.span.text)
 
-        order = sorted(range(len(cands)), key=prior, reverse=True)
-        if order_only:
-            return [cands[k] for k in order]
-        return [cands[k] for k in sorted(order[:budget])]
+        return [cands[k] for k in sorted(range(len(cands)), key=prior, reverse=True)]
 
     def final_score(self, question: str, c: Candidate) -> float:
         """Cross-encoder logit, nudged up when the sentence holds the kind of thing asked for (a number, a date, a name)."""
@@ -234,7 +231,7 @@ class ExtractiveAnswerer:
         # Cross-encoding every sentence of every passage costs ~0.5 s on 2 cores; a cheap prior (question-term
         # overlap weighted by rarity, passage rank, expected answer type) orders the sentences worth scoring.
         # Most answers are among the prior's first ten; the rest are scored only when none of those is confident.
-        order = self.shortlist(query, cands, len(cands), order_only=True)
+        order = self.prior_order(query, cands)
         shortlist = order[:s.sentence_budget]
         scoring = scoring_query(question, query)
         self._score(scoring, shortlist)
