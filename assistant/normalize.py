@@ -78,7 +78,7 @@ def correct_spelling(question: str, words: dict[str, int], known_stem=None) -> s
     """
     if not words:
         return question
-    squashed = _squashed(words)
+    squashed = _index(words)[2]
 
     tried = 0
 
@@ -157,14 +157,6 @@ def _index(words: dict[str, int]):
         _groups.clear()
         entry = _groups[id(words)] = (words, by_length, squashed, {})  # the last: nearest() answers so far
     return entry
-
-
-def _by_length(words: dict[str, int]) -> dict[int, list[str]]:
-    return _index(words)[1]
-
-
-def _squashed(words: dict[str, int]) -> dict[str, str]:
-    return _index(words)[2]
 
 
 def normalize_question(question: str, store=None) -> str:
