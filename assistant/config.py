@@ -69,7 +69,7 @@ class Settings:
     support_threshold: float = 0.5  # verifier: below this a sentence's support is "weak"
     sentence_budget: int = 10  # sentences the answer model scores first per question (a cheap prior picks them) ...
     sentence_budget_max: int = 24  # ... and up to this many when none of the first is a confident answer
-    confident_answer: float = 0.9  # calibrated probability at which the first round's best sentence ends the search
+    confident_answer: float = 0.65  # probability at which the first round's best sentence ends the search (fitted: answerer.json)
     extra_sentence_min: float = 0.5  # a sentence beside the best is shown when its calibrated probability is this high
     # api
     api_keys: list[str] = field(default_factory=list)  # admin: ask and change the collection
