@@ -43,9 +43,17 @@ def cli_ingest(folder: Path, index: Path, env: dict[str, str] | None = None) -> 
     return {"seconds": seconds, "peak_rss_mb": rss, "exit": run.returncode, "summary": summary}
 
 
-def hostile(work: Path) -> dict:
-    from hostile import make_hostile
+def make_hostile(folder: Path, outside: Path):
+    """tests/hostile.py's generator (imported by path: this script is `hostile` too)."""
+    import importlib.util
 
+    spec = importlib.util.spec_from_file_location("hostile_files", REPO / "tests" / "hostile.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_hostile(folder, outside)
+
+
+def hostile(work: Path) -> dict:
     folder, outside = work / "hostile", work / "outside"
     folder.mkdir()
     outside.mkdir()
