@@ -58,10 +58,13 @@ def extract_bytes(data: bytes, name: str, max_depth: int = MAX_HTML_DEPTH,
             result = Extracted(_normalize(text), "")
             if suffix in (".md", ".markdown"):
                 result.title = _markdown_title(result.text)
+    # a PDF's broken font map can yield lone surrogates, which no tokenizer, index or JSON encoder takes
+    result.text = result.text.encode("utf-8", "replace").decode("utf-8")
     if not any(ch.isprintable() and not ch.isspace() for ch in result.text):
         # zero-width spaces, joiners, soft hyphens and the like are not text either
         raise ExtractError("no text found in the file")
-    result.title = (result.title or _first_line(result.text) or Path(name).stem).strip()[:200]
+    title = (result.title or _first_line(result.text) or Path(name).stem).strip()[:200]
+    result.title = title.encode("utf-8", "replace").decode("utf-8")
     return result
 
 
