@@ -173,6 +173,9 @@ def test_bad_requests_are_4xx_never_500(app_server: str):
             assert r.status_code in (201, 422), (name, r.status_code, r.text[:200])
             for f in r.json().get("failed", []):
                 assert "\n" not in f["reason"]
+        deep = b"<div>" * 10000 + b"x" + b"</div>" * 10000
+        r = client.post("/api/documents", files={"file": ("deep.html", deep, "text/html")})
+        assert r.status_code == 422 and "nested too deeply" in r.json()["error"]["message"]
         surrogate = '"\\ud800 what happened?"'
         for path, body in (("/api/ask", '{"question": %s}' % surrogate),
                            ("/api/ask/stream", '{"question": %s}' % surrogate),
