@@ -49,7 +49,7 @@ def result_line(case: dict, answer: Answer, latency_ms: float) -> dict:
         "contexts": [{"source": Path(p.chunk.source).name, "text": p.chunk.text} for p in answer.passages],
         "latency_ms": round(latency_ms, 1),
         "rewritten_query": answer.rewritten_query,
-        "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+        "confidence": None if answer.confidence is None else round(answer.confidence, 6),
         "answerer": answer.answerer,
         **({"notice": answer.notice} if answer.notice else {}),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .metrics import LOWER_IS_BETTER, Judgement, judge_all, score
+from .metrics import LOWER_IS_BETTER, NEITHER, Judgement, judge_all, score
 
 
 @dataclass
@@ -19,9 +19,11 @@ class Delta:
 
     @property
     def verdict(self) -> str:
-        """better | worse | same, as a reader of this figure would say."""
+        """better | worse | same (| changed, for a figure that is neither), as a reader of this figure would say."""
         if abs(self.change) < 1e-9:
             return "same"
+        if self.metric in NEITHER:
+            return "changed"
         return "better" if (self.change < 0) == (self.metric in LOWER_IS_BETTER) else "worse"
 
 

@@ -26,6 +26,11 @@ def fmt(metric: str, value) -> str:
     return f"{value:.3f}"
 
 
+def change(metric: str, delta: float) -> str:
+    shown = fmt(metric, abs(delta))
+    return ("+" if delta > 0 else "-" if delta < 0 else "±") + shown
+
+
 def headline(ev: Evaluation) -> Table:
     ok = ev.applicable()
     rows = [[name, fmt(name, value) if name in ok else NOT_APPLICABLE, METRICS[name]] for name, value in ev.metrics.items()]
@@ -76,7 +81,7 @@ def threshold_svg(ev: Evaluation) -> str:
 
 def delta_table(ev: Evaluation) -> Table:
     c = ev.comparison
-    rows = [[d.metric, fmt(d.metric, d.old), fmt(d.metric, d.new), f"{d.change:+.3f}", d.verdict] for d in c.deltas]
+    rows = [[d.metric, fmt(d.metric, d.old), fmt(d.metric, d.new), change(d.metric, d.change), d.verdict] for d in c.deltas]
     return ["metric", c.old_name, "now", "change", ""], rows
 
 

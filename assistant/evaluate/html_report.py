@@ -25,7 +25,7 @@ dt { color: #666; } dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhe
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
-NUMBER = re.compile(r"^[+-]?\d[\d.,]*( ms)?$|^–$")
+NUMBER = re.compile(r"^[+\-±]?\d[\d.,]*( ms)?$|^–$")
 
 
 def table(t: content.Table) -> str:

@@ -29,7 +29,8 @@ METRICS: dict[str, str] = {
     "latency_ms_p50": "median time to answer, milliseconds",
     "latency_ms_p95": "95th percentile time to answer, milliseconds",
 }
-LOWER_IS_BETTER = {"missing_results", "false_abstention", "answer_words_median", "latency_ms_p50", "latency_ms_p95"}
+LOWER_IS_BETTER = {"missing_results", "false_abstention", "latency_ms_p50", "latency_ms_p95"}
+NEITHER = {"cases", "answer_words_median"}  # a longer answer that merely contains the fact is not better, nor a shorter one
 MARKER = re.compile(r"\[\d+\]")
 
 
