@@ -241,9 +241,10 @@ def evaluate(
 
 def _read_results(path: Path) -> list[dict]:
     from .evaluate.jsonl import read_jsonl
+    from .evaluate.metrics import result_problem
 
     try:
-        return read_jsonl(path)
+        return read_jsonl(path, result_problem)
     except ValueError as exc:
         _fail(str(exc), 2)
 

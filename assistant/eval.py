@@ -9,6 +9,7 @@ from typing import Callable
 
 from .core import Assistant
 from .evaluate.jsonl import read_jsonl
+from .evaluate.metrics import case_problem
 from .schema import Answer, AssistantError
 
 
@@ -17,8 +18,9 @@ def load_cases(path: Path) -> list[dict]:
     seen: set[str] = set()
 
     def check(case: dict) -> str | None:
-        if not isinstance(case.get("question"), str):
-            return "a case needs an id and a question"
+        problem = case_problem(case)
+        if problem:
+            return problem
         key = json.dumps(case["id"])
         if key in seen:
             return f"the id {key} is used twice"

@@ -156,6 +156,14 @@ def test_bad_inputs_are_one_line_and_exit_2(run, tmp_path: Path):
     broken.write_text('{"id": "wf16", "answer": "x"}\n{"id": \n', encoding="utf-8")
     code, _, err = score_cli(run, "--results", broken)
     assert code == 2 and f"{broken}:2: not JSON" in err, err
+    misshapen = tmp_path / "misshapen.jsonl"
+    misshapen.write_text('{"id": "wf16", "answer": "x", "citations": "Actrius.txt"}\n', encoding="utf-8")
+    code, _, err = score_cli(run, "--results", misshapen)
+    assert code == 2 and f"{misshapen}:1: citations must be a list of objects" in err, err
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"id": "a", "question": "Who?", "answer_any": "Pons"}\n', encoding="utf-8")
+    result = run_cli("eval", questions, "--results", run["results"])
+    assert result.returncode == 2 and f"{questions}:1: answer_any must be a list of strings" in result.stderr, result.stderr
     code, _, err = score_cli(run)  # neither answers to score nor articles to answer from
     assert code == 2 and "--results" in err, err
 

@@ -51,6 +51,28 @@ def split_sentences(text: str | None) -> list[str]:
     return [p for p in parts if re.search(r"\w", MARKER.sub("", p))]
 
 
+def case_problem(case: dict) -> str | None:
+    """Why a question-set line cannot be scored (None: it can); the shape is docs/eval.md's."""
+    if not isinstance(case.get("question"), str):
+        return "a case needs an id and a question"
+    for name in ("answer_any", "answer_all", "evidence_any", "sources", "history"):
+        value = case.get(name)
+        if value is not None and not (isinstance(value, list) and all(isinstance(x, str) for x in value)):
+            return f"{name} must be a list of strings"
+    return None
+
+
+def result_problem(row: dict) -> str | None:
+    """Why a result line cannot be scored (None: it can); the shape is docs/eval.md's."""
+    if not isinstance(row.get("answer", ""), (str, type(None))):
+        return "answer must be text"
+    for name in ("citations", "contexts"):
+        items = row.get(name) or []
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+            return f"{name} must be a list of objects"
+    return None
+
+
 def answer_correct(case: dict, result: dict) -> bool:
     if result.get("abstained"):
         return False
