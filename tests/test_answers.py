@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,7 @@ SMALL_SET = [
 def test_eval_answers_a_follow_up_with_what_that_person_said(seeds_index: Path, seeds_dir: Path, tmp_path: Path):
     questions = tmp_path / "questions.jsonl"
     questions.write_text("".join(json.dumps(case) + "\n" for case in SMALL_SET), encoding="utf-8")
+    shutil.copy(EVAL / "score.py", tmp_path / "score.py")  # eval scores with the score.py beside the question set
     rows, figures = evaluate(seeds_index, seeds_dir, questions, tmp_path / "results.jsonl")
     assert [r["id"] for r in rows] == [c["id"] for c in SMALL_SET]
     follow_up, listing, wrong_year = rows
