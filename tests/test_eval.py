@@ -113,6 +113,24 @@ def test_the_report_shows_each_failed_question_escaped_and_the_threshold_plot(ru
         assert c["text"].replace("&", "&amp;").replace("<", "&lt;")[:60] in html
 
 
+def test_the_threshold_curve_starts_at_the_run_and_ends_declining_everything(run):
+    code, out, err = score_cli(run, "--results", run["results"], "--json")
+    assert code == 0, err
+    figures = json.loads(out)
+    first, *_, last = points = figures["thresholds"]
+    m = figures["metrics"]
+    assert first["threshold"] == 0 and first["answer_accuracy"] == m["answer_accuracy"]
+    assert first["abstention_recall"] == m["abstention_recall"] and first["false_abstention"] == m["false_abstention"]
+    assert last["threshold"] is None  # above every confidence: every answer withheld
+    assert last["answered"] == 0 and last["answer_accuracy"] == 0 and last["abstention_recall"] == 1
+    # a stricter threshold only ever withholds more: accuracy never rises, abstention recall never falls
+    for before, after in zip(points, points[1:]):
+        assert after["threshold"] is None or after["threshold"] > before["threshold"]
+        assert after["answered"] < before["answered"]
+        assert after["answer_accuracy"] <= before["answer_accuracy"]
+        assert after["abstention_recall"] >= before["abstention_recall"]
+
+
 def test_a_markdown_report_puts_its_plot_beside_it(run, tmp_path: Path):
     report = tmp_path / "report.md"
     code, _, err = score_cli(run, "--results", run["results"], "--report", report)

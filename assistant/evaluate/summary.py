@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from . import threshold
 from .compare import Comparison, compare
@@ -51,13 +51,21 @@ class Evaluation:
     def to_dict(self) -> dict:
         d = {"questions": self.name, "metrics": self.metrics, "by_kind": self.by_kind,
              "failed": [j.case["id"] for j in self.failed],
-             "gate": {"bounds": [str(b) for b in self.bounds], "failures": self.failed_bounds}}
+             "gate": {"bounds": [str(b) for b in self.bounds], "failures": self.failed_bounds},
+             "thresholds": [thresholds_json(p) for p in self.curve()] if self.has_confidences() else []}
         if self.comparison is not None:
             c = self.comparison
             d["compare"] = {"old": c.old_name, "deltas": {x.metric: round(x.change, 6) for x in c.deltas},
                             "right_to_wrong": [now.case["id"] for _, now in c.broke],
                             "wrong_to_right": [now.case["id"] for _, now in c.fixed]}
         return d
+
+
+def thresholds_json(p: threshold.Point) -> dict:
+    """A point of the curve as JSON: threshold null for "above every answer's confidence" (JSON has no infinity)."""
+    d = asdict(p)
+    d["threshold"] = None if p.threshold == float("inf") else p.threshold
+    return d
 
 
 def evaluate(name: str, cases: list[dict], results: list[dict], bounds: list[Bound] | None = None,
