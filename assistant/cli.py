@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -29,14 +30,29 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _open(settings: Settings, code: int = 1):
+@contextmanager
+def _progress(label: str, show: bool):
+    """A progress bar on stderr while it is a terminal (and show); yields update(n, total, description="")."""
+    if not (show and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.description}"), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("", total=None)
+        yield lambda n, total, description="": bar.update(task, completed=n, total=total, description=description)
+
+
+def _open(settings: Settings):
     from .core import Assistant
     from .schema import AssistantError
 
     try:
         return Assistant(settings)
     except AssistantError as exc:
-        _fail(str(exc), code)
+        _fail(str(exc))
 
 
 @app.command()
@@ -51,17 +67,9 @@ def ingest(
     assistant = _open(settings)
     from .schema import AssistantError
 
-    show_bar = not as_json and sys.stderr.isatty()
     try:
-        if show_bar:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                          TextColumn("{task.description}"), transient=True) as bar:
-                task = bar.add_task("", total=None)
-                summary = assistant.ingest(paths, progress=lambda n, total, name: bar.update(task, completed=n, total=total, description=name))
-        else:
-            summary = assistant.ingest(paths)
+        with _progress("ingesting", show=not as_json) as update:
+            summary = assistant.ingest(paths, progress=update)
     except AssistantError as exc:  # e.g. the embedding server failed: what was written stays, the next run goes on
         _fail(str(exc))
     result = summary.to_dict()
@@ -227,7 +235,7 @@ def evaluate(
     else:
         index = _eval_index(index, chroma_url, docs)
         settings = _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer)
-        rows = _eval_answer(settings, cases, docs, out, show_progress=not as_json and sys.stderr.isatty())
+        rows = _eval_answer(settings, cases, docs, out, show_progress=not as_json)
     ev = judge_run(questions.name, cases, rows, bounds, old, compare.name if compare else "old")
     _eval_print(ev, as_json)
     if report is not None:
@@ -284,24 +292,20 @@ def _eval_index(index: Optional[Path], chroma_url: Optional[str], docs: Path) ->
 def _eval_answer(settings: Settings, cases: list[dict], docs: Path, out: Path, show_progress: bool) -> list[dict]:
     """Index DOCS (idempotently) and answer every case into OUT, with a progress bar on a terminal."""
     from . import eval as evaluation
+    from .core import Assistant
     from .schema import AssistantError
 
-    assistant = _open(settings, 3)
     try:
+        assistant = Assistant(settings)
         assistant.answerer()  # an unknown answerer or a bad LLM setting says so before the run, not on every case
-        summary = assistant.ingest([docs])
+        with _progress("indexing", show=show_progress) as update:
+            summary = assistant.ingest([docs], progress=update)
     except AssistantError as exc:
         _fail(str(exc), 3)
     typer.echo(f"index: {summary.documents} documents, {summary.chunks} chunks "
                f"(added {summary.added}, updated {summary.updated}, removed {summary.removed}, failed {len(summary.failed)})", err=True)
-    if not show_progress:
-        rows = evaluation.run(assistant, cases, out)
-    else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        with Progress(TextColumn("answering"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True) as bar:
-            task = bar.add_task("", total=len(cases))
-            rows = evaluation.run(assistant, cases, out, progress=lambda n, total: bar.update(task, completed=n))
+    with _progress("answering", show=show_progress) as update:
+        rows = evaluation.run(assistant, cases, out, progress=update)
     errors = [r for r in rows if r.get("error")]
     if errors:
         typer.echo(f"{len(errors)} of {len(rows)} questions failed to answer, e.g. {errors[0]['id']}: {errors[0]['error']}", err=True)
