@@ -195,6 +195,7 @@ class Assistant:
         from .verify import verify_sentence
 
         by_key: dict[tuple[str, int, int], Citation] = {}
+        answer.confidence = None  # this answerer's own: a fallback answerer starts afresh
         for draft in drafts:
             if draft.kind == "delta":
                 yield {"event": "delta", "text": draft.text}
@@ -202,10 +203,13 @@ class Assistant:
             if draft.kind == "abstain":
                 answer.abstained = True
                 answer.notice = answer.notice or draft.text
+                answer.confidence = draft.score
                 continue
             verdict = verify_sentence(draft, self.settings, asked)
             if verdict.verdict == "unsupported":
                 continue
+            if draft.score is not None:  # the answer is as confident as its best shown sentence
+                answer.confidence = max(draft.score, answer.confidence or 0.0)
             markers, new = [], []
             for span in draft.spans:
                 key = (span.document_id, span.start, span.end)

@@ -119,6 +119,7 @@ class Answer:
     answerer: str = ""
     notice: str = ""  # e.g. "LLM server unreachable; answered extractively"
     complete: bool = True  # False when the answerer broke off mid-answer (never cached)
+    confidence: float | None = None  # the answerer's score of its best shown sentence (of its abstention), 0..1
 
     @property
     def text(self) -> str:
@@ -137,6 +138,7 @@ class Answer:
             "rewritten_query": self.rewritten_query,
             "answerer": self.answerer,
             "notice": self.notice,
+            "confidence": self.confidence,
             "timings": self.timings,
         }
 
