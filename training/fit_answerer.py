@@ -172,6 +172,25 @@ def outcome_figures(harvested: list[dict], best_p: list[float], best_ok: list[bo
             "questions": len(rows)}
 
 
+def first_round_confidence(harvested: list[dict], p: np.ndarray, owner: list[int], budget: int) -> dict:
+    """The lowest probability at which the first round's best sentence (the prior's first `budget`) may end the
+    search: above it, scoring the rest never changed whether the best sentence held the answer on the tuning half."""
+    per_question: dict[int, list[tuple[float, bool]]] = {}
+    labels = [label for h in harvested for label in h["labels"]]
+    for k, (pk, label) in enumerate(zip(p, labels)):
+        per_question.setdefault(owner[k], []).append((float(pk), bool(label)))
+    rounds = []
+    for rows in per_question.values():
+        first = max(rows[:budget])
+        every = max(rows)
+        rounds.append((first[0], first[1] != every[1]))
+    for c in np.arange(0.30, 1.0, 0.05):
+        if not any(changed for best, changed in rounds if best >= c):
+            stopped = sum(best >= c for best, _ in rounds) / max(1, len(rounds))
+            return {"confident_answer": round(float(c), 2), "questions_decided_in_one_round": round(stopped, 3)}
+    return {"confident_answer": 1.0, "questions_decided_in_one_round": 0.0}
+
+
 def collect(args, models: dict[str, CachedModel]) -> list[dict]:
     harvested = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -220,6 +239,7 @@ def main() -> None:
             best_p[owner[k]], best_ok[owner[k]] = float(pk), bool(yk)
     threshold = choose_threshold(harvested, best_p, args.false_abstention)
     figures = outcome_figures(harvested, best_p, best_ok, threshold)
+    figures |= first_round_confidence(harvested, p, owner, Settings.load().sentence_budget)
     data = {"weights": {f: round(float(w), 5) for f, w in zip(FEATURES, weights)}, "bias": round(bias, 5),
             "threshold": round(threshold, 5), "context_input": chosen == "context",
             "fitted_on": "the tune half of bench/data (bench/split.py)" + (" (--tiny)" if args.tiny else ""),
