@@ -203,7 +203,7 @@ class Assistant:
             if verdict.verdict == "unsupported":
                 continue
             markers, new = [], []
-            for span in draft.spans:
+            for span in verdict.spans:  # what it cites that bears on the question
                 key = (span.document_id, span.start, span.end)
                 if key not in by_key:
                     page = span.page
@@ -217,7 +217,8 @@ class Assistant:
                 if by_key[key].marker not in markers:
                     markers.append(by_key[key].marker)
             text = draft.text.rstrip() + " " + "".join(f"[{m}]" for m in markers)
-            sentence = Sentence(text=text, citations=markers, support=verdict.support, verdict=verdict.verdict)
+            sentence = Sentence(text=text, citations=markers, support=verdict.support, verdict=verdict.verdict,
+                                probability=verdict.probability)
             answer.sentences.append(sentence)
             answer.citations.extend(new)
             yield {"event": "sentence", "sentence": sentence, "citations": new}

@@ -91,11 +91,25 @@ class Citation:
 class Sentence:
     text: str  # shown text, with its markers
     citations: list[int]  # markers
-    support: float = 0.0  # 0..1, how well the cited spans support it
-    verdict: str = "supported"  # supported | weak | unsupported
+    support: float = 0.0  # 0..1: a quote's calibrated probability of answering; else how well its spans back it
+    # supported | uncertain (the model doubts it answers the question) | weak (its spans only partly back it) |
+    # abstain; "supported" only when the model's probability is at or above the fitted threshold (verify.py)
+    verdict: str = "supported"
+    probability: float | None = None  # the answer-bearing model's probability that it answers the question
+
+    def confidence(self) -> str:
+        """The verdict in plain words, as the chat, the widget and the CLI show it ("" for an abstention)."""
+        p = f" (p {self.probability:.2f})" if self.probability is not None else ""
+        if self.verdict == "supported":
+            return f"likely answers{p}"
+        if self.verdict == "uncertain":
+            return f"may not answer the question{p}"
+        if self.verdict == "weak":
+            return f"only partly backed by its source (support {self.support:.2f})"
+        return ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "confidence": self.confidence()}
 
 
 @dataclass
