@@ -46,7 +46,8 @@
     ".bot.abstained{background:#fff7e0;border:1px solid #f0d68a}",
     ".bot.error{background:#fdecea;border:1px solid #f5b5ad;color:#8a1c12}",
     ".label{display:block;font-size:12px;font-weight:600;color:#8a6d00;margin-bottom:2px}",
-    ".sentence.weak{text-decoration:underline dotted #c79100}",
+    ".sentence.weak,.sentence.uncertain{text-decoration:underline dotted #c79100}",
+    ".doubt{font-size:11px;color:#8a6d00;background:#fff3cd;border-radius:4px;padding:0 4px;margin-left:3px}",
     ".marker{border:0;background:none;color:" + accent + ";padding:0 1px;font-weight:600}",
     ".marker:hover{text-decoration:underline}",
     ".sources{margin:6px 0 0;padding:0;list-style:none;font-size:12px;color:#555}",
@@ -156,7 +157,7 @@
 
   function renderSentence(bubble, sentence, citations) {
     var span = el("span", { class: "sentence " + sentence.verdict });
-    if (sentence.verdict === "weak") span.title = "weakly supported by its source";
+    if (sentence.confidence) span.title = sentence.confidence;  // the verdict in plain words, made by the server
     var text = (bubble.querySelector(".sentence") ? " " : "") + sentence.text;
     var pattern = /\[(\d+)\]/g, last = 0, m;
     while ((m = pattern.exec(text))) {
@@ -168,6 +169,8 @@
       last = pattern.lastIndex;
     }
     span.append(document.createTextNode(text.slice(last)));
+    // doubt is shown where the sentence is: only a sentence the model is confident of goes unmarked
+    if (sentence.verdict !== "supported" && sentence.confidence) span.append(el("span", { class: "doubt" }, sentence.confidence));
     bubble.append(span);
   }
 
