@@ -1,6 +1,7 @@
 """The few types every part of the assistant speaks (see DESIGN.md)."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -99,7 +100,7 @@ class Sentence:
 
     def confidence(self) -> str:
         """The verdict in plain words, as the chat, the widget and the CLI show it ("" for an abstention)."""
-        p = f" (p {self.probability:.2f})" if self.probability is not None else ""
+        p = f" (p {shown_probability(self.probability)})" if self.probability is not None else ""
         if self.verdict == "supported":
             return f"likely answers{p}"
         if self.verdict == "uncertain":
@@ -110,6 +111,11 @@ class Sentence:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "confidence": self.confidence()}
+
+
+def shown_probability(p: float) -> str:
+    """Two decimals, rounded down: a doubted 0.9996 under a threshold of 0.9997 does not read as a sure "1.00"."""
+    return f"{math.floor(p * 100) / 100:.2f}"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from .schema import Answer, AssistantError, Citation, Document, Sentence
+from .schema import Answer, AssistantError, Citation, Document, Sentence, shown_probability
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def render_verdicts(said: list[Sentence]) -> str:
         return ('<span class="aui-verdicts some-weak" title="Underlined sentences may not answer the question or are '
                 f'only partly backed by their sources">{esc(words)}</span>')
     lowest = min((s.probability for s in said if s.probability is not None), default=None)
-    sure = f" (p {'≥ ' if len(said) > 1 else ''}{lowest:.2f})" if lowest is not None else ""
+    sure = f" (p {'≥ ' if len(said) > 1 else ''}{shown_probability(lowest)})" if lowest is not None else ""
     return ('<span class="aui-verdicts all-ok" title="Every sentence was checked against the text it cites">'
             f'✓ {"every sentence likely answers" if len(said) > 1 else "likely answers"}{sure}, supported by its source</span>')
 

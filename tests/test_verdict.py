@@ -15,8 +15,9 @@ import pytest
 from servers import ThreadServer
 
 from assistant.answer import Draft, Span
-from assistant.config import Settings
 from assistant import verify
+from assistant.config import Settings
+from assistant.schema import shown_probability
 from assistant.verify import thresholds, verify_sentence
 
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
@@ -38,12 +39,19 @@ def seed_assistant(seeds_dir, tmp_path_factory):
     return assistant
 
 
+def with_threshold(limit: float):
+    """The fitted thresholds, with "supported" starting at limit (the only thing these tests change)."""
+    changed = dataclasses.replace(thresholds(), answer_supported=limit, span_supported=limit)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(verify, "thresholds", lambda: changed)
+    return patch
+
+
 @pytest.fixture(scope="module")
 def doubtful_answer(seed_assistant):
     """D02 answered while the model's threshold for "supported" is above any probability."""
-    strict = dataclasses.replace(thresholds(), answer_supported=1.01, span_supported=1.01)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(verify, "thresholds", lambda: strict)
+    patch = with_threshold(1.01)
+    try:
         answer = seed_assistant.ask(D02)
         server = ThreadServer(create_app_for(seed_assistant))
         try:
@@ -53,6 +61,8 @@ def doubtful_answer(seed_assistant):
                     events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
         finally:
             server.stop()
+    finally:
+        patch.undo()
     assert not answer.abstained and answer.sentences
     return answer, rest, events
 
@@ -80,7 +90,8 @@ def test_the_chat_never_shows_a_doubted_sentence_as_supported(doubtful_answer):
     chat = render_chat([Turn(question=D02, answer=answer, query=answer.rewritten_query)])
     assert "✓" not in chat and "v-supported" not in chat and "likely answers" not in chat
     assert all(s.verdict == "uncertain" for s in answer.sentences)
-    assert f'<span class="aui-doubt">may not answer the question (p {answer.sentences[0].probability:.2f})</span>' in chat
+    p = shown_probability(answer.sentences[0].probability)
+    assert f'<span class="aui-doubt">may not answer the question (p {p})</span>' in chat
 
 
 def test_the_api_and_the_widgets_events_say_the_model_doubts_it(doubtful_answer):
@@ -99,7 +110,7 @@ def test_the_cli_says_the_model_doubts_it(doubtful_answer, capsys, monkeypatch):
     answer, _, _ = doubtful_answer
     _print_answer(answer, verbose=False)
     out = capsys.readouterr().out
-    assert f"may not answer the question (p {answer.sentences[0].probability:.2f})" in out
+    assert f"may not answer the question (p {shown_probability(answer.sentences[0].probability)})" in out
     assert "likely answers" not in out
 
 
@@ -108,13 +119,16 @@ def test_a_confident_answer_says_so(seed_assistant, capsys, monkeypatch):
     from assistant.ui import Turn, render_chat
 
     monkeypatch.setenv("COLUMNS", "1000")
-    answer = seed_assistant.ask(D02)
-    sure = [s for s in answer.sentences if s.verdict == "supported"]
-    assert sure and all(s.probability >= thresholds().answer_supported for s in sure)
+    patch = with_threshold(0.0)  # whatever the answerer's probability, it is at or above this
+    try:
+        answer = seed_assistant.ask(D02)
+    finally:
+        patch.undo()
+    assert answer.sentences and all(s.verdict == "supported" for s in answer.sentences)
     _print_answer(answer, verbose=False)
-    assert f"likely answers (p {sure[0].probability:.2f})" in capsys.readouterr().out
+    assert f"likely answers (p {shown_probability(answer.sentences[0].probability)})" in capsys.readouterr().out
     chat = render_chat([Turn(question=D02, answer=answer)])
-    assert ("✓" in chat) == all(s.verdict == "supported" for s in answer.sentences)
+    assert "✓" in chat and "aui-doubt" not in chat and "may not answer" not in chat
 
 
 def test_a_reworded_sentence_citing_a_span_off_the_question_is_refused():
@@ -128,3 +142,19 @@ def test_a_reworded_sentence_citing_a_span_off_the_question_is_refused():
     assert reworded.verdict in ("supported", "uncertain", "weak") and reworded.missing == []
     assert [s.text for s in reworded.spans] == [TROOPS]  # the unrelated line is not one of its citations
     assert reworded.probability >= thresholds().span_floor
+
+
+def test_the_fitting_script_writes_thresholds_verify_can_read(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    out = tmp_path / "verdict.json"
+    result = subprocess.run([sys.executable, "training/fit_verdict.py", "--quick", "3", "--cache", str(tmp_path / "cache"),
+                             "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    fitted = json.loads(out.read_text())
+    read = verify.Thresholds(**{name: fitted[name] for name in verify.Thresholds.__dataclass_fields__})
+    assert 0.0 <= read.span_floor <= 1.0 and 0.0 <= read.answer_supported <= 1.0
+    assert "reporting" in fitted["figures"]

@@ -28,10 +28,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "training"))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from splits import QUESTION_SETS, cases  # noqa: E402
+from split import cases, half  # noqa: E402  (the one rule that splits the bench questions by article)
 
+QUESTION_SETS = {  # question set -> the folder of articles it asks about
+    ROOT / "bench" / "data" / "wiki_questions.jsonl": ROOT / "bench" / "data" / "wiki",
+    ROOT / "bench" / "data" / "seeds_extra.jsonl": ROOT.parent / "shared" / "seeds",
+}
 OUT = ROOT / "assistant" / "models" / "answer_bearing" / "verdict.json"
 PRECISION_TARGET = 0.9  # a "supported" badge is right at least this often on the tuning half
 SPAN_RECALL_TARGET = 0.95  # the span check refuses at most 1 in 20 evidence spans on the tuning half
@@ -82,7 +86,9 @@ def sentence_spans_of(passages):
     return spans
 
 
-def collect_case(assistant, case: dict, into: Collected) -> None:
+def collect_case(assistant, case: dict) -> dict:
+    """One case's figures: the extractive answerer's sentences (probability, right?), the logits of its evidence
+    spans (answerable) or the highest logit of each scorer over every retrieved sentence (unanswerable)."""
     from assistant.eval import replay
 
     history = replay(assistant, case.get("history") or [])
@@ -90,49 +96,53 @@ def collect_case(assistant, case: dict, into: Collected) -> None:
     query = assistant.rewrite(question, history)
     passages = assistant.retriever.retrieve(query)
     asked = question if query == question else f"{question} {query}"  # what the Assistant verifies against
+    row = {"id": case["id"], "half": half(case), "shown": [], "evidence": [], "best_wrong": None}
     for draft in assistant.answerer("extractive").answer(question, query, passages, history):
         if draft.kind == "sentence" and draft.score is not None:
             right = case.get("answerable", True) and (holds(draft.text, case.get("answer_any", []))
                                                      or holds(draft.text, case.get("evidence_any", [])))
-            into.shown.append((float(draft.score), bool(right)))
+            row["shown"].append((float(draft.score), bool(right)))
     spans = sentence_spans_of(passages)
     if case.get("answerable", True):
-        spans = [s for s in spans if holds(s.text, case.get("evidence_any", []))
-                 or any(norm(s.text) in norm(e) and len(s.text) > 20 for e in case.get("evidence_any", []))]
+        evidence = case.get("evidence_any", [])
+        spans = [s for s in spans if holds(s.text, evidence) or any(len(s.text) > 20 and norm(s.text) in norm(e) for e in evidence)]
         if spans:
             scores = span_logits(asked, spans)
-            into.evidence += [{k: v[i] for k, v in scores.items()} for i in range(len(spans))]
+            row["evidence"] = [{k: v[i] for k, v in scores.items()} for i in range(len(spans))]
     elif spans:
-        into.best_wrong.append({k: max(v) for k, v in span_logits(asked, spans).items()})
+        row["best_wrong"] = {k: max(v) for k, v in span_logits(asked, spans).items()}
+    return row
 
 
-def collect(which: str, cache: Path, quick: int = 0) -> Collected:
-    """One half's figures, computed once and kept in the cache (delete it after changing the answerer)."""
-    from dataclasses import asdict
-
-    kept = cache / f"collected-{which}{f'-quick{quick}' if quick else ''}.json"
+def collect(cache: Path, quick: int = 0) -> list[dict]:
+    """Every case's figures, computed once and kept in the cache (delete it after changing the answerer)."""
+    kept = cache / f"collected{f'-quick{quick}' if quick else ''}.json"
     if kept.exists():
-        return Collected(**json.loads(kept.read_text(encoding="utf-8")))
-    out = answers(which, cache, quick)
-    kept.write_text(json.dumps(asdict(out)), encoding="utf-8")
-    return out
-
-
-def answers(which: str, cache: Path, quick: int) -> Collected:
+        return json.loads(kept.read_text(encoding="utf-8"))
     from assistant.config import Settings
     from assistant.core import Assistant
 
-    out = Collected()
+    rows = []
     for questions, docs in QUESTION_SETS.items():
         if quick and docs.name == "wiki":
             continue  # a quick run: the five seed articles only
-        index = cache / docs.name / "index"
-        assistant = Assistant(Settings(index_dir=index))  # no Settings.load: the user's ASSISTANT_* stay out
-        if not index.exists() or not assistant.documents():
-            assistant.ingest([docs])
-        chosen = cases(questions, which)
+        assistant = Assistant(Settings(index_dir=cache / docs.name / "index"))  # not Settings.load: no ASSISTANT_*
+        assistant.ingest([docs])  # unchanged files are skipped
+        chosen = cases(questions)
         for case in chosen[:quick] if quick else chosen:
-            collect_case(assistant, case, out)
+            rows.append(collect_case(assistant, case))
+            print(f"{len(rows)} {case['id']}", file=sys.stderr, flush=True)
+    kept.write_text(json.dumps(rows), encoding="utf-8")
+    return rows
+
+
+def of_half(rows: list[dict], which: str) -> Collected:
+    out = Collected()
+    for row in rows:
+        if row["half"] == which:
+            out.shown += [tuple(x) for x in row["shown"]]
+            out.evidence += row["evidence"]
+            out.best_wrong += [row["best_wrong"]] if row["best_wrong"] else []
     return out
 
 
@@ -227,19 +237,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/assistant-fit-verdict"),
                         help="where the bench corpora are indexed (reused when already there)")
-    parser.add_argument("--quick", type=int, default=0, help="only the first N cases of each set and half")
+    parser.add_argument("--quick", type=int, default=0, help="only the first N cases of the seed articles' set (a smoke run)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    tuning = collect("tuning", args.cache, args.quick)
-    reporting = collect("reporting", args.cache, args.quick)
+    rows = collect(args.cache, args.quick)
+    tuning, reporting = of_half(rows, "tune"), of_half(rows, "report")
     fitted = fit(tuning)
     figures = {"tuning": report(fitted, tuning), "reporting": report(fitted, reporting),
                "AUC on reporting, evidence span vs best unanswerable span": {
                    s: round(auc(reporting, s), 3) for s in ("answer", "answer_titled", "relevance")}}
     result = {**fitted, "precision_target": PRECISION_TARGET, "span_recall_target": SPAN_RECALL_TARGET,
-              "fitted_on": "tuning half of bench/data (training/splits.py)", "figures": figures}
+              "fitted_on": "tuning half of bench/data (bench/split.py)", "figures": figures}
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=1))
     print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
