@@ -158,3 +158,16 @@ def test_the_fitting_script_writes_thresholds_verify_can_read(tmp_path):
     read = verify.Thresholds(**{name: fitted[name] for name in verify.Thresholds.__dataclass_fields__})
     assert 0.0 <= read.span_floor <= 1.0 and 0.0 <= read.answer_supported <= 1.0
     assert "reporting" in fitted["figures"]
+
+
+def test_the_thresholds_were_fitted_on_the_packaged_model_and_answerer():
+    # probabilities from another model or other answerer weights make the thresholds meaningless: after changing
+    # either, run training/fit_verdict.py again
+    import sys
+
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "training"))
+    from fit_verdict import OUT, fitted_with
+
+    assert json.loads(OUT.read_text())["fitted_with"] == fitted_with(), "verdict.json is stale: run training/fit_verdict.py"

@@ -10,6 +10,11 @@ Two judgements are fitted:
   (positives) against the best-looking span of each unanswerable question (negatives); a span below
   `span_floor` (the highest threshold keeping SPAN_RECALL_TARGET of the evidence spans) does not bear on the
   question, and a sentence resting on spans below `span_supported` (PRECISION_TARGET again) is "uncertain".
+  The span goes to the model after its document's title (`span_titled`) only if that separates better on the
+  tuning half.
+
+The figures depend on the extractive answerer (its probabilities) and the retriever: after changing either, run
+this again with a fresh --cache. Splitting is bench/split.py's rule; the reporting half is only reported.
 
 usage: python training/fit_verdict.py [--cache DIR] [--quick N] [--out FILE]
 """
@@ -233,6 +238,18 @@ def auc(data: Collected, scorer: str) -> float:
     return sum(pairs) / max(1, len(pairs))
 
 
+def fitted_with() -> str:
+    """A fingerprint of the packaged answer-bearing files the probabilities come from (the model, the answerer's
+    fitted weights): thresholds fitted on other files are stale (tests/test_verdict.py checks)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(OUT.parent.iterdir()):
+        if path.suffix in (".onnx", ".json") and path.name != OUT.name:
+            digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/assistant-fit-verdict"),
@@ -249,7 +266,8 @@ def main() -> None:
                "AUC on reporting, evidence span vs best unanswerable span": {
                    s: round(auc(reporting, s), 3) for s in ("answer", "answer_titled", "relevance")}}
     result = {**fitted, "precision_target": PRECISION_TARGET, "span_recall_target": SPAN_RECALL_TARGET,
-              "fitted_on": "tuning half of bench/data (bench/split.py)", "figures": figures}
+              "fitted_on": "tuning half of bench/data (bench/split.py)", "fitted_with": fitted_with(),
+              "figures": figures}
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=1))
     print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
