@@ -98,7 +98,7 @@ class Sentence:
     verdict: str = "supported"
     probability: float | None = None  # the answer-bearing model's probability that it answers the question
 
-    def confidence(self) -> str:
+    def verdict_words(self) -> str:
         """The verdict in plain words, as the chat, the widget and the CLI show it ("" for an abstention)."""
         p = f" (p {shown_probability(self.probability)})" if self.probability is not None else ""
         if self.verdict == "supported":
@@ -119,7 +119,7 @@ class Sentence:
         return self.text
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "body": self.body, "confidence": self.confidence()}
+        return {**asdict(self), "body": self.body, "verdict_words": self.verdict_words()}
 
 
 def shown_probability(p: float) -> str:

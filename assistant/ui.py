@@ -99,7 +99,7 @@ def history_of(turns: list[Turn]) -> list[dict]:
 
 
 # -- rendering (every piece of text goes through esc) -------------------------------------------
-VERDICT_TITLES = {  # after the verdict in plain words (Sentence.confidence)
+VERDICT_TITLES = {  # after the verdict in plain words (Sentence.verdict_words)
     "supported": "the answer-bearing model is confident it answers the question, and the cited text backs it",
     "uncertain": "the answer-bearing model doubts it answers the question; check the source",
     "weak": "its wording goes beyond the cited text; check the source",
@@ -117,7 +117,7 @@ def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> st
         else:
             out.append(f'<button class="aui-cite v-{verdict}" data-turn="{turn_no}" data-cite="m{n}" '
                        f'title="Open [{n}] {esc(c.title or c.source)}">[{n}]</button>')
-    said = s.confidence()
+    said = s.verdict_words()
     title = f"{said[:1].upper()}{said[1:]}: {VERDICT_TITLES[verdict]}" if said and verdict in VERDICT_TITLES else ""
     if said and verdict != "supported":  # doubt is said where the sentence is, not only on hover
         out.append(f' <span class="aui-doubt">{esc(said)}</span>')
@@ -166,7 +166,7 @@ def render_verdicts(said: list[Sentence]) -> str:
     """The answer's overall verdict: "✓" only when the model is confident of every sentence."""
     doubted = [s for s in said if s.verdict != "supported"]
     if doubted:
-        words = doubted[0].confidence() if len(said) == 1 else f"{len(doubted)} of {len(said)} sentences not confidently supported"
+        words = doubted[0].verdict_words() if len(said) == 1 else f"{len(doubted)} of {len(said)} sentences not confidently supported"
         return ('<span class="aui-verdicts some-weak" title="Underlined sentences may not answer the question or are '
                 f'only partly backed by their sources">{esc(words)}</span>')
     lowest = min((s.probability for s in said if s.probability is not None), default=None)

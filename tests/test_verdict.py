@@ -97,10 +97,10 @@ def test_the_chat_never_shows_a_doubted_sentence_as_supported(doubtful_answer):
 def test_the_api_and_the_widgets_events_say_the_model_doubts_it(doubtful_answer):
     _, rest, events = doubtful_answer
     assert rest["sentences"] and all(s["verdict"] == "uncertain" for s in rest["sentences"])
-    assert all(0.0 < s["probability"] < 1.01 and s["confidence"].startswith("may not answer") for s in rest["sentences"])
+    assert all(0.0 < s["probability"] < 1.01 and s["verdict_words"].startswith("may not answer") for s in rest["sentences"])
     assert rest["citations"] and all(c["verdict"] == "uncertain" for c in rest["citations"])
     shown = [e["sentence"] for e in events if e["event"] == "sentence"]  # what the widget renders, as it comes
-    assert shown and all(s["verdict"] == "uncertain" and s["confidence"].startswith("may not answer") for s in shown)
+    assert shown and all(s["verdict"] == "uncertain" and s["verdict_words"].startswith("may not answer") for s in shown)
 
 
 def test_the_cli_says_the_model_doubts_it(doubtful_answer, capsys, monkeypatch):
