@@ -58,7 +58,9 @@ class Settings:
     chunk_tokens: int = 250
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 50.0
-    ingest_batch_chunks: int = 256  # chunks embedded and written together (a kill loses at most one batch)
+    # chunks embedded (sorted by length: 1,024 pad 2.6 % where 256 padded 7.7 %) and written together; a kill
+    # loses at most one batch
+    ingest_batch_chunks: int = 1024
     # retrieval
     top_k: int = 8
     candidates: int = 30

@@ -58,15 +58,29 @@ class OnnxEncoder:
         with self.lock:
             return self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
 
-    def run_batched(self, encodings) -> list[np.ndarray]:
+    def run_batched(self, encodings, pool=None) -> np.ndarray:
+        """The model's output for each encoding, in their order, computed in batches of similar length.
+
+        pool(batch output) -> one row per input: applied to each batch as it comes, so that only the pooled rows
+        outlive it (a bi-encoder's whole hidden states for a thousand chunks would take a gigabyte)."""
+        pool = pool or (lambda result: result)
         order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        out: list[np.ndarray] = [None] * len(encodings)  # type: ignore[list-item]
+        out: np.ndarray | None = None
         for k in range(0, len(order), self.batch_size):
             batch = order[k:k + self.batch_size]
-            result = self._run([encodings[i] for i in batch])
-            for row, i in enumerate(batch):
-                out[i] = result[row]
-        return out
+            rows = pool(self._run([encodings[i] for i in batch]))
+            if out is None:
+                out = np.empty((len(encodings), *rows.shape[1:]), dtype=rows.dtype)
+            out[batch] = rows
+        return out if out is not None else np.empty((0,))
+
+    @staticmethod
+    def padding(encodings, batch_size: int) -> tuple[int, int]:
+        """(tokens, padded positions) the length-sorted batches of batch_size would run: the cost of padding."""
+        lengths = sorted(len(e.ids) for e in encodings)
+        padded = sum(max(lengths[k:k + batch_size]) * len(lengths[k:k + batch_size])
+                     for k in range(0, len(lengths), batch_size))
+        return sum(lengths), padded
 
 
 class BgeSmall:
@@ -83,7 +97,7 @@ class BgeSmall:
         if query:
             texts = [self.QUERY_PREFIX + t for t in texts]
         encodings = self.encoder.tokenizer.encode_batch(texts)
-        vectors = np.stack([h[0] for h in self.encoder.run_batched(encodings)])
+        vectors = self.encoder.run_batched(encodings, pool=lambda hidden: hidden[:, 0])  # CLS pooling
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
         return vectors.astype(np.float32).tolist()
 
