@@ -54,6 +54,7 @@ class Store:
         self.bm25 = Bm25Index(settings.index_dir / "bm25" / f"{name}-{key}")
         self._lock = threading.RLock()
         self._vector_store = None
+        self._counted: tuple[int, int] | None = None  # (revision, chunks) of the last count
 
     @property
     def vector_store(self):
@@ -92,6 +93,10 @@ class Store:
         # Read afresh: a collection object keeps the metadata it was fetched with, and another process (or
         # another client of the server) may have changed the collection since.
         self.documents = self.client.get_collection(self.documents.name)
+        return int((self.documents.metadata or {}).get("revision", 0))
+
+    def known_revision(self) -> int:
+        """The revision as last read (by revision() or a BM25 sync), without asking Chroma again."""
         return int((self.documents.metadata or {}).get("revision", 0))
 
     def _bump_revision(self) -> None:
@@ -173,6 +178,13 @@ class Store:
     def count_chunks(self) -> int:
         return self.chunks.count()
 
+    def has_chunks(self) -> bool:
+        """Whether the collection holds any chunk, counted once per revision (a query asks this every time)."""
+        revision = self.known_revision()
+        if self._counted is None or self._counted[0] != revision or revision % 2:
+            self._counted = (revision, self.chunks.count())
+        return self._counted[1] > 0
+
     def all_chunks(self) -> Iterable[Chunk]:
         for ids, metas, texts in self._pages(self.chunks, include=["metadatas", "documents"]):
             for i, m, t in zip(ids, metas, texts):
@@ -185,7 +197,7 @@ class Store:
         return {i: _chunk_from(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
 
     def dense_search(self, query_vector: list[float], k: int) -> list[tuple[Chunk, float]]:
-        if self.chunks.count() == 0:
+        if not self.has_chunks():
             return []
         got = self.chunks.query(query_embeddings=[query_vector], n_results=k, include=["metadatas", "documents", "distances"])
         return [
@@ -258,11 +270,17 @@ class Bm25Index:
         self.words: dict[str, int] = {}  # lower-cased surface words -> chunks holding them (spelling correction)
         self._load()
 
-    @staticmethod
-    def _stemmer():
-        import Stemmer
+    _local = threading.local()
 
-        return Stemmer.Stemmer("english").stemWords
+    @classmethod
+    def _stemmer(cls):
+        # one stemmer per thread (a Stemmer is not thread-safe): answering a question tokenizes a dozen times
+        stem = getattr(cls._local, "stem", None)
+        if stem is None:
+            import Stemmer
+
+            stem = cls._local.stem = Stemmer.Stemmer("english").stemWords
+        return stem
 
     def tokenize(self, texts: list[str], return_ids: bool = True):
         import bm25s
@@ -329,5 +347,6 @@ class Bm25Index:
         if not tokens or not tokens[0]:
             return []
         k = min(k, len(self.ids))
-        docs, scores = self.model.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        # n_threads=0: in this thread (any other number starts a thread pool for each query)
+        docs, scores = self.model.retrieve(tokens, k=k, show_progress=False, n_threads=0)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
