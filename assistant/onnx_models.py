@@ -58,29 +58,40 @@ class OnnxEncoder:
         with self.lock:
             return self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
 
+    # Attention holds batch x heads x width^2 floats: a batch of 32 at 512 tokens needs 400 MB, which onnxruntime's
+    # arena then keeps. Batches of long inputs are cut so that rows x width^2 stays within 32 x 256^2 (about 100 MB).
+    ATTENTION_BUDGET = 32 * 256 * 256
+
+    def batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indices into lengths, shortest first, cut into batches of at most batch_size rows within the budget."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        out: list[list[int]] = []
+        for i in order:
+            if out and len(out[-1]) < self.batch_size and (len(out[-1]) + 1) * lengths[i] ** 2 <= self.ATTENTION_BUDGET:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return out
+
     def run_batched(self, encodings, pool=None) -> np.ndarray:
         """The model's output for each encoding, in their order, computed in batches of similar length.
 
         pool(batch output) -> one row per input: applied to each batch as it comes, so that only the pooled rows
         outlive it (a bi-encoder's whole hidden states for a thousand chunks would take a gigabyte)."""
         pool = pool or (lambda result: result)
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
         out: np.ndarray | None = None
-        for k in range(0, len(order), self.batch_size):
-            batch = order[k:k + self.batch_size]
+        for batch in self.batches([len(e.ids) for e in encodings]):
             rows = pool(self._run([encodings[i] for i in batch]))
             if out is None:
                 out = np.empty((len(encodings), *rows.shape[1:]), dtype=rows.dtype)
             out[batch] = rows
         return out if out is not None else np.empty((0,))
 
-    @staticmethod
-    def padding(encodings, batch_size: int) -> tuple[int, int]:
-        """(tokens, padded positions) the length-sorted batches of batch_size would run: the cost of padding."""
-        lengths = sorted(len(e.ids) for e in encodings)
-        padded = sum(max(lengths[k:k + batch_size]) * len(lengths[k:k + batch_size])
-                     for k in range(0, len(lengths), batch_size))
-        return sum(lengths), padded
+    def padding(self, encodings) -> tuple[int, int]:
+        """(tokens, padded positions) that run_batched runs for these encodings: the cost of padding."""
+        lengths = [len(e.ids) for e in encodings]
+        batches = self.batches(lengths)
+        return sum(lengths), sum(max(lengths[i] for i in b) * len(b) for b in batches)
 
 
 class BgeSmall:

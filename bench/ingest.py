@@ -91,13 +91,11 @@ def reset_peak() -> None:
         pass
 
 
-def padding_share(encodings, window: int, batch_size: int) -> float:
+def padding_share(encoder, encodings, window: int) -> float:
     """The share of padded positions when encodings are embedded window by window, each sorted by length."""
-    from assistant.onnx_models import OnnxEncoder
-
     tokens = padded = 0
     for k in range(0, len(encodings), window):
-        t, p = OnnxEncoder.padding(encodings[k:k + window], batch_size)
+        t, p = encoder.padding(encodings[k:k + window])
         tokens, padded = tokens + t, padded + p
     return (padded - tokens) / padded
 
@@ -167,10 +165,10 @@ def main() -> None:
     tokenizer = bge_small().encoder.tokenizer
     encodings = tokenizer.encode_batch(texts)
     tokens = sum(len(e.ids) for e in encodings)  # the embedder's own tokens (truncated at 512)
-    batch_size = bge_small().encoder.batch_size
+    encoder = bge_small().encoder
     info["padding"] = {"ingest_window_chunks": store.settings.ingest_batch_chunks,
-                       "ingest_share": padding_share(encodings, store.settings.ingest_batch_chunks, batch_size),
-                       "bare_share": padding_share(encodings, len(encodings), batch_size)}
+                       "ingest_share": padding_share(encoder, encodings, store.settings.ingest_batch_chunks),
+                       "bare_share": padding_share(encoder, encodings, len(encodings))}
     del encodings
 
     def bare() -> tuple[float, float]:
