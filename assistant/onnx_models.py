@@ -100,7 +100,9 @@ class BgeSmall:
     QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
 
     def __init__(self):
-        self.encoder = OnnxEncoder("bge_small_en")
+        # batches of 8: as fast per token as 32 on CPU, and onnxruntime's arena, which keeps the largest batch's
+        # buffers, stays at ~100 MB (1,620 chunks: 363 MB peak RSS against 986 MB with batches of 32)
+        self.encoder = OnnxEncoder("bge_small_en", batch_size=8)
 
     def embed(self, texts: list[str], query: bool = False) -> list[list[float]]:
         if not texts:
