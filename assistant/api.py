@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import Settings, offline_setup
+from .proxy import public_root
 from .schema import Answer, AssistantError
 
 offline_setup()
@@ -108,12 +109,13 @@ def _is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def _foreign_origin(headers: dict[str, str]) -> str | None:
-    """The Origin of a request sent by a page of another site, or None."""
+def _foreign_origin(headers: dict[str, str], public_netloc: str = "") -> str | None:
+    """The Origin of a request sent by a page of another site, or None (the page is ours: at Host, or the public URL)."""
     origin = headers.get("origin")
     if not origin:
         return None
-    if urlsplit(origin).netloc.lower() == headers.get("host", "").lower():
+    netloc = urlsplit(origin).netloc.lower()
+    if netloc == headers.get("host", "").lower() or (public_netloc and netloc == public_netloc):
         return None
     return origin
 
@@ -215,6 +217,7 @@ class Guard:
         self.app = app
         self.settings = settings
         self.local_only = not (settings.api_keys or settings.read_keys) and not settings.allow_remote
+        self.public = public_root(settings.root_path)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -266,10 +269,12 @@ class Guard:
                                       "(ASSISTANT_API_KEYS / ASSISTANT_READ_KEYS) or start it with --allow-remote",
                                       "permission_error")
             host = urlsplit("//" + headers.get("host", "localhost")).hostname or ""
-            if host not in LOCAL_HOSTS and not host.startswith("127."):
-                # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server.
-                return error_response(403, f"unexpected Host {host!r} for a local-only server", "permission_error")
-        origin = _foreign_origin(headers)
+            if host not in LOCAL_HOSTS and not host.startswith("127.") and host != self.public.hostname:
+                # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server;
+                # a proxy's own name is declared with a full-URL root path.
+                return error_response(403, f"unexpected Host {host!r} for a local-only server (behind a proxy, "
+                                      "give its public URL as --root-path)", "permission_error")
+        origin = _foreign_origin(headers, self.public.netloc)
         if origin is not None and origin not in self.settings.cors_origins and "*" not in self.settings.cors_origins:
             # Browsers send Origin on cross-site requests; refusing here (not only withholding CORS headers)
             # keeps other sites from making a visitor's browser ask or upload on their behalf.
@@ -283,9 +288,10 @@ def make_caller(settings: Settings, limiter: RateLimiter):
     bearer = HTTPBearer(auto_error=False, description="an admin key (ASSISTANT_API_KEYS) or a read key (ASSISTANT_READ_KEYS)")
     admin_keys = list(settings.api_keys)
     read_keys = list(settings.read_keys)
+    public_netloc = public_root(settings.root_path).netloc
 
     async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
-        origin = _foreign_origin({k.lower(): v for k, v in request.headers.items()})
+        origin = _foreign_origin({k.lower(): v for k, v in request.headers.items()}, public_netloc)
         client = request.client.host if request.client else ""
         if admin_keys or read_keys:
             key = credentials.credentials.strip() if credentials else ""
@@ -635,12 +641,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         info = await run_in_threadpool(assistant.status)
         return {"status": "ok", "documents": info["documents"], "chunks": info["chunks"], "answerer": info["answerer"]}
 
-    @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget", include_in_schema=False)
-    async def widget_js():
-        script = resources.files("assistant.static").joinpath("widget.js").read_text(encoding="utf-8")
-        return Response(script, media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
-
+    mount_widget(app)
     mount_ui(app, assistant, settings)
     # Added last = outermost: CORS headers go on every answer (errors included) so the widget can read them.
     app.add_middleware(Guard, settings=settings)
@@ -649,6 +650,20 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"], max_age=600,
     )
     return app
+
+
+def mount_widget(app: FastAPI) -> None:
+    """/widget.js and the stylesheet it links, /widget.css (a file, not inline: host pages may forbid inline styles)."""
+
+    def static_file(name: str, media_type: str):
+        async def serve_file():
+            body = resources.files("assistant.static").joinpath(name).read_text(encoding="utf-8")
+            return Response(body, media_type=media_type,
+                            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+        return serve_file
+
+    app.get("/widget.js", include_in_schema=False)(static_file("widget.js", "text/javascript; charset=utf-8"))
+    app.get("/widget.css", include_in_schema=False)(static_file("widget.css", "text/css; charset=utf-8"))
 
 
 def mount_docs(app: FastAPI) -> None:
@@ -665,11 +680,12 @@ def mount_docs(app: FastAPI) -> None:
     app.mount("/docs/static", StaticFiles(directory=static), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
-    async def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="assistant API",
-                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs/static/swagger-ui.css",
-                                   swagger_favicon_url="/docs/static/favicon-32x32.png")
+    async def docs(request: Request):
+        root = request.scope.get("root_path", "").rstrip("/")  # behind a proxy at a sub-path, the page's links carry it
+        return get_swagger_ui_html(openapi_url=root + "/openapi.json", title="assistant API",
+                                   swagger_js_url=root + "/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url=root + "/docs/static/swagger-ui.css",
+                                   swagger_favicon_url=root + "/docs/static/favicon-32x32.png")
 
 
 def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
@@ -697,5 +713,7 @@ def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
         options: dict[str, Any] = {}
     else:
         options = mount_options()
+    if settings.root_path:
+        options["root_path"] = settings.root_path  # the page's own URLs (queue, uploads, theme.css) under the proxy's path
     gr.mount_gradio_app(app, build_ui(assistant), path="/", auth=auth,
                         auth_message="Sign in with an admin API key as the password." if auth else None, **options)
