@@ -424,3 +424,37 @@ def test_chunks_a_killed_ingest_left_without_their_document_are_dropped(settings
     assert assistant.store.get_chunks([c.id for c in chunks]) == {}
     check_index(assistant.store)
     assert assistant.store.revision() % 2 == 0
+
+
+@pytest.mark.parametrize("text, name, title", [
+    ("Via Financial Times\n\nIraq has asked Washington to work out how it will withdraw troops. More.\n", "000_2ea2.txt", "000_2ea2"),
+    ("Iraq News - Local News - Baghdadpost\n\nIraq weighs larger NATO role\n\n Iraq is considering a role.\n", "a.txt",
+     "Iraq weighs larger NATO role"),
+    ("A 27 September threat by US Secretary of State Mike Pompeo to shut the US Embassy in Baghdad will degrade ties.\n\nMore.",
+     "threat.txt", "threat"),
+    ("Abraham Lincoln\n\nAbraham Lincoln was the 16th President of the United States.\n", "Abraham_Lincoln.txt", "Abraham Lincoln"),
+    ("ASCII\n\nASCII is a character-encoding scheme.\n", "ASCII.txt", "ASCII"),
+])
+def test_plain_text_title_is_its_heading_or_else_the_file_name(text: str, name: str, title: str):
+    from assistant.extract import extract_bytes
+
+    assert extract_bytes(text.encode(), name).title == title
+
+
+def test_html_pdf_and_docx_titles_come_from_their_metadata():
+    import io
+
+    import docx
+
+    from assistant.extract import extract_bytes
+
+    page = "<html><head><title>Bridge Reopens | Daily</title></head><body><p>Body.</p></body></html>"
+    assert extract_bytes(page.encode(), "x.html").title == "Bridge Reopens | Daily"
+    assert extract_bytes(b"<html><body><h1>Only a headline</h1><p>Body text.</p></body></html>", "x.html").title == "Only a headline"
+    assert extract_bytes(make_pdf(PDF_PAGES, title="Orchard report"), "x.pdf").title == "Orchard report"
+    d = docx.Document()
+    d.add_paragraph("The text of the memo.")
+    d.core_properties.title = "Memo on pears"
+    buf = io.BytesIO()
+    d.save(buf)
+    assert extract_bytes(buf.getvalue(), "memo.docx").title == "Memo on pears"
