@@ -106,3 +106,22 @@ def test_api_docs_and_widget_at_a_sub_path(browser, proxied):
     assert [p for p in rec.paths if not p.startswith("/assistant/") and p not in ("/intranet.html", "/favicon.ico")] == []
     assert rec.failures == []
     page.close()
+
+
+def test_a_public_url_as_root_path_names_the_proxys_host_and_origin(tmp_path):
+    """A keyless, this-machine-only server behind a proxy that passes its public name: that name is accepted, no other."""
+    from assistant.api import create_app
+    from assistant.config import Settings
+
+    from servers import ThreadServer
+
+    server = ThreadServer(create_app(Settings(index_dir=tmp_path / "index", root_path="https://intranet.example/assistant")))
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            assert http.get("/healthz", headers={"Host": "intranet.example"}).status_code == 200
+            assert http.get("/healthz", headers={"Host": "attacker.example"}).status_code == 403
+            # the page at the public URL is ours, wherever the proxy says the request went
+            assert http.get("/v1/models", headers={"Origin": "https://intranet.example"}).status_code == 200
+            assert http.get("/v1/models", headers={"Origin": "https://other.example"}).status_code == 403
+    finally:
+        server.stop()
