@@ -238,10 +238,12 @@ def render_sources(turn_no: int | None, t: Turn | None, active: str = "") -> str
                          f'<span class="aui-src-marker v-{esc(verdicts.get(c.marker, ""))}">[{c.marker}]</span>{page}'
                          f'<span class="aui-src-ctx">{ctx}</span></button>')
         first = cited[0]
-        count = f" · {len(cited)} cited passages" if len(cited) > 1 else ""
+        # the file name under the title, unless the title is the file name (a text without a heading)
+        meta = [first.source] if (first.title or first.source) not in (first.source, Path(first.source).stem) else []
+        meta += [f"{len(cited)} cited passages"] if len(cited) > 1 else []
+        meta_html = f'<span class="aui-src-meta">{esc(" · ".join(meta))}</span>' if meta else ""
         cards.append(f'<div class="aui-src-card" data-document="{esc(first.document_id)}"><div class="aui-src-head">'
-                     f'<span class="aui-src-title">{esc(first.title or first.source)}</span>'
-                     f'<span class="aui-src-meta">{esc(first.source)}{count}</span></div>{"".join(spans)}</div>')
+                     f'<span class="aui-src-title">{esc(first.title or first.source)}</span>{meta_html}</div>{"".join(spans)}</div>')
     return f'<div class="aui-sources">{head}<div class="aui-src-list">' + "".join(cards) + "</div></div>"
 
 
@@ -556,9 +558,9 @@ def build_ui(assistant) -> gr.Blocks:
                     with gr.Column(scale=3, min_width=380):
                         chat = gr.HTML(render_chat([]), js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-chat", autoscroll=True,
                                        min_height=320, max_height="62vh", container=True, padding=True)
-                        with gr.Row(equal_height=True):
+                        with gr.Row(equal_height=False, elem_id="aui-ask-row"):
                             question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
-                                                  lines=1, max_lines=6, scale=1, elem_id="aui-question", autofocus=True)
+                                                  lines=1, max_lines=6, scale=1, container=False, elem_id="aui-question", autofocus=True)
                             ask_btn = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="aui-ask")
                             new_btn = gr.Button("New chat", variant="secondary", size="sm", scale=0, min_width=84,
                                                 elem_id="aui-new")
