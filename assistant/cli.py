@@ -138,7 +138,7 @@ def _print_answer(answer, verbose: bool) -> None:
         console.print(f"[dim]{escape(answer.notice)}[/dim]")
     for c in answer.citations:
         page = f", page {c.page}" if c.page else ""
-        console.print(f"[bold][{c.marker}][/bold] {escape(c.title)} [dim]({escape(c.source)}{page}, chars {c.start}-{c.end})[/dim]")
+        console.print(f"[bold][{c.marker}][/bold] {escape(c.title or c.source)} [dim]({escape(c.source)}{page}, chars {c.start}-{c.end})[/dim]")
         console.print(f"    [italic]\u201c{escape(c.text.strip())}\u201d[/italic]")
     if verbose:
         console.print(f"[dim]{', '.join(f'{k} {v:.0f}' for k, v in answer.timings.items())}[/dim]")
@@ -236,7 +236,7 @@ def evaluate(
         cases = evaluation.load_cases(questions)
     except ValueError as exc:
         _fail(str(exc), 2)
-    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
+    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer), create=True)  # eval indexes DOCS itself
     summary = assistant.ingest([docs])
     typer.echo(f"index: {summary.documents} documents, {summary.chunks} chunks "
                f"(added {summary.added}, updated {summary.updated}, removed {summary.removed}, failed {len(summary.failed)})", err=True)

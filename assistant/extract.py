@@ -54,7 +54,9 @@ def extract_bytes(data: bytes, name: str) -> Extracted:
                 result.title = _markdown_title(result.text)
     if not result.text.strip():
         raise ExtractError("no text found in the file")
-    result.title = " ".join((result.title or _first_line(result.text) or Path(name).stem).split())[:200]
+    # No title rather than a made-up one: readers show the file name instead, and the answerer (which reads a short
+    # title as the document's subject) is not misled by a file name like 003_3489e0f1.
+    result.title = " ".join((result.title or _first_line(result.text)).split())[:200]
     return result
 
 
@@ -118,7 +120,7 @@ BYLINE = re.compile(r"(?i)(via|by|from)\s")
 
 
 def _first_line(text: str) -> str:
-    """A plain text's title: a heading among its leading lines (before the body starts), else "" (the file name is used).
+    """A plain text's title: a heading among its leading lines (before the body starts), else "".
 
     A heading is short, has letters and does not end like a sentence; bylines ("Via Financial Times") and site
     banners ("Iraq News - Local News - Baghdadpost") are passed over. A body line (long, or ending in a full stop)
