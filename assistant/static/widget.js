@@ -126,7 +126,7 @@
 
   function renderSentence(bubble, sentence, citations) {
     var span = el("span", { class: "sentence " + sentence.verdict });
-    if (sentence.verdict === "weak") span.title = "weakly supported by its source";
+    if (sentence.verdict_words) span.title = sentence.verdict_words;  // the verdict in plain words, made by the server
     // Markers come from the sentence's citation list only: a "[2]" quoted from an article stays text.
     var body = sentence.body != null ? sentence.body : sentence.text;
     var markers = sentence.citations || [];
@@ -136,6 +136,8 @@
       button.addEventListener("click", function () { if (citations[n]) openCitation(citations[n]); });
       span.append(button);
     });
+    // doubt is shown where the sentence is: only a sentence the model is confident of goes unmarked
+    if (sentence.verdict !== "supported" && sentence.verdict_words) span.append(el("span", { class: "doubt" }, sentence.verdict_words));
     bubble.append(span);
   }
 
