@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .access import Caller, change_refusal, foreign_origin, is_loopback, keyless_caller
 from .config import Settings, offline_setup
 from .markdown import answer_markdown, sentence_markdown
+from .proxy import public_root
 from .schema import Answer, AssistantError, is_text
 from .warmup import Warmup
 
@@ -194,6 +195,7 @@ class Guard:
         self.app = app
         self.settings = settings
         self.local_only = not (settings.api_keys or settings.read_keys) and not settings.allow_remote
+        self.public = public_root(settings.root_path)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -251,10 +253,12 @@ class Guard:
                                       "(ASSISTANT_API_KEYS / ASSISTANT_READ_KEYS) or start it with --allow-remote",
                                       "permission_error")
             host = urlsplit("//" + headers.get("host", "localhost")).hostname or ""
-            if host not in LOCAL_HOSTS and not host.startswith("127."):
-                # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server.
-                return error_response(403, f"unexpected Host {host!r} for a local-only server", "permission_error")
-        origin = foreign_origin(headers)
+            if host not in LOCAL_HOSTS and not host.startswith("127.") and host != self.public.hostname:
+                # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server;
+                # a proxy's own name is declared with a full-URL root path.
+                return error_response(403, f"unexpected Host {host!r} for a local-only server (behind a proxy, "
+                                      "give its public URL as --root-path)", "permission_error")
+        origin = foreign_origin(headers, self.public.netloc)
         if origin is not None and origin not in self.settings.cors_origins and "*" not in self.settings.cors_origins:
             # Browsers send Origin on cross-site requests; refusing here (not only withholding CORS headers)
             # keeps other sites from making a visitor's browser ask or upload on their behalf.
@@ -268,9 +272,10 @@ def make_caller(settings: Settings, limiter: RateLimiter):
     bearer = HTTPBearer(auto_error=False, description="an admin key (ASSISTANT_API_KEYS) or a read key (ASSISTANT_READ_KEYS)")
     admin_keys = list(settings.api_keys)
     read_keys = list(settings.read_keys)
+    public_netloc = public_root(settings.root_path).netloc
 
     async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
-        origin = foreign_origin({k.lower(): v for k, v in request.headers.items()})
+        origin = foreign_origin({k.lower(): v for k, v in request.headers.items()}, public_netloc)
         client = request.client.host if request.client else ""
         if admin_keys or read_keys:
             key = credentials.credentials.strip() if credentials else ""
@@ -311,13 +316,15 @@ def admin_only(caller: Caller) -> None:
 
 # -- answers as JSON ---------------------------------------------------------------------------
 def citation_dicts(answer: Answer) -> list[dict]:
-    """Each citation with the verdict and support of the sentences that cite it."""
+    """Each citation with the verdict, support and probability of the least sure sentence that cites it: a
+    citation is "supported" only when every sentence resting on it is."""
     out = []
     for c in answer.citations:
-        citing = [s for s in answer.sentences if c.marker in s.citations]
+        citing = sorted((s for s in answer.sentences if c.marker in s.citations), key=lambda s: s.verdict == "supported")
         d = c.to_dict()
         d["verdict"] = citing[0].verdict if citing else ""
-        d["support"] = max((s.support for s in citing), default=0.0)
+        d["support"] = citing[0].support if citing else 0.0
+        d["probability"] = citing[0].probability if citing else None
         out.append(d)
     return out
 
@@ -625,12 +632,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     async def healthz():
         return await health(assistant, warmup)
 
-    @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget", include_in_schema=False)
-    async def widget_js():
-        script = resources.files("assistant.static").joinpath("widget.js").read_text(encoding="utf-8")
-        return Response(script, media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
-
+    mount_widget(app)
     mount_ui(app, assistant, settings)
     # Added last = outermost: CORS headers go on every answer (errors included) so the widget can read them.
     app.add_middleware(Guard, settings=settings)
@@ -655,6 +657,19 @@ async def health(assistant, warmup: Warmup) -> JSONResponse:
         body.update(documents=info["documents"], chunks=info["chunks"], answerer=info["answerer"])
     return JSONResponse(body, status_code=200 if warmup.ready else 503)
 
+def mount_widget(app: FastAPI) -> None:
+    """/widget.js and the stylesheet it links, /widget.css (a file, not inline: host pages may forbid inline styles)."""
+
+    def static_file(name: str, media_type: str):
+        async def serve_file():
+            body = resources.files("assistant.static").joinpath(name).read_text(encoding="utf-8")
+            return Response(body, media_type=media_type,
+                            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+        return serve_file
+
+    app.get("/widget.js", include_in_schema=False)(static_file("widget.js", "text/javascript; charset=utf-8"))
+    app.get("/widget.css", include_in_schema=False)(static_file("widget.css", "text/css; charset=utf-8"))
+
 
 def mount_docs(app: FastAPI) -> None:
     """OpenAPI docs at /docs with Swagger UI's files served from the swagger-ui-py wheel: intranets are often offline."""
@@ -670,11 +685,12 @@ def mount_docs(app: FastAPI) -> None:
     app.mount("/docs/static", StaticFiles(directory=static), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
-    async def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="assistant API",
-                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs/static/swagger-ui.css",
-                                   swagger_favicon_url="/docs/static/favicon-32x32.png")
+    async def docs(request: Request):
+        root = request.scope.get("root_path", "").rstrip("/")  # behind a proxy at a sub-path, the page's links carry it
+        return get_swagger_ui_html(openapi_url=root + "/openapi.json", title="assistant API",
+                                   swagger_js_url=root + "/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url=root + "/docs/static/swagger-ui.css",
+                                   swagger_favicon_url=root + "/docs/static/favicon-32x32.png")
 
 
 def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
@@ -702,5 +718,7 @@ def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
         options: dict[str, Any] = {}
     else:
         options = mount_options()
+    if settings.root_path:
+        options["root_path"] = settings.root_path  # the page's own URLs (queue, uploads, theme.css) under the proxy's path
     gr.mount_gradio_app(app, build_ui(assistant, settings), path="/", auth=auth,
                         auth_message="Sign in with an admin API key as the password." if auth else None, **options)

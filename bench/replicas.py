@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import assistant_cmd, clean_env, free_port  # noqa: E402
-from nginx import nginx  # noqa: E402
+from nginx import replicas_nginx  # noqa: E402
 from processes import stop, wait_ready  # noqa: E402
 
 SEEDS = REPO.parent / "shared" / "seeds"
@@ -70,7 +70,7 @@ def replica_set(n: int) -> Iterator[tuple[str, dict[str, list[int]]]]:
                 replicas.append((url, stack.enter_context(_process(
                     assistant_cmd() + ["serve", "--host", "127.0.0.1", "--port", str(rport), "--index", str(work / f"r{k}")],
                     work / f"serve{k}.log", url + "/healthz", env))))
-            balanced = stack.enter_context(nginx([u for u, _ in replicas], work / "nginx"))
+            balanced = stack.enter_context(replicas_nginx([u for u, _ in replicas], work / "nginx"))
             nginx_pids = [int(p) for p in [(work / "nginx" / "nginx.pid").read_text().strip()] if p]
             nginx_pids += _children(nginx_pids[0])
             yield balanced, {"replicas": [p.pid for _, p in replicas], "chroma": [chroma.pid], "nginx": nginx_pids}

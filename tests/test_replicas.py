@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nginx import nginx
+from nginx import replicas_nginx
 from servers import assistant_serve
 
 FESTIVAL = (
@@ -34,7 +34,7 @@ def replicas(chroma_server: str, tmp_path_factory):
         for folder in folders:
             folder.mkdir()
         urls = [stack.enter_context(assistant_serve(folder / "index", env)) for folder in folders]
-        balanced = stack.enter_context(nginx(urls, root / "nginx"))
+        balanced = stack.enter_context(replicas_nginx(urls, root / "nginx"))
         yield urls, balanced
 
 
