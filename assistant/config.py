@@ -58,7 +58,9 @@ class Settings:
     chunk_tokens: int = 250
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 50.0
-    ingest_batch_chunks: int = 256  # chunks embedded and written together (a kill loses at most one batch)
+    # chunks embedded (sorted by length: 1,024 pad 2.6 % where 256 padded 7.7 %) and written together; a kill
+    # loses at most one batch
+    ingest_batch_chunks: int = 1024
     # limits on hostile files, each checked before the work it bounds and reported as the file's reason
     max_html_depth: int = 512  # elements nested deeper than this: refused (a parser bomb, not an article)
     max_unzipped_mb: float = 200.0  # a .docx whose parts declare more than this, inflated: refused (a zip bomb)
@@ -80,6 +82,9 @@ class Settings:
     read_keys: list[str] = field(default_factory=list)  # ask only
     cors_origins: list[str] = field(default_factory=list)
     allow_remote: bool = False  # no key configured: serve non-loopback clients too (otherwise loopback only)
+    # behind a reverse proxy: the public path ("/assistant") or URL ("https://intranet.example/assistant") it serves us at
+    root_path: str = ""
+    forwarded_allow_ips: list[str] = field(default_factory=lambda: ["127.0.0.1"])  # proxies whose X-Forwarded-* count
     rate_limit_per_minute: int = 60
     max_body_bytes: int = 60 * 1024 * 1024
     max_question_chars: int = 4000
@@ -121,6 +126,8 @@ class Settings:
         "rate_limit_per_minute": "ASSISTANT_RATE_LIMIT",
         "max_body_bytes": "ASSISTANT_MAX_BODY_BYTES",
         "allow_remote": "ASSISTANT_ALLOW_REMOTE",
+        "root_path": "ASSISTANT_ROOT_PATH",
+        "forwarded_allow_ips": "ASSISTANT_FORWARDED_ALLOW_IPS",
         "max_question_chars": "ASSISTANT_MAX_QUESTION_CHARS",
         "max_messages": "ASSISTANT_MAX_MESSAGES",
         "max_json_bytes": "ASSISTANT_MAX_JSON_BYTES",
