@@ -192,3 +192,19 @@ def test_the_fitting_script_writes_weights_the_answerer_reads(seeds_index: Path,
     likely = combination.probability(dict.fromkeys(FEATURES, 1.0) | {"logit": 8.0, "unknown": 0.0, "off_number": 0.0})
     unlikely = combination.probability(dict.fromkeys(FEATURES, 1.0) | {"logit": -8.0, "unknown": 0.0, "off_number": 0.0})
     assert unlikely < combination.threshold <= likely
+
+
+def test_the_abstention_threshold_keeps_false_abstention_under_the_cap_beyond_the_questions_it_saw():
+    """40 articles of 2 answerable questions each, and 30 unanswerable ones that look as likely as the weakest
+    answerable: every step up abstains on more unanswerable than answerable questions, so only the cap stops it.
+    It must stop below the answerable question the cap would just allow to be lost on these very questions,
+    leaving room for the next articles."""
+    sys.path.insert(0, str(REPO / "training"))
+    from fit_answerer import choose_threshold
+
+    answerable = [{"article": f"a{k // 2}", "answerable": True} for k in range(80)]
+    unanswerable = [{"article": f"u{k}", "answerable": False} for k in range(30)]
+    best_p = [0.30 + 0.7 * k / 80 for k in range(80)] + [0.30 + 0.15 * k / 30 for k in range(30)]
+    threshold = choose_threshold(answerable + unanswerable, best_p, [True] * 80 + [False] * 30, false_abstention=0.10)
+    lost = sum(p < threshold for p in best_p[:80])
+    assert 0 < lost < 8, (threshold, lost)  # the bare quantile would lose 8 of 80 (0.10)
