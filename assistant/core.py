@@ -15,6 +15,24 @@ offline_setup()
 ABSTAIN_TEXT = "The articles do not say."
 
 
+class QuestionError(AssistantError):
+    """The question itself cannot be asked (empty, no words, not text, too long): the asker's to fix."""
+
+
+def check_question(question: str | None, max_chars: int) -> str:
+    """The question stripped, or QuestionError saying why it cannot be asked; every front end asks through this."""
+    question = (question or "").strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if not re.search(r"[^\W_]", question):
+        raise QuestionError("the question has no words")
+    if not is_text(question):
+        raise QuestionError("the question is not valid text (it holds a lone UTF-16 surrogate)")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is too long ({len(question)} characters; the limit is {max_chars})")
+    return question
+
+
 class Assistant:
     """One collection, one retriever, one answerer: ask(question, history) -> Answer.
 
@@ -69,6 +87,11 @@ class Assistant:
             self.store.commit()
             return found
 
+    def revision(self) -> int:
+        """The collection's revision: it changes whenever any process changes the collection (answers cached
+        under one revision hold until the next)."""
+        return self.store.revision()
+
     def status(self) -> dict[str, Any]:
         size = self.store.size_on_disk()
         return {
@@ -121,15 +144,7 @@ class Assistant:
 
     def _events(self, question: str, history: list[dict] | None, live: bool) -> Iterator[dict]:
         """stream()'s events; live: each is shown as it comes (else only the answer at the end counts)."""
-        question = (question or "").strip()
-        if not question:
-            raise AssistantError("the question is empty")
-        if not re.search(r"[^\W_]", question):
-            raise AssistantError("the question has no words")
-        if not is_text(question):
-            raise AssistantError("the question is not valid text (it holds a lone UTF-16 surrogate)")
-        if len(question) > self.settings.max_question_chars:
-            raise AssistantError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
+        question = check_question(question, self.settings.max_question_chars)
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         query = self.rewrite(question, history)
