@@ -1,0 +1,76 @@
+"""Answers to repeated questions, per collection revision: intranet readers ask the same things again and again."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from typing import Iterator
+
+from ..schema import Answer
+
+REVISION_TTL_S = 1.0  # how long a revision read is trusted before it is read again (another process may ingest)
+
+
+class AnswerCache:
+    """Answers keyed by (collection revision, answerer, question, history), least recently used dropped first.
+
+    Concurrent identical questions share one computation (`pending`); any change of the collection starts afresh.
+    """
+
+    def __init__(self, assistant, size: int):
+        self.assistant = assistant
+        self.size = size
+        self.answers: OrderedDict[tuple, Answer] = OrderedDict()
+        self.pending: dict[tuple, asyncio.Future] = {}
+        self.checked, self._revision = -1e9, None
+
+    def stale(self) -> bool:
+        return self.size > 0 and time.monotonic() - self.checked > REVISION_TTL_S
+
+    def refresh(self) -> None:
+        """Read the collection's revision again (another process may have ingested); a blocking call."""
+        try:
+            self._revision = self.assistant.revision()
+        except Exception:  # an unreadable collection caches nothing rather than failing the question
+            self._revision = None
+        self.checked = time.monotonic()
+
+    def invalidate(self) -> None:
+        """This server changed the collection: forget the answers at once."""
+        self.answers.clear()
+        self.checked = -1e9
+
+    def key(self, question: str, history: list[dict]) -> tuple | None:
+        revision = self._revision if self.size > 0 else None
+        if revision is None:
+            return None
+        norm = lambda t: " ".join(t.split()).casefold()  # noqa: E731
+        return (revision, self.assistant.settings.answerer_name, norm(question),
+                tuple((m["role"], norm(m["content"])) for m in history))
+
+    def get(self, key: tuple | None) -> Answer | None:
+        if key is None or key not in self.answers:
+            return None
+        self.answers.move_to_end(key)
+        return self.answers[key]
+
+    def put(self, key: tuple | None, answer: Answer) -> None:
+        if key is None or answer.answerer != self.assistant.settings.answerer_name or not answer.complete:
+            return  # a fallback or broken-off answer (the LLM server was down) should not outlive the outage
+        self.answers[key] = answer
+        self.answers.move_to_end(key)
+        while len(self.answers) > self.size:
+            self.answers.popitem(last=False)
+
+
+def replay(answer: Answer) -> Iterator[dict]:
+    """The stream events of an answer already made."""
+    yield {"event": "query", "rewritten_query": answer.rewritten_query}
+    seen: set[int] = set()
+    by_marker = {c.marker: c for c in answer.citations}
+    for sentence in answer.sentences:
+        new = [by_marker[m] for m in sentence.citations if m not in seen and m in by_marker]
+        seen.update(sentence.citations)
+        yield {"event": "delta", "text": sentence.text}
+        yield {"event": "sentence", "sentence": sentence, "citations": new}
+    yield {"event": "done", "answer": answer}
