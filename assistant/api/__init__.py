@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     mount_docs(app)
     add_error_handlers(app)
     for module in (openai, rest, documents, health):
-        app.include_router(module.router)
+        module.routes.add_to(app)
     mount_widget(app)
     mount_ui(app, assistant, settings)
     secure(app, settings)

@@ -1,7 +1,7 @@
 """The collection's routes: list, read, upload (admin) and remove (admin) documents."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import Depends, File, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -10,18 +10,19 @@ from ..uploads import UploadTally
 from . import deps
 from .answering import Answering
 from .errors import ApiError, error_body
+from .routes import Routes
 from .security import admin_only, caller
 
-router = APIRouter(tags=["documents"])
+routes = Routes(tags=["documents"])
 
 
-@router.get("/api/documents", summary="The indexed documents")
+@routes.get("/api/documents", summary="The indexed documents")
 async def list_documents(caller: Caller = Depends(caller), assistant=Depends(deps.assistant)):
     docs = await run_in_threadpool(assistant.documents)
     return {"documents": [d.summary() for d in docs]}
 
 
-@router.get("/api/documents/{document_id}", summary="One document with its text",
+@routes.get("/api/documents/{document_id}", summary="One document with its text",
             description="Citation `start`/`end` offsets index into `text`; `pages` holds each PDF page's start offset.")
 async def get_document(document_id: str, caller: Caller = Depends(caller), assistant=Depends(deps.assistant)):
     doc = await run_in_threadpool(assistant.document, document_id)
@@ -30,7 +31,7 @@ async def get_document(document_id: str, caller: Caller = Depends(caller), assis
     return {**doc.summary(), "text": doc.text, "pages": doc.pages}
 
 
-@router.post("/api/documents", summary="Upload and ingest files (admin)", status_code=201)
+@routes.post("/api/documents", summary="Upload and ingest files (admin)", status_code=201)
 async def upload(file: list[UploadFile] = File(..., description="one or more files: txt, md, html, pdf, docx"),
                  caller: Caller = Depends(caller), assistant=Depends(deps.assistant),
                  answering: Answering = Depends(deps.answering)):
@@ -47,7 +48,7 @@ async def upload(file: list[UploadFile] = File(..., description="one or more fil
     return tally.total
 
 
-@router.delete("/api/documents/{document_id}", summary="Remove a document (admin)")
+@routes.delete("/api/documents/{document_id}", summary="Remove a document (admin)")
 async def delete_document(document_id: str, caller: Caller = Depends(caller), assistant=Depends(deps.assistant),
                           answering: Answering = Depends(deps.answering)):
     admin_only(caller)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import AsyncIterator
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import JSONResponse
 
 from ..access import Caller
@@ -18,11 +18,12 @@ from . import deps
 from .answering import Answering
 from .conversation import conversation
 from .models import MODEL_ID, ChatRequest
+from .routes import Routes
 from .security import caller
 from .shapes import answer_extras, sse
 from .streams import event_stream, sent
 
-router = APIRouter(tags=["openai"])
+routes = Routes(tags=["openai"])
 
 
 @dataclass
@@ -70,7 +71,7 @@ def chat_conversation(req: ChatRequest, settings: Settings) -> tuple[str, list[d
     return conversation([(m.role, m.text()) for m in req.messages], settings)
 
 
-@router.post("/v1/chat/completions", summary="Chat completion with citations (stream or not)")
+@routes.post("/v1/chat/completions", summary="Chat completion with citations (stream or not)")
 async def chat_completions(req: ChatRequest, caller: Caller = Depends(caller), settings: Settings = Depends(deps.settings),
                            answering: Answering = Depends(deps.answering)):
     question, history = chat_conversation(req, settings)
@@ -82,6 +83,6 @@ async def chat_completions(req: ChatRequest, caller: Caller = Depends(caller), s
     return event_stream(completion.chunks(stream))
 
 
-@router.get("/v1/models", summary="The one model this server offers")
+@routes.get("/v1/models", summary="The one model this server offers")
 async def models(caller: Caller = Depends(caller)):
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "assistant"}]}

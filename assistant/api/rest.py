@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import AsyncIterator
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.responses import JSONResponse
 
 from ..access import Caller
@@ -12,18 +12,19 @@ from . import deps
 from .answering import Answering
 from .conversation import conversation
 from .models import AskRequest
+from .routes import Routes
 from .security import caller
 from .shapes import answer_json, event_json, sse
 from .streams import event_stream, sent
 
-router = APIRouter(tags=["ask"])
+routes = Routes(tags=["ask"])
 
 
 def ask_conversation(req: AskRequest, settings: Settings) -> tuple[str, list[dict]]:
     return conversation([(t.role, t.content) for t in req.history] + [("user", req.question)], settings)
 
 
-@router.post("/api/ask", summary="Ask a question (with history); the `ask --json` shape")
+@routes.post("/api/ask", summary="Ask a question (with history); the `ask --json` shape")
 async def ask(req: AskRequest, caller: Caller = Depends(caller), settings: Settings = Depends(deps.settings),
               answering: Answering = Depends(deps.answering)):
     question, history = ask_conversation(req, settings)
@@ -39,7 +40,7 @@ def rest_error(message: str, status: int) -> dict:
     return {"event": "error", "message": message}
 
 
-@router.post("/api/ask/stream", summary="Ask, streamed as server-sent events",
+@routes.post("/api/ask/stream", summary="Ask, streamed as server-sent events",
              description="Each `data:` line is one JSON event: `query` (rewritten_query), `delta` (raw text), "
                          "`sentence` (a verified sentence with its markers and the citations it introduces), "
                          "`done` (the whole answer, as /api/ask), or `error` (message).")
