@@ -659,7 +659,3 @@ def cited_span(t: Turn, cite: str) -> tuple[str, int, int, str] | None:
         return ch.document_id, ch.start, ch.end, "Passage from"
     return None
 
-
-def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
-    """The chat page (a thin wrapper kept for callers of the function)."""
-    return ChatUI(assistant, settings).create_app()
