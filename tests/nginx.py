@@ -70,3 +70,35 @@ def nginx_config(http_body: str, workdir: Path, port: int | None = None, ready_p
             yield f"http://127.0.0.1:{port}"
         finally:
             stop(proc, timeout=10)
+
+
+# Replicas: the README's "More than one machine" block (the replicas in one upstream; a question that fails on
+# one replica, refused or not ready, goes to the next; answers stream, unbuffered).
+REPLICAS = """\
+upstream assistant {{
+{servers}
+    keepalive 16;
+}}
+server {{
+    listen 127.0.0.1:{{port}};
+    client_max_body_size 50m;
+    location / {{
+        proxy_pass http://assistant;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_buffering off;
+        proxy_read_timeout 300s;
+        proxy_next_upstream error timeout http_503;
+    }}
+}}
+"""
+
+
+@contextmanager
+def replicas_nginx(replicas: list[str], workdir: Path) -> Iterator[str]:
+    """nginx balancing over the replicas' base URLs (REPLICAS); yields its own base URL."""
+    servers = "\n".join(f"    server {r.split('://', 1)[-1]};" for r in replicas)
+    with nginx_config(REPLICAS.format(servers=servers), workdir, ready_path="/healthz") as url:
+        yield url

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from ..config import Settings, offline_setup
 from ..core import Assistant
+from ..warmup import Warmup
 from . import documents, health, openai, rest
 from .answering import Answering
 from .errors import ApiError, add_error_handlers
@@ -28,14 +29,17 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     """
     settings = settings or Settings.load()
     assistant = assistant if assistant is not None else Assistant(settings)
+    warmup = Warmup(assistant)
     app = FastAPI(
         docs_url=None, redoc_url=None,  # FastAPI's own pages load Swagger from a CDN; mount_docs serves it locally
+        lifespan=warmup.lifespan,
         title="assistant", version="1", description=DESCRIPTION,
         summary="Answers from your articles; every sentence cites an exact span of a document and is verified against it.",
     )
     app.state.assistant = assistant
     app.state.settings = settings
-    app.state.answering = Answering(assistant, settings.answer_cache)
+    app.state.warmup = warmup
+    app.state.answering = Answering(assistant, settings.answer_cache, warmup)
     mount_docs(app)
     add_error_handlers(app)
     for module in (openai, rest, documents, health):

@@ -9,6 +9,7 @@ from typing import AsyncIterator, Iterator
 from starlette.concurrency import run_in_threadpool
 
 from ..schema import Answer
+from ..warmup import Warmup
 from .cache import AnswerCache, replay
 
 # Answers computed at once: more only makes them take turns on the same cores (and fairly only in this queue).
@@ -16,12 +17,20 @@ ANSWER_SLOTS = max(2, os.cpu_count() or 1)
 
 
 class Answering:
-    def __init__(self, assistant, cache_size: int):
+    def __init__(self, assistant, cache_size: int, warmup: Warmup):
         self.assistant = assistant
+        self.warmup = warmup
         self.cache = AnswerCache(assistant, cache_size)
         self.slots = asyncio.Semaphore(ANSWER_SLOTS)
 
+    async def ready(self) -> None:
+        """Wait for the warm-up (a question that comes first would only load the same models at the same time)."""
+        if not self.warmup.done.is_set():
+            await run_in_threadpool(self.warmup.wait)
+
     async def cache_key(self, question: str, history: list[dict]) -> tuple | None:
+        """Once the models are warm: the question's key under the collection's current revision."""
+        await self.ready()
         if self.cache.stale():
             await run_in_threadpool(self.cache.refresh)
         return self.cache.key(question, history)

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import OrderedDict
 from typing import Iterator
 
 from ..schema import Answer
-
-REVISION_TTL_S = 1.0  # how long a revision read is trusted before it is read again (another process may ingest)
 
 
 class AnswerCache:
     """Answers keyed by (collection revision, answerer, question, history), least recently used dropped first.
 
     Concurrent identical questions share one computation (`pending`); any change of the collection starts afresh.
+    The revision is read from Chroma for every question (one small read): replicas of this server on one Chroma
+    server change the collection too, and none may answer from before a change another one has finished.
     """
 
     def __init__(self, assistant, size: int):
@@ -22,23 +21,27 @@ class AnswerCache:
         self.size = size
         self.answers: OrderedDict[tuple, Answer] = OrderedDict()
         self.pending: dict[tuple, asyncio.Future] = {}
-        self.checked, self._revision = -1e9, None
+        self._revision = None
 
     def stale(self) -> bool:
-        return self.size > 0 and time.monotonic() - self.checked > REVISION_TTL_S
+        return self.size > 0
 
     def refresh(self) -> None:
         """Read the collection's revision again (another process may have ingested); a blocking call."""
         try:
-            self._revision = self.assistant.revision()
+            revision = self.assistant.revision()
         except Exception:  # an unreadable collection caches nothing rather than failing the question
-            self._revision = None
-        self.checked = time.monotonic()
+            revision = None
+        # odd: a writer is half way (Store.commit_start): what is answered now must not outlive it
+        revision = revision if revision is not None and revision % 2 == 0 else None
+        if revision != self._revision and revision is not None:
+            for key in [k for k in self.answers if k[0] != revision]:
+                del self.answers[key]  # answers from an older revision can never be asked for again
+        self._revision = revision
 
     def invalidate(self) -> None:
         """This server changed the collection: forget the answers at once."""
         self.answers.clear()
-        self.checked = -1e9
 
     def key(self, question: str, history: list[dict]) -> tuple | None:
         revision = self._revision if self.size > 0 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from ..config import Settings
+from ..warmup import Warmup
 from .answering import Answering
 
 
@@ -18,3 +19,7 @@ def answering(request: Request) -> Answering:
 def settings(request: Request) -> Settings:
     """The server's settings (keys, origins, limits); the assistant answers by its own."""
     return request.app.state.settings
+
+
+def warmup(request: Request) -> Warmup:
+    return request.app.state.warmup
