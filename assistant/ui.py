@@ -642,9 +642,12 @@ class ChatUI:
         reindex_btn.click(self.reindex, None, [result], api_visibility="private").then(**after)
         remove_btn.click(self.remove, [doc_pick], [result], api_visibility="private").then(**after)
 
-    def launch(self, **kwargs):
-        """Serve the page on its own (without the API), with the theme it is meant for."""
-        return self.create_app().launch(**{**mount_options(), **kwargs})
+    def launch(self, **kwargs) -> gr.Blocks:
+        """Serve the page on its own (without the API), with the theme it is meant for; kwargs go to
+        Blocks.launch. Returns the page (its close() stops the server)."""
+        page = self.create_app()
+        page.launch(**{**mount_options(), **kwargs})
+        return page
 
 
 def cited_span(t: Turn, cite: str) -> tuple[str, int, int, str] | None:

@@ -9,18 +9,41 @@ import pytest
 from assistant.schema import Answer, Chunk, Citation, Document, Passage, Sentence
 from assistant.ui import Turn, example_questions, history_of, render_chat, render_document, render_sources
 
-from servers import assistant_serve, build_index
+from conftest import free_port
+from servers import assistant_serve, build_index, copy_index
 
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 PAYLOAD = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>'
 
 
 @pytest.fixture(scope="module")
-def client(seeds_dir, tmp_path_factory):
+def seed_index(seeds_dir, tmp_path_factory):
+    return build_index(tmp_path_factory.mktemp("ui") / "index", seeds_dir)
+
+
+@pytest.fixture(scope="module")
+def client(seed_index):
     from gradio_client import Client
 
-    with assistant_serve(build_index(tmp_path_factory.mktemp("ui") / "index", seeds_dir)) as url:
+    with assistant_serve(seed_index) as url:
         yield Client(url + "/", verbose=False)
+
+
+def test_the_chat_page_serves_on_its_own_without_the_api(seed_index, tmp_path):
+    from gradio_client import Client
+
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.ui import ChatUI
+
+    assistant = Assistant(Settings(index_dir=copy_index(seed_index, tmp_path / "index")))
+    port = free_port()
+    page = ChatUI(assistant).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(question=D02, history=[], api_name="/ask")
+        assert "3,000" in result["answer"] and result["citations"]
+    finally:
+        page.close()
 
 
 def test_ask_endpoint_answers_with_citations_that_resolve(client):
