@@ -73,19 +73,10 @@ class Settings:
     # answering and verification
     max_answer_sentences: int = 3
     support_threshold: float = 0.5  # verifier: below this a sentence's support is "weak"
-    sentence_budget: int = 10  # sentences cross-encoded first per question (a cheap prior picks them) ...
+    sentence_budget: int = 10  # sentences the answer model scores first per question (a cheap prior picks them) ...
     sentence_budget_max: int = 24  # ... and up to this many when none of the first is a confident answer
-    confident_answer: float = 0.95  # relevance at which the first round's best sentence ends the search
-    answer_type_bonus: float = 1.5  # logit bonus for a sentence holding the kind of answer asked for
-    abstain_below: float = 0.5  # abstain when the best sentence's relevance is under this
-    unknown_term_min: float = 0.9  # ... or under this when a name or number of the question occurs nowhere in the articles
-    min_coverage: float = 0.5  # ... or under low_coverage_min when fewer specific terms than this occur near it
-    low_coverage_min: float = 0.8
-    min_local_name_coverage: float = 0.75  # share of the question's names and numbers found around the cited sentences
-    extra_sentence_min: float = 0.5  # a further answer sentence needs at least this relevance ...
-    extra_sentence_ratio: float = 0.8  # ... and this share of the best one's
-    tie_margin: float = 1.0  # a sentence scoring within this (logit) of the best is shown beside it
-    comparison_sentence_min: float = 0.3  # questions about change or comparison take the best of other articles too
+    confident_answer: float = 0.65  # probability at which the first round's best sentence ends the search (fitted: answerer.json)
+    extra_sentence_min: float = 0.5  # a sentence beside the best is shown when its calibrated probability is this high
     # api
     api_keys: list[str] = field(default_factory=list)  # admin: ask and change the collection
     read_keys: list[str] = field(default_factory=list)  # ask only
@@ -128,6 +119,7 @@ class Settings:
         "fusion": "ASSISTANT_FUSION",
         "max_answer_sentences": "ASSISTANT_MAX_ANSWER_SENTENCES",
         "support_threshold": "ASSISTANT_SUPPORT_THRESHOLD",
+        "extra_sentence_min": "ASSISTANT_EXTRA_SENTENCE_MIN",
         "api_keys": "ASSISTANT_API_KEYS",
         "read_keys": "ASSISTANT_READ_KEYS",
         "cors_origins": "ASSISTANT_CORS_ORIGINS",
