@@ -165,11 +165,15 @@ def ask(
     verbose: bool = VerboseOpt,
 ):
     """Answer one question; every sentence cites the exact span it rests on."""
+    from .core import QuestionError, check_question
     from .schema import AssistantError
 
-    if not question.strip():
-        _fail("the question is empty", 2)
-    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
+    settings = _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer)
+    try:  # before the index is opened: a question that cannot be asked is the asker's to fix at once
+        question = check_question(question, settings.max_question_chars)
+    except QuestionError as exc:
+        _fail(str(exc), 2)
+    assistant = _open(settings)
     try:
         answer = assistant.ask(question)
     except AssistantError as exc:
