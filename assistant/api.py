@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -12,7 +11,6 @@ import re
 import time
 import uuid
 from collections import OrderedDict, deque
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator, Literal
@@ -27,8 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .access import Caller, change_refusal, foreign_origin, is_loopback, keyless_caller
 from .config import Settings, offline_setup
-from .schema import Answer, AssistantError
+from .markdown import answer_markdown, sentence_markdown
+from .schema import Answer, AssistantError, is_text
 
 offline_setup()
 
@@ -92,32 +92,6 @@ class AskRequest(BaseModel):
 
 
 # -- access ------------------------------------------------------------------------------------
-@dataclass
-class Caller:
-    role: str  # "admin" (may change the collection) | "read" (may ask)
-    identity: str  # the rate-limit bucket: the key, or the client address when no key is configured
-    origin: str | None  # a cross-origin page's Origin, None for same-origin and non-browser clients
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host.removeprefix("::ffff:")).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def _foreign_origin(headers: dict[str, str]) -> str | None:
-    """The Origin of a request sent by a page of another site, or None."""
-    origin = headers.get("origin")
-    if not origin:
-        return None
-    if urlsplit(origin).netloc.lower() == headers.get("host", "").lower():
-        return None
-    return origin
-
-
 class RateLimiter:
     """At most `per_minute` requests per identity in any 60 s (sliding window); <= 0 turns it off."""
 
@@ -225,11 +199,11 @@ class Guard:
             return await refusal(scope, receive, send)
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        limit = self.settings.max_body_bytes
+        limit = self.body_limit(headers)
         length = headers.get("content-length", "")
         if length.isdigit():
             if int(length) > limit:
-                return await self.too_large()(scope, receive, send)
+                return await self.too_large(limit)(scope, receive, send)
             return await self.app(scope, receive, send)  # the server reads no more than Content-Length
         # No Content-Length (chunked): read the body here, up to the limit, and hand it on.
         body, more = [], True
@@ -240,7 +214,7 @@ class Guard:
                 return  # the client went away
             received += len(message.get("body", b""))
             if received > limit:
-                return await self.too_large()(scope, receive, send)
+                return await self.too_large(limit)(scope, receive, send)
             body.append(message.get("body", b""))
             more = message.get("more_body", False)
         replayed = False
@@ -254,14 +228,20 @@ class Guard:
 
         await self.app(scope, replay_receive, send)
 
-    def too_large(self) -> JSONResponse:
-        return error_response(413, f"request body too large (the limit is {self.settings.max_body_bytes} bytes)",
-                              "invalid_request_error")
+    def body_limit(self, headers: dict[str, str]) -> int:
+        """Uploads may be large; a JSON request (a question and its history) is refused before it is parsed
+        when it exceeds max_json_bytes: a million-turn history costs seconds to parse before it can be refused."""
+        if headers.get("content-type", "").split(";")[0].strip().lower().endswith("json"):
+            return min(self.settings.max_json_bytes, self.settings.max_body_bytes)
+        return self.settings.max_body_bytes
+
+    def too_large(self, limit: int) -> JSONResponse:
+        return error_response(413, f"request body too large (the limit is {limit} bytes)", "invalid_request_error")
 
     def refuse(self, scope, headers: dict[str, str]) -> JSONResponse | None:
         client = (scope.get("client") or ("", 0))[0]
         if self.local_only:
-            if not _is_loopback(client):
+            if not is_loopback(client):
                 return error_response(403, "this server only answers this machine: configure API keys "
                                       "(ASSISTANT_API_KEYS / ASSISTANT_READ_KEYS) or start it with --allow-remote",
                                       "permission_error")
@@ -269,7 +249,7 @@ class Guard:
             if host not in LOCAL_HOSTS and not host.startswith("127."):
                 # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server.
                 return error_response(403, f"unexpected Host {host!r} for a local-only server", "permission_error")
-        origin = _foreign_origin(headers)
+        origin = foreign_origin(headers)
         if origin is not None and origin not in self.settings.cors_origins and "*" not in self.settings.cors_origins:
             # Browsers send Origin on cross-site requests; refusing here (not only withholding CORS headers)
             # keeps other sites from making a visitor's browser ask or upload on their behalf.
@@ -285,7 +265,7 @@ def make_caller(settings: Settings, limiter: RateLimiter):
     read_keys = list(settings.read_keys)
 
     async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
-        origin = _foreign_origin({k.lower(): v for k, v in request.headers.items()})
+        origin = foreign_origin({k.lower(): v for k, v in request.headers.items()})
         client = request.client.host if request.client else ""
         if admin_keys or read_keys:
             key = credentials.credentials.strip() if credentials else ""
@@ -309,8 +289,9 @@ def make_caller(settings: Settings, limiter: RateLimiter):
                 # A widget's key is shared by every visitor of its pages: each visitor gets the limit, not all together.
                 identity += "|client:" + client
         else:
-            role = "admin" if _is_loopback(client) else "read"
-            identity = "client:" + client
+            keyless = keyless_caller(client, origin)
+            limiter.check(keyless.identity)
+            return keyless
         limiter.check(identity)
         return Caller(role=role, identity=identity, origin=origin)
 
@@ -318,12 +299,9 @@ def make_caller(settings: Settings, limiter: RateLimiter):
 
 
 def admin_only(caller: Caller) -> None:
-    if caller.origin is not None:
-        raise ApiError(403, "the collection cannot be changed from an embedding page", "permission_error")
-    if caller.role != "admin":
-        if caller.identity.startswith("client:"):
-            raise ApiError(403, "without API keys the collection can only be changed from this machine", "permission_error")
-        raise ApiError(403, "this key may only ask; changing the collection needs an admin key", "permission_error")
+    refusal = change_refusal(caller)
+    if refusal is not None:
+        raise ApiError(403, refusal, "permission_error")
 
 
 # -- answers as JSON ---------------------------------------------------------------------------
@@ -430,6 +408,8 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         for n, (_, text) in enumerate(turns, 1):
             if len(text) > settings.max_question_chars:
                 raise ApiError(400, f"message {n} is too long ({len(text)} characters; the limit is {settings.max_question_chars})")
+            if not is_text(text):
+                raise ApiError(400, f"message {n} is not valid text (it holds a lone UTF-16 surrogate)")
         chat = [(r, t) for r, t in turns if r in ("user", "assistant")]
         if not chat or chat[-1][0] != "user":
             raise ApiError(400, "the last message must be the user's question")
@@ -525,7 +505,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if not req.stream:
             answer = await answer_of(question, history)
-            message = {"role": "assistant", "content": answer.text, **answer_extras(answer)}
+            message = {"role": "assistant", "content": answer_markdown(answer), **answer_extras(answer)}
             # JSONResponse directly: FastAPI's generic encoder walks every value and costs more than the answer.
             return JSONResponse({"id": cid, "object": "chat.completion", "created": created, "model": req.model,
                                  "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}]})
@@ -542,7 +522,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
                 # Verified sentences only, with their markers: raw text could still be dropped by verification.
                 async for event in stream:
                     if event["event"] == "sentence":
-                        yield chunk({"content": (" " if n else "") + event["sentence"].text})
+                        yield chunk({"content": (" " if n else "") + sentence_markdown(event["sentence"])})
                         n += 1
                     elif event["event"] == "done":
                         answer = event["answer"]
@@ -697,5 +677,5 @@ def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
         options: dict[str, Any] = {}
     else:
         options = mount_options()
-    gr.mount_gradio_app(app, build_ui(assistant), path="/", auth=auth,
+    gr.mount_gradio_app(app, build_ui(assistant, settings), path="/", auth=auth,
                         auth_message="Sign in with an admin API key as the password." if auth else None, **options)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -29,6 +30,21 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+@contextmanager
+def _progress(label: str, show: bool):
+    """A progress bar on stderr while it is a terminal (and show); yields update(n, total, description="")."""
+    if not (show and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.description}"), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("", total=None)
+        yield lambda n, total, description="": bar.update(task, completed=n, total=total, description=description)
+
+
 def _open(settings: Settings):
     from .core import Assistant
     from .schema import AssistantError
@@ -51,17 +67,9 @@ def ingest(
     assistant = _open(settings)
     from .schema import AssistantError
 
-    show_bar = not as_json and sys.stderr.isatty()
     try:
-        if show_bar:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            with Progress(TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                          TextColumn("{task.description}"), transient=True) as bar:
-                task = bar.add_task("", total=None)
-                summary = assistant.ingest(paths, progress=lambda n, total, name: bar.update(task, completed=n, total=total, description=name))
-        else:
-            summary = assistant.ingest(paths)
+        with _progress("ingesting", show=not as_json) as update:
+            summary = assistant.ingest(paths, progress=update)
     except AssistantError as exc:  # e.g. the embedding server failed: what was written stays, the next run goes on
         _fail(str(exc))
     result = summary.to_dict()
@@ -195,11 +203,20 @@ def chat(
         history += history_turn(question, answer)
 
 
-@app.command("eval")
+EVAL_EXIT = "Exit status: 0; 1 when a --min/--max bound is not met; 2 on bad input; 3 when the assistant cannot start."
+
+
+@app.command("eval", epilog=EVAL_EXIT)
 def evaluate(
-    questions: Path = typer.Argument(..., exists=True, dir_okay=False, help="question set (JSONL, see FORMAT.md)"),
-    docs: Path = typer.Option(..., "--docs", exists=True, file_okay=False, help="folder of the articles"),
-    out: Path = typer.Option(..., "--out", help="results file to write (JSONL)"),
+    questions: Path = typer.Argument(..., exists=True, dir_okay=False, help="question set (JSONL, see docs/eval.md)"),
+    docs: Optional[Path] = typer.Option(None, "--docs", exists=True, file_okay=False, help="folder of the articles to answer from"),
+    out: Optional[Path] = typer.Option(None, "--out", help="results file to write (JSONL), one line per question"),
+    results: Optional[Path] = typer.Option(None, "--results", exists=True, dir_okay=False, help="score this results file instead of answering"),
+    report: Optional[Path] = typer.Option(None, "--report", help="write a report: .html, or .md (its plot beside it as .svg)"),
+    compare: Optional[Path] = typer.Option(None, "--compare", exists=True, dir_okay=False, help="an earlier results file of the same questions: show what changed"),
+    at_least: list[str] = typer.Option([], "--min", help="METRIC=VALUE or KIND:METRIC=VALUE: exit 1 when that figure is lower (repeatable)"),
+    at_most: list[str] = typer.Option([], "--max", help="METRIC=VALUE or KIND:METRIC=VALUE: exit 1 when that figure is higher (repeatable)"),
+    as_json: bool = JsonOpt,
     index: Optional[Path] = IndexOpt,
     chroma_url: Optional[str] = ChromaOpt,
     llm_base_url: Optional[str] = LlmUrlOpt,
@@ -207,33 +224,114 @@ def evaluate(
     llm_api_key: Optional[str] = LlmKeyOpt,
     answerer: Optional[str] = AnswererOpt,
 ):
-    """Index DOCS (idempotently), answer every case of QUESTIONS, write RESULTS and print the metrics."""
-    from . import eval as evaluation
+    """Answer QUESTIONS over DOCS into OUT (or read answers already written with --results), print the figures,
+    optionally write a report and hold the figures to bounds."""
+    from .evaluate.report import write
+    from .evaluate.summary import evaluate as judge_run
 
-    if index is None and chroma_url is None and not Settings.load().chroma_url:
-        import hashlib
+    cases, bounds, old = _eval_inputs(questions, results, docs, out, report, compare, at_least, at_most)
+    if results is not None:
+        rows = _read_results(results)
+    else:
+        index = _eval_index(index, chroma_url, docs)
+        settings = _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer)
+        rows = _eval_answer(settings, cases, docs, out, show_progress=not as_json)
+    ev = judge_run(questions.name, cases, rows, bounds, old, compare.name if compare else "old")
+    _eval_print(ev, as_json)
+    if report is not None:
+        for path in write(ev, report):
+            typer.echo(f"wrote {path}", err=True)
+    for failure in ev.failed_bounds:
+        typer.echo(f"gate: {failure}", err=True)
+    if ev.failed_bounds:
+        raise typer.Exit(1)
 
-        # one index per article folder, so evaluating another corpus never mixes with ./index
-        key = hashlib.sha1(str(docs.resolve()).encode()).hexdigest()[:10]
-        index = Path(Settings.load().index_dir) / "eval" / key
+
+def _read_results(path: Path) -> list[dict]:
+    from .evaluate.jsonl import read_jsonl
+    from .evaluate.metrics import result_problem
+
     try:
-        cases = evaluation.load_cases(questions)
+        return read_jsonl(path, result_problem)
     except ValueError as exc:
         _fail(str(exc), 2)
-    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
-    summary = assistant.ingest([docs])
+
+
+def _eval_inputs(questions, results, docs, out, report, compare, at_least, at_most):
+    """The question set, the bounds and the earlier run, all checked before a long run starts (exit 2 if bad)."""
+    from . import eval as evaluation
+    from .evaluate.gate import check_kinds, parse_bound
+    from .evaluate.metrics import kinds
+    from .evaluate.report import report_format
+
+    if results is not None and (docs is not None or out is not None):
+        _fail("--results scores answers already written; it takes no --docs or --out", 2)
+    if results is None and (docs is None or out is None):
+        _fail("give --docs DIR and --out FILE to answer the questions, or --results FILE to score answers already written", 2)
+    try:
+        cases = evaluation.load_cases(questions)
+        bounds = [parse_bound(b, True) for b in at_least] + [parse_bound(b, False) for b in at_most]
+        check_kinds(bounds, kinds(cases))
+        if report is not None:
+            report_format(report)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    return cases, bounds, (_read_results(compare) if compare is not None else None)
+
+
+def _eval_index(index: Optional[Path], chroma_url: Optional[str], docs: Path) -> Optional[Path]:
+    """The index given, else one of its own per article folder, so evaluating another corpus never mixes with ./index."""
+    if index is not None or chroma_url is not None or Settings.load().chroma_url:
+        return index
+    import hashlib
+
+    key = hashlib.sha1(str(docs.resolve()).encode()).hexdigest()[:10]
+    return Path(Settings.load().index_dir) / "eval" / key
+
+
+def _eval_answer(settings: Settings, cases: list[dict], docs: Path, out: Path, show_progress: bool) -> list[dict]:
+    """Index DOCS (idempotently) and answer every case into OUT, with a progress bar on a terminal."""
+    from . import eval as evaluation
+    from .core import Assistant
+    from .schema import AssistantError
+
+    try:
+        assistant = Assistant(settings)
+        assistant.answerer()  # an unknown answerer or a bad LLM setting says so before the run, not on every case
+        with _progress("indexing", show=show_progress) as update:
+            summary = assistant.ingest([docs], progress=update)
+    except AssistantError as exc:
+        _fail(str(exc), 3)
     typer.echo(f"index: {summary.documents} documents, {summary.chunks} chunks "
                f"(added {summary.added}, updated {summary.updated}, removed {summary.removed}, failed {len(summary.failed)})", err=True)
-    evaluation.run(assistant, cases, out)
-    metrics = evaluation.score(questions, out)
-    if metrics is None:
-        typer.echo(f"wrote {out}; no score.py found beside {questions} to score it")
+    with _progress("answering", show=show_progress) as update:
+        rows = evaluation.run(assistant, cases, out, progress=update)
+    errors = [r for r in rows if r.get("error")]
+    if errors:
+        typer.echo(f"{len(errors)} of {len(rows)} questions failed to answer, e.g. {errors[0]['id']}: {errors[0]['error']}", err=True)
+    return rows
+
+
+def _eval_print(ev, as_json: bool) -> None:
+    """The figures on stdout: JSON, or one line a metric, per kind, the comparison, then the `score:` line."""
+    from .evaluate.compare import summary_lines
+
+    if as_json:
+        typer.echo(json.dumps(ev.to_dict(), ensure_ascii=False))
         return
-    for key, value in metrics.items():
+    for key, value in ev.metrics.items():
         typer.echo(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    shown = {"answer_accuracy": "answer", "citation_support": "support", "abstention_recall": "abstain",
+             "false_abstention": "false-abstain"}
+    for kind, m in ev.by_kind.items():
+        ok = ev.applicable(kind)
+        typer.echo(f"kind {kind} ({m['cases']}): " + " ".join(f"{short} {m[k]:.2f}" for k, short in shown.items() if k in ok))
+    if ev.comparison is not None:
+        for line in summary_lines(ev.comparison):
+            typer.echo(line)
     typer.echo(
         "score: answer {answer_accuracy:.2f} support {citation_support:.2f} precision {citation_precision:.2f} "
-        "abstain {abstention_recall:.2f} false-abstain {false_abstention:.2f} hit@k {retrieval_hit@k:.2f}".format(**metrics)
+        "abstain {abstention_recall:.2f} false-abstain {false_abstention:.2f} hit@k {retrieval_hit@k:.2f}".format(**ev.metrics)
     )
 
 

@@ -59,6 +59,10 @@ class Settings:
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 50.0
     ingest_batch_chunks: int = 256  # chunks embedded and written together (a kill loses at most one batch)
+    # limits on hostile files, each checked before the work it bounds and reported as the file's reason
+    max_html_depth: int = 512  # elements nested deeper than this: refused (a parser bomb, not an article)
+    max_unzipped_mb: float = 200.0  # a .docx whose parts declare more than this, inflated: refused (a zip bomb)
+    max_document_chunks: int = 2000  # a document estimated to need more chunks than this: refused
     # retrieval
     top_k: int = 8
     candidates: int = 30
@@ -89,6 +93,7 @@ class Settings:
     max_body_bytes: int = 60 * 1024 * 1024
     max_question_chars: int = 4000
     max_messages: int = 50
+    max_json_bytes: int = 2 * 1024 * 1024  # a JSON request (question and history) larger than this: refused unread
     answer_cache: int = 256  # answers the server keeps for repeated questions (per collection revision; 0: off)
 
     ENV = {
@@ -110,6 +115,9 @@ class Settings:
         "chunk_overlap_sentences": "ASSISTANT_CHUNK_OVERLAP_SENTENCES",
         "max_file_mb": "ASSISTANT_MAX_FILE_MB",
         "ingest_batch_chunks": "ASSISTANT_INGEST_BATCH_CHUNKS",
+        "max_html_depth": "ASSISTANT_MAX_HTML_DEPTH",
+        "max_unzipped_mb": "ASSISTANT_MAX_UNZIPPED_MB",
+        "max_document_chunks": "ASSISTANT_MAX_DOCUMENT_CHUNKS",
         "top_k": "ASSISTANT_TOP_K",
         "candidates": "ASSISTANT_CANDIDATES",
         "fusion": "ASSISTANT_FUSION",
@@ -123,6 +131,7 @@ class Settings:
         "allow_remote": "ASSISTANT_ALLOW_REMOTE",
         "max_question_chars": "ASSISTANT_MAX_QUESTION_CHARS",
         "max_messages": "ASSISTANT_MAX_MESSAGES",
+        "max_json_bytes": "ASSISTANT_MAX_JSON_BYTES",
         "answer_cache": "ASSISTANT_ANSWER_CACHE",
     }
 

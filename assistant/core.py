@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .config import Settings, offline_setup
-from .schema import Answer, AssistantError, Citation, Document, Sentence
+from .schema import Answer, AssistantError, Citation, Document, Sentence, is_text
 
 offline_setup()
 
@@ -45,14 +45,16 @@ class Assistant:
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
         import tempfile
 
-        from .ingest import Candidate, ingest
+        from .extract import SUPPORTED
+        from .ingest import Candidate, ingest, upload_name
 
-        safe = Path(name).name or "upload"
+        source = upload_name(name)  # '..' or a 300-byte name must not become the file's path: only its suffix does
+        suffix = Path(source).suffix.lower()
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / safe
+            path = Path(tmp) / ("upload" + (suffix if suffix in SUPPORTED else ""))
             path.write_bytes(data)
             with self._write_lock:
-                return ingest([], self.store, self.settings, files=[Candidate(path, "uploads", safe)])
+                return ingest([], self.store, self.settings, files=[Candidate(path, "uploads", source)])
 
     def documents(self) -> list[Document]:
         return self.store.list_documents()
@@ -124,6 +126,8 @@ class Assistant:
             raise AssistantError("the question is empty")
         if not re.search(r"[^\W_]", question):
             raise AssistantError("the question has no words")
+        if not is_text(question):
+            raise AssistantError("the question is not valid text (it holds a lone UTF-16 surrogate)")
         if len(question) > self.settings.max_question_chars:
             raise AssistantError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
         t0 = time.perf_counter()
@@ -191,6 +195,7 @@ class Assistant:
         from .verify import verify_sentence
 
         by_key: dict[tuple[str, int, int], Citation] = {}
+        answer.confidence = None  # this answerer's own: a fallback answerer starts afresh
         for draft in drafts:
             if draft.kind == "delta":
                 yield {"event": "delta", "text": draft.text}
@@ -198,10 +203,13 @@ class Assistant:
             if draft.kind == "abstain":
                 answer.abstained = True
                 answer.notice = answer.notice or draft.text
+                answer.confidence = draft.score
                 continue
             verdict = verify_sentence(draft, self.settings, asked)
             if verdict.verdict == "unsupported":
                 continue
+            if draft.score is not None:  # the answer is as confident as its best shown sentence
+                answer.confidence = max(draft.score, answer.confidence or 0.0)
             markers, new = [], []
             for span in draft.spans:
                 key = (span.document_id, span.start, span.end)

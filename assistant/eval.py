@@ -1,30 +1,33 @@
-"""Answer a question set (FORMAT.md shape) over a folder of articles and write one result line per case."""
+"""Answer a question set (docs/eval.md) over a folder of articles and write one result line per case; assistant/evaluate/
+judges them."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 from pathlib import Path
 from typing import Callable
 
 from .core import Assistant
-from .schema import Answer
+from .evaluate.jsonl import read_jsonl
+from .evaluate.metrics import case_problem
+from .schema import Answer, AssistantError
 
 
 def load_cases(path: Path) -> list[dict]:
-    cases = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                case = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(case, dict) or "id" not in case or not isinstance(case.get("question"), str):
-                raise ValueError(f"{path}:{n}: a case needs an id and a question")
-            cases.append(case)
-    return cases
+    """A question set (docs/eval.md); ValueError with the file, line and reason when a line is not a case."""
+    seen: set[str] = set()
+
+    def check(case: dict) -> str | None:
+        problem = case_problem(case)
+        if problem:
+            return problem
+        key = json.dumps(case["id"])
+        if key in seen:
+            return f"the id {key} is used twice"
+        seen.add(key)
+        return None
+
+    return read_jsonl(path, check)
 
 
 def history_turn(question: str, answer: Answer) -> list[dict]:
@@ -48,7 +51,16 @@ def result_line(case: dict, answer: Answer, latency_ms: float) -> dict:
         "contexts": [{"source": Path(p.chunk.source).name, "text": p.chunk.text} for p in answer.passages],
         "latency_ms": round(latency_ms, 1),
         "rewritten_query": answer.rewritten_query,
+        "confidence": None if answer.confidence is None else round(answer.confidence, 6),
+        "answerer": answer.answerer,
+        **({"notice": answer.notice} if answer.notice else {}),
     }
+
+
+def error_line(case: dict, reason: str) -> dict:
+    """The result of a case the assistant could not answer (its LLM server failed, ...): scored as a wrong answer,
+    reported with its reason, and the run goes on."""
+    return {"id": case["id"], "answer": "", "abstained": False, "citations": [], "contexts": [], "error": reason}
 
 
 def run(assistant: Assistant, cases: list[dict], out: Path, progress: Callable[[int, int], None] | None = None) -> list[dict]:
@@ -56,30 +68,16 @@ def run(assistant: Assistant, cases: list[dict], out: Path, progress: Callable[[
     results = []
     with open(out, "w", encoding="utf-8") as fh:
         for n, case in enumerate(cases, 1):
-            history = replay(assistant, case.get("history") or [])
-            t0 = time.perf_counter()
-            answer = assistant.ask(case["question"], history)
-            row = result_line(case, answer, (time.perf_counter() - t0) * 1000)
+            try:
+                history = replay(assistant, case.get("history") or [])
+                t0 = time.perf_counter()
+                answer = assistant.ask(case["question"], history)
+                row = result_line(case, answer, (time.perf_counter() - t0) * 1000)
+            except AssistantError as exc:
+                row = error_line(case, str(exc))
             results.append(row)
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.flush()  # a long run read while it goes, or broken off, keeps what it answered
             if progress:
                 progress(n, len(cases))
     return results
-
-
-def find_scorer(questions: Path) -> Path | None:
-    """score.py beside the question set, as in ../shared/eval/."""
-    for candidate in (questions.resolve().parent / "score.py", Path("../shared/eval/score.py").resolve()):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def score(questions: Path, results: Path) -> dict | None:
-    scorer = find_scorer(questions)
-    if scorer is None:
-        return None
-    spec = importlib.util.spec_from_file_location("assistant_eval_scorer", scorer)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.score(module.load_jsonl(str(questions)), module.load_jsonl(str(results)))

@@ -33,8 +33,14 @@ class Extracted:
     pages: list[int] = field(default_factory=list)
 
 
-def extract_bytes(data: bytes, name: str) -> Extracted:
-    """Extract text from a file's bytes; the suffix of name picks the format."""
+MAX_HTML_DEPTH = 512
+MAX_UNZIPPED_BYTES = 200_000_000
+
+
+def extract_bytes(data: bytes, name: str, max_depth: int = MAX_HTML_DEPTH,
+                  max_unzipped: int = MAX_UNZIPPED_BYTES) -> Extracted:
+    """Extract text from a file's bytes; the suffix of name picks the format. max_depth bounds HTML nesting,
+    max_unzipped the inflated size of a .docx (both checked before the work they bound)."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED:
         raise ExtractError(f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(SUPPORTED))}")
@@ -43,18 +49,22 @@ def extract_bytes(data: bytes, name: str) -> Extracted:
     if suffix == ".pdf":
         result = _pdf(data)
     elif suffix == ".docx":
-        result = _docx(data)
+        result = _docx(data, max_unzipped)
     else:
         text = decode_text(data)
         if suffix in (".html", ".htm"):
-            result = _html(text)
+            result = _html(text, max_depth)
         else:
             result = Extracted(_normalize(text), "")
             if suffix in (".md", ".markdown"):
                 result.title = _markdown_title(result.text)
-    if not result.text.strip():
+    # a PDF's broken font map can yield lone surrogates, which no tokenizer, index or JSON encoder takes
+    result.text = result.text.encode("utf-8", "replace").decode("utf-8")
+    if not any(ch.isprintable() and not ch.isspace() for ch in result.text):
+        # zero-width spaces, joiners, soft hyphens and the like are not text either
         raise ExtractError("no text found in the file")
-    result.title = (result.title or _first_line(result.text) or Path(name).stem).strip()[:200]
+    title = (result.title or _first_line(result.text) or Path(name).stem).strip()[:200]
+    result.title = title.encode("utf-8", "replace").decode("utf-8")
     return result
 
 
@@ -70,7 +80,10 @@ def decode_text(data: bytes) -> str:
         if data.startswith(magic):
             raise ExtractError(f"binary file ({kind}), not text")
     if b"\x00" in data[:8192]:
-        raise ExtractError("binary file (contains NUL bytes), not text")
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise ExtractError("binary file (contains NUL bytes), not text")
+        data = text.encode("utf-8")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -79,6 +92,19 @@ def decode_text(data: bytes) -> str:
     if controls > max(3, len(text[:20000]) // 100):
         raise ExtractError("binary file (control characters), not text")
     return text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark (NUL bytes in every other place), else None."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:65536]).best()
+    if best is None or not best.encoding.startswith("utf_16"):
+        return None
+    try:
+        return data.decode(best.encoding)
+    except UnicodeDecodeError:
+        return None
 
 
 def _decode_legacy(data: bytes, error: UnicodeDecodeError) -> str:
@@ -142,7 +168,7 @@ BLOCK_TAGS = {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", 
               "figure", "body", "title", "address", "caption"}
 
 
-def _html(html: str) -> Extracted:
+def _html(html: str, max_depth: int = MAX_HTML_DEPTH) -> Extracted:
     # selectolax gives the DOM; its own .text() glues block elements together or splits inline ones,
     # so a short walk keeps paragraphs apart and sentences with links whole.
     from selectolax.lexbor import LexborHTMLParser
@@ -151,27 +177,36 @@ def _html(html: str) -> Extracted:
     title_node = tree.css_first("title") or tree.css_first("h1")
     title = " ".join(title_node.text().split()) if title_node else ""
     root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
-    parts: list[str] = []
-
-    def walk(node) -> None:
-        child = node.child
-        while child is not None:
-            tag = child.tag
-            if tag == "-text":
-                parts.append(child.text_content or "")
-            elif tag and not tag.startswith("-") and tag not in SKIP_TAGS:
-                block = tag in BLOCK_TAGS
-                if block:
-                    parts.append("\n\n" if tag not in ("br", "td", "th") else "\n")
-                walk(child)
-                if block:
-                    parts.append("\n\n")
-            child = child.next
-
-    if root is not None:
-        walk(root)
-    paragraphs = [" ".join(p.split()) for p in "".join(parts).split("\n\n")]
+    text = _html_text(root, max_depth) if root is not None else ""
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
     return Extracted("\n\n".join(p for p in paragraphs if p), title)
+
+
+def _html_text(root, max_depth: int) -> str:
+    """The text under root with blank lines between blocks. A loop with its own stack, not recursion: a page
+    nested thousands of levels deep must not exhaust Python's stack; past max_depth it is refused."""
+    parts: list[str] = []
+    stack: list[list] = [[root.child, False]]  # per open element: the next child to visit, whether it is a block
+    while stack:
+        frame = stack[-1]
+        child = frame[0]
+        if child is None:
+            stack.pop()
+            if frame[1]:
+                parts.append("\n\n")
+            continue
+        frame[0] = child.next
+        tag = child.tag
+        if tag == "-text":
+            parts.append(child.text_content or "")
+        elif tag and not tag.startswith("-") and tag not in SKIP_TAGS:
+            if len(stack) > max_depth:
+                raise ExtractError(f"HTML nested too deeply (over {max_depth} levels; the limit is max_html_depth)")
+            block = tag in BLOCK_TAGS
+            if block:
+                parts.append("\n\n" if tag not in ("br", "td", "th") else "\n")
+            stack.append([child.child, block])
+    return "".join(parts)
 
 
 def _pdf(data: bytes) -> Extracted:
@@ -202,13 +237,52 @@ def _pdf(data: bytes) -> Extracted:
     return Extracted("\n\n".join(texts), title, pages)
 
 
-def _docx(data: bytes) -> Extracted:
+def _docx(data: bytes, max_unzipped: int = MAX_UNZIPPED_BYTES) -> Extracted:
+    _check_unzipped_size(data, max_unzipped)
     try:
         import docx
 
         d = docx.Document(io.BytesIO(data))
     except Exception as exc:
         raise ExtractError(f"not a readable .docx file ({type(exc).__name__})") from None
-    paragraphs = [" ".join(p.text.split()) for p in d.paragraphs]
+    paragraphs = [" ".join(p.split()) for p in _docx_blocks(d)]
     title = d.core_properties.title or ""
     return Extracted("\n\n".join(p for p in paragraphs if p), title)
+
+
+def _docx_blocks(d) -> list[str]:
+    """The body's paragraphs and table cells in reading order (text may live only in tables)."""
+    from docx.table import Table
+
+    blocks: list[str] = []
+    pending = list(d.iter_inner_content())
+    pending.reverse()
+    while pending:  # a stack, not recursion: tables nest in cells
+        item = pending.pop()
+        if isinstance(item, Table):
+            cells, seen = [], set()
+            for row in item.rows:
+                for cell in row.cells:
+                    if cell._tc not in seen:  # a merged cell is returned once per grid position
+                        seen.add(cell._tc)
+                        cells.append(cell)
+            inner = [block for cell in cells for block in cell.iter_inner_content()]
+            pending.extend(reversed(inner))
+        else:
+            blocks.append(item.text)
+    return blocks
+
+
+def _check_unzipped_size(data: bytes, limit: int) -> None:
+    """Refuse a zip whose members would inflate past limit, from its directory, before inflating anything
+    (zipfile then stops each member at its declared size, so a lying directory gains nothing)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ExtractError(f"not a readable .docx file ({type(exc).__name__})") from None
+    if total > limit:
+        raise ExtractError(f"a zip bomb: the .docx would inflate to {total / 1e6:.3g} MB "
+                           f"(the limit is {limit / 1e6:.3g} MB, max_unzipped_mb)")

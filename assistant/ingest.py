@@ -4,17 +4,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .chunking import chunk_document
+from .chunking import chunk_document, count_tokens
 from .config import Settings
 from .extract import SUPPORTED, ExtractError, extract_bytes
-from .schema import Chunk, Document
-from .store import Store
-
+from .schema import AssistantError, Chunk, Document
+from .store import Store, has_terms
 
 
 @dataclass
@@ -40,7 +40,19 @@ class Summary:
 
 
 def document_id(root: str, source: str) -> str:
-    return hashlib.sha1(f"{root}\0{source}".encode()).hexdigest()[:16]
+    # surrogateescape: a file name that is not UTF-8 reaches Python with lone surrogates
+    return hashlib.sha1(f"{root}\0{source}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+# control characters and bidirectional overrides: a name holding them would break a line or read backwards
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(name: str) -> str:
+    """A path as one line of valid UTF-8 text (Chroma and JSON take nothing else): bytes of a file name that are
+    not UTF-8 are shown as \\xNN, control characters as \\xNN or \\uNNNN."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def collect(paths: list[Path], summary: Summary, unlisted: list[str] | None = None) -> tuple[list[Candidate], list[str]]:
@@ -54,16 +66,16 @@ def collect(paths: list[Path], summary: Summary, unlisted: list[str] | None = No
         try:
             if path.is_dir():
                 root = path.resolve()
-                mirrored.append(str(root))
+                mirrored.append(printable(str(root)))
                 files.extend(_walk(root, summary, unlisted))
             elif path.is_file():
-                files.append(Candidate(path, str(path.resolve().parent), path.name))
+                files.append(Candidate(path, printable(str(path.resolve().parent)), printable(path.name)))
             elif path.is_symlink():
-                summary.failed.append({"path": str(path), "reason": _link_reason(path)})
+                summary.failed.append({"path": printable(str(path)), "reason": _link_reason(path)})
             else:
-                summary.failed.append({"path": str(path), "reason": "no such file or folder"})
+                summary.failed.append({"path": printable(str(path)), "reason": "no such file or folder"})
         except OSError as exc:
-            summary.failed.append({"path": str(path), "reason": _os_reason(exc)})
+            summary.failed.append({"path": printable(str(path)), "reason": _os_reason(exc)})
     return files, mirrored
 
 
@@ -71,14 +83,21 @@ def _walk(root: Path, summary: Summary, unlisted: list[str]) -> list[Candidate]:
     found: list[Candidate] = []
     seen_dirs: set[str] = set()
 
+    real_root = os.path.realpath(root)
+
     def onerror(exc: OSError) -> None:
-        unlisted.append(str(exc.filename))
-        summary.failed.append({"path": os.path.relpath(str(exc.filename), root), "reason": _os_reason(exc)})
+        unlisted.append(printable(str(exc.filename)))
+        summary.failed.append({"path": printable(os.path.relpath(str(exc.filename), root)), "reason": _os_reason(exc)})
 
     for folder, dirs, names in os.walk(root, followlinks=True, onerror=onerror):
         real = os.path.realpath(folder)
         if real in seen_dirs:
-            summary.failed.append({"path": os.path.relpath(folder, root), "reason": "symlink loop (folder already visited)"})
+            summary.failed.append({"path": printable(os.path.relpath(folder, root)), "reason": "symlink loop (folder already visited)"})
+            dirs[:] = []
+            continue
+        if not _inside(real, real_root):
+            summary.failed.append({"path": printable(os.path.relpath(folder, root)),
+                                   "reason": "symlink to a folder outside the ingested folder (not followed)"})
             dirs[:] = []
             continue
         seen_dirs.add(real)
@@ -87,14 +106,22 @@ def _walk(root: Path, summary: Summary, unlisted: list[str]) -> list[Candidate]:
             if name.startswith("."):
                 continue
             path = Path(folder) / name
-            source = path.relative_to(root).as_posix()
+            source = printable(path.relative_to(root).as_posix())
             if path.suffix.lower() not in SUPPORTED:
                 continue
             if path.is_symlink() and not path.exists():
                 summary.failed.append({"path": source, "reason": _link_reason(path)})
                 continue
-            found.append(Candidate(path, str(root), source))
+            if path.is_symlink() and not _inside(os.path.realpath(path), real_root):
+                # x.txt -> /etc/passwd: a folder's documents are the files in it, not whatever they point at
+                summary.failed.append({"path": source, "reason": "symlink to a file outside the ingested folder (not followed)"})
+                continue
+            found.append(Candidate(path, printable(str(root)), source))
     return found
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _link_reason(path: Path) -> str:
@@ -109,6 +136,12 @@ def _link_reason(path: Path) -> str:
     return "not a regular file"
 
 
+def one_line(exc: BaseException) -> str:
+    """An unexpected exception as a file's reason: its kind and the first 120 characters of its message."""
+    message = " ".join(str(exc).split())[:120]
+    return f"cannot read ({type(exc).__name__}{': ' + message if message else ''})"
+
+
 def _os_reason(exc: OSError) -> str:
     if exc.errno == 40:
         return "symlink loop"
@@ -117,6 +150,23 @@ def _os_reason(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "no such file or folder"
     return f"cannot read: {exc.strerror or exc}"
+
+
+NAME_BYTES = 255  # the longest file name most file systems take
+
+
+def upload_name(name: str) -> str:
+    """The source name an uploaded file is indexed under: its last path part, printable, never '.' or '..',
+    at most NAME_BYTES bytes (the suffix, which picks the format, is kept)."""
+    base = printable(name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if base in ("", ".", ".."):
+        return "upload"
+    if len(base.encode()) <= NAME_BYTES:
+        return base
+    stem, suffix = os.path.splitext(base)
+    suffix = suffix if len(suffix) <= 16 else ""
+    room = NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:room].decode("utf-8", "ignore") + suffix
 
 
 def read_file(candidate: Candidate, max_bytes: int) -> bytes:
@@ -134,13 +184,44 @@ def read_document(candidate: Candidate, max_bytes: int) -> Document:
     return document_from_bytes(read_file(candidate, max_bytes), candidate.source, candidate.root)
 
 
-def document_from_bytes(data: bytes, source: str, root: str = "", sha256: str | None = None) -> Document:
-    extracted = extract_bytes(data, source)
+def document_from_bytes(data: bytes, source: str, root: str = "", sha256: str | None = None,
+                        settings: Settings | None = None) -> Document:
+    settings = settings or Settings()
+    extracted = extract_bytes(data, source, max_depth=settings.max_html_depth,
+                              max_unzipped=int(settings.max_unzipped_mb * 1e6))
     return Document(
         id=document_id(root, source), source=source, title=extracted.title,
         sha256=sha256 or hashlib.sha256(data).hexdigest(), text=extracted.text, root=root,
         ingested_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), pages=extracted.pages,
     )
+
+
+def chunks_of(doc: Document, settings: Settings) -> list[Chunk]:
+    """The document's chunks; raises ExtractError for a document the index must not take (checked before the
+    chunking, and so before the embedding, that it would cost)."""
+    if not has_terms(doc.text):
+        # an index of no searchable words breaks BM25 (emoji only, '&&&&'): refused, not indexed
+        raise ExtractError("no words to index (only symbols, emoji or stop words)")
+    limit = settings.max_document_chunks
+    estimate = -(-estimate_tokens(doc.text) // max(1, settings.chunk_tokens))
+    if estimate > limit:
+        raise ExtractError(f"too long to index: about {estimate} chunks (the limit is {limit}, max_document_chunks)")
+    chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap_sentences)
+    if len(chunks) > limit:
+        raise ExtractError(f"too long to index: {len(chunks)} chunks (the limit is {limit}, max_document_chunks)")
+    return chunks
+
+
+SAMPLE_CHARS = 20_000
+
+
+def estimate_tokens(text: str, samples: int = 10) -> int:
+    """The token count of text, from evenly spread samples when it is long: counting 5 MB costs seconds."""
+    if len(text) <= SAMPLE_CHARS * samples:
+        return count_tokens(text)
+    step = len(text) // samples
+    counted = sum(count_tokens(text[k * step:k * step + SAMPLE_CHARS]) for k in range(samples))
+    return int(counted * len(text) / (SAMPLE_CHARS * samples))
 
 
 def ingest(
@@ -202,14 +283,19 @@ def ingest(
             if old is not None and old.sha256 == sha256:
                 summary.unchanged += 1
                 continue
-            doc = document_from_bytes(data, candidate.source, candidate.root, sha256)
+            doc = document_from_bytes(data, candidate.source, candidate.root, sha256, settings)
+            chunks = chunks_of(doc, settings)
         except ExtractError as exc:
             summary.failed.append({"path": candidate.source, "reason": str(exc)})
             continue
         except OSError as exc:
             summary.failed.append({"path": candidate.source, "reason": _os_reason(exc)})
             continue
-        chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap_sentences)
+        except (AssistantError, KeyboardInterrupt):
+            raise  # the embedder or the index failed, not this file
+        except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's reason, never the ingest's
+            summary.failed.append({"path": candidate.source, "reason": one_line(exc)})
+            continue
         pending.append((doc, chunks, old is not None))
         # chunks of several documents are embedded and written together: fuller batches, fewer Chroma commits
         if sum(len(c) for _, c, _ in pending) >= settings.ingest_batch_chunks:

@@ -94,8 +94,17 @@ class Sentence:
     support: float = 0.0  # 0..1, how well the cited spans support it
     verdict: str = "supported"  # supported | weak | unsupported
 
+    @property
+    def body(self) -> str:
+        """The text without its citation markers: the words to render as text. A "[2]" quoted from an article
+        stays in here as text; only `citations` are markers (they end `text`)."""
+        suffix = "".join(f"[{m}]" for m in self.citations)
+        if suffix and self.text.endswith(suffix):
+            return self.text[:-len(suffix)].rstrip()
+        return self.text
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "body": self.body}
 
 
 @dataclass
@@ -110,6 +119,7 @@ class Answer:
     answerer: str = ""
     notice: str = ""  # e.g. "LLM server unreachable; answered extractively"
     complete: bool = True  # False when the answerer broke off mid-answer (never cached)
+    confidence: float | None = None  # the answerer's score of its best shown sentence (of its abstention), 0..1
 
     @property
     def text(self) -> str:
@@ -128,8 +138,19 @@ class Answer:
             "rewritten_query": self.rewritten_query,
             "answerer": self.answerer,
             "notice": self.notice,
+            "confidence": self.confidence,
             "timings": self.timings,
         }
+
+
+def is_text(value: str) -> bool:
+    """Whether value can be written as UTF-8: JSON may carry a lone surrogate ("\\ud800"), which no tokenizer,
+    index or response encoder takes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class AssistantError(Exception):

@@ -171,7 +171,11 @@ class Store:
 
     # -- chunks ------------------------------------------------------------------------------
     def count_chunks(self) -> int:
-        return self.chunks.count()
+        """Chunks of indexed documents. An odd revision means a writer is at work or was killed half way: then the
+        chunks it wrote without their document record (dropped by the next ingest) are not counted."""
+        if self.revision() % 2 == 0:
+            return self.chunks.count()
+        return sum(d.chunks for d in self.list_documents())
 
     def all_chunks(self) -> Iterable[Chunk]:
         for ids, metas, texts in self._pages(self.chunks, include=["metadatas", "documents"]):
@@ -278,7 +282,8 @@ class Bm25Index:
 
             info = json.loads(meta.read_text())
             self.ids = info["ids"]
-            self.model = bm25s.BM25.load(str(self.path), show_progress=False) if self.ids else None
+            has_model = self.ids and info.get("model", True)  # False: the chunks hold no term (see build)
+            self.model = bm25s.BM25.load(str(self.path), show_progress=False) if has_model else None
             self.revision, self.collection_id = info["revision"], info["collection_id"]
             # an index saved before the vocabulary existed is stale: it is rebuilt from the collection
             self.words = json.loads((self.path / "words.json").read_text())
@@ -291,9 +296,11 @@ class Bm25Index:
         import bm25s
 
         model = None
-        if ids:
+        tokens = self.tokenize(texts) if ids else None
+        if tokens is not None and any(tokens.vocab):
+            # (without a single term bm25s fails, and the index would fail every later ingest and question)
             model = bm25s.BM25()
-            model.index(self.tokenize(texts), show_progress=False)
+            model.index(tokens, show_progress=False)
         tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -304,7 +311,8 @@ class Bm25Index:
             for w in set(normalize.WORD.findall(text.lower())):
                 words[w] = words.get(w, 0) + 1
         (tmp / "words.json").write_text(json.dumps(words))
-        (tmp / "meta.json").write_text(json.dumps({"ids": ids, "revision": revision, "collection_id": collection_id}))
+        (tmp / "meta.json").write_text(json.dumps({"ids": ids, "revision": revision, "collection_id": collection_id,
+                                                     "model": model is not None}))
         old = self.path.with_name(self.path.name + f".old{os.getpid()}")
         if self.path.exists():
             self.path.rename(old)
@@ -331,3 +339,14 @@ class Bm25Index:
         k = min(k, len(self.ids))
         docs, scores = self.model.retrieve(tokens, k=k, show_progress=False, n_threads=1)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+
+TERM = re.compile(r"(?u)\b\w\w+\b")  # bm25s's token pattern
+
+
+def has_terms(text: str) -> bool:
+    """Whether BM25 would index any term of text (a word of two or more letters or digits, not a stop word)."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    stop = set(STOPWORDS_EN)
+    return any(m.group().lower() not in stop for m in TERM.finditer(text))

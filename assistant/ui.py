@@ -17,6 +17,8 @@ from typing import Any
 
 import gradio as gr
 
+from .access import change_refusal, page_caller
+from .config import Settings
 from .schema import Answer, AssistantError, Citation, Document, Sentence
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,6 @@ def history_of(turns: list[Turn]) -> list[dict]:
 
 
 # -- rendering (every piece of text goes through esc) -------------------------------------------
-MARKER = re.compile(r"\s*\[(\d+)\]")
 VERDICT_TITLES = {
     "supported": "Supported: the cited text backs this sentence (support {:.2f})",
     "weak": "Weakly supported: the cited text only partly backs this sentence; check it (support {:.2f})",
@@ -106,23 +107,15 @@ VERDICT_TITLES = {
 
 def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> str:
     verdict = s.verdict if s.verdict in VERDICT_TITLES else "other"
-    out, pos = [], 0
-
-    def words(a: int, b: int) -> None:
-        if s.text[a:b]:
-            out.append(f'<span class="aui-stext">{esc(s.text[a:b])}</span>')
-
-    for m in MARKER.finditer(s.text):
-        words(pos, m.start())
-        n = int(m.group(1))
+    # Buttons come from the sentence's citation list only: "[1]" inside quoted article text stays text.
+    out = [f'<span class="aui-stext">{esc(s.body)}</span>'] if s.body else []
+    for n in s.citations:
         c = cites.get(n)
         if c is None:
-            out.append(esc(m.group(0)))
+            out.append(esc(f"[{n}]"))
         else:
             out.append(f'<button class="aui-cite v-{verdict}" data-turn="{turn_no}" data-cite="m{n}" '
                        f'title="Open [{n}] {esc(c.title or c.source)}">[{n}]</button>')
-        pos = m.end()
-    words(pos, len(s.text))
     title = VERDICT_TITLES.get(verdict, "").format(s.support)
     return f'<span class="aui-sent v-{verdict}" title="{esc(title)}">{"".join(out)}</span>'
 
@@ -350,8 +343,21 @@ def mount_options() -> dict[str, Any]:
     return {"theme": theme(), "footer_links": ["api", "settings"], "run_history": False}
 
 
-def build_ui(assistant) -> gr.Blocks:
-    """The chat page and the collection tab, both served by one Assistant."""
+def refusal_to_change(settings: Settings, request: gr.Request | None) -> str | None:
+    """The Collection tab obeys the API's rule (access.change_refusal): HTML saying why this visitor may not
+    change the collection, or None. Without a request (no HTTP client behind the event) nobody may."""
+    if request is None:
+        return '<div class="aui-result fail">The collection cannot be changed here.</div>'
+    headers = {k.lower(): v for k, v in dict(request.headers).items()}
+    client = request.client.host if request.client else ""
+    reason = change_refusal(page_caller(settings, client, headers, getattr(request, "username", None)))
+    return f'<div class="aui-result fail">{esc(reason)}.</div>' if reason else None
+
+
+def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
+    """The chat page and the collection tab, both served by one Assistant; settings: the server's (keys,
+    remote access), by default the assistant's."""
+    policy = settings or assistant.settings
     css = (STATIC / "ui.css").read_text(encoding="utf-8")
     examples_cache: dict[tuple, list[str]] = {}
 
@@ -450,7 +456,9 @@ def build_ui(assistant) -> gr.Blocks:
         data = getattr(evt, "_data", None) or {}
         return str(data.get("example") or "")[:1000] if data.get("example") else gr.skip()
 
-    def upload(files, progress=gr.Progress()):
+    def upload(files, request: gr.Request, progress=gr.Progress()):
+        if refusal := refusal_to_change(policy, request):
+            return refusal, gr.skip()
         if not files:
             return '<div class="aui-result fail">Choose one or more files first.</div>', gr.skip()
         paths = [Path(f if isinstance(f, str) else f.name) for f in files]
@@ -471,7 +479,9 @@ def build_ui(assistant) -> gr.Blocks:
             total["documents"], total["chunks"] = assistant.status()["documents"], assistant.status()["chunks"]
         return render_summary("Uploaded", total), None
 
-    def reindex(progress=gr.Progress()):
+    def reindex(request: gr.Request, progress=gr.Progress()):
+        if refusal := refusal_to_change(policy, request):
+            return refusal
         docs = assistant.documents()
         # Nested sources came from a folder: mirror it. Flat ones are re-read file by file (same ids), so a file
         # that was ingested on its own does not pull its neighbours in.
@@ -489,7 +499,9 @@ def build_ui(assistant) -> gr.Blocks:
         note = f'<div class="aui-hint">{uploads} uploaded documents kept as they are.</div>' if uploads else ""
         return render_summary("Re-indexed", summary.to_dict()) + note
 
-    def remove(doc_id: str | None):
+    def remove(doc_id: str | None, request: gr.Request):
+        if refusal := refusal_to_change(policy, request):
+            return refusal
         if not doc_id:
             return '<div class="aui-result fail">Choose a document to remove.</div>'
         doc = assistant.document(doc_id)

@@ -333,7 +333,7 @@ def test_a_document_with_more_chunks_than_one_chroma_write_takes(settings_factor
     folder = tmp_path / "big"
     folder.mkdir()
     (folder / "list.txt").write_text("".join(f"Entry {i} holds.\n" for i in range(2900)))  # ~5,800 chunks of ~4 tokens
-    assistant = open_assistant(settings_factory(embedder=tiny_embedder, chunk_tokens=4))
+    assistant = open_assistant(settings_factory(embedder=tiny_embedder, chunk_tokens=4, max_document_chunks=10_000))
     summary = assistant.ingest([folder]).to_dict()
     assert summary["added"] == 1 and summary["failed"] == []
     assert summary["chunks"] > assistant.store.client.get_max_batch_size()

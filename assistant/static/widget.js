@@ -157,17 +157,15 @@
   function renderSentence(bubble, sentence, citations) {
     var span = el("span", { class: "sentence " + sentence.verdict });
     if (sentence.verdict === "weak") span.title = "weakly supported by its source";
-    var text = (bubble.querySelector(".sentence") ? " " : "") + sentence.text;
-    var pattern = /\[(\d+)\]/g, last = 0, m;
-    while ((m = pattern.exec(text))) {
-      span.append(document.createTextNode(text.slice(last, m.index)));
-      var n = Number(m[1]);
-      var button = el("button", { class: "marker", "data-marker": m[1], title: "Open the cited source" }, m[0]);
-      button.addEventListener("click", function (n) { return function () { if (citations[n]) openCitation(citations[n]); }; }(n));
+    // Markers come from the sentence's citation list only: a "[2]" quoted from an article stays text.
+    var body = sentence.body != null ? sentence.body : sentence.text;
+    var markers = sentence.citations || [];
+    span.append(document.createTextNode((bubble.querySelector(".sentence") ? " " : "") + body + (markers.length ? " " : "")));
+    markers.forEach(function (n) {
+      var button = el("button", { class: "marker", "data-marker": String(n), title: "Open the cited source" }, "[" + n + "]");
+      button.addEventListener("click", function () { if (citations[n]) openCitation(citations[n]); });
       span.append(button);
-      last = pattern.lastIndex;
-    }
-    span.append(document.createTextNode(text.slice(last)));
+    });
     bubble.append(span);
   }
 
