@@ -164,6 +164,11 @@ class Settings:
             return self.answerer
         return "llm" if self.llm_base_url else "extractive"
 
+    @property
+    def rewriter_name(self) -> str:
+        """The LLM condenses follow-ups when it answers; otherwise the embedded rewriter resolves them."""
+        return "llm" if self.answerer_name == "llm" and self.llm_base_url else "embedded"
+
 
 def _coerce(raw: str, default: Any, var: str) -> Any:
     try:

@@ -2,17 +2,23 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .config import Settings, offline_setup
+from .config import Settings
+from .extract import SUPPORTED
+from .ingest import Candidate, ingest, upload_name
+from .registry import registry
+from .retrieve import Retriever
 from .schema import Answer, AssistantError, Citation, Document, Sentence, is_text
-
-offline_setup()
+from .store import Store
+from .verify import verify_sentence
 
 ABSTAIN_TEXT = "The articles do not say."
+FALLBACK_ANSWERER = "extractive"  # embedded, needs no server: answers when one that may_fall_back fails
 
 
 class Assistant:
@@ -23,31 +29,21 @@ class Assistant:
     """
 
     def __init__(self, settings: Settings | None = None):
-        from .embed import get_embedder
-        from .retrieve import Retriever
-        from .store import Store
-
         self.settings = settings or Settings.load()
-        self.embedder = get_embedder(self.settings)
+        self.embedder = registry.embedders.create(self.settings.embedder, self.settings)
         self.store = Store(self.settings, self.embedder)
         self.retriever = Retriever(self.store, self.settings)
+        self.rewriter = registry.rewriters.create(self.settings.rewriter_name, self.settings)
         self._answerers: dict[str, Any] = {}
         self._write_lock = threading.Lock()
 
     # -- collection ----------------------------------------------------------------------------
     def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True):
-        from .ingest import ingest
-
         with self._write_lock:
             return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune)
 
     def add_bytes(self, data: bytes, name: str):
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
-        import tempfile
-
-        from .extract import SUPPORTED
-        from .ingest import Candidate, ingest, upload_name
-
         source = upload_name(name)  # '..' or a 300-byte name must not become the file's path: only its suffix does
         suffix = Path(source).suffix.lower()
         with tempfile.TemporaryDirectory() as tmp:
@@ -73,7 +69,7 @@ class Assistant:
         size = self.store.size_on_disk()
         return {
             "location": self.store.location,
-            "backend": "chroma-server" if self.settings.chroma_url else "chroma-embedded",
+            "backend": self.store.backend,
             "collection": self.settings.collection,
             "embedder": self.store.embedder_name or self.embedder.name,
             "dim": self.embedder.dim,
@@ -85,20 +81,16 @@ class Assistant:
 
     # -- answering -----------------------------------------------------------------------------
     def answerer(self, name: str | None = None):
-        from .answer import get_answerer
-
         name = name or self.settings.answerer_name
         if name not in self._answerers:
-            answerer = get_answerer(name, self.settings)
-            if hasattr(answerer, "bind"):
+            answerer = registry.answerers.create(name, self.settings)
+            if answerer.uses_store:
                 answerer.bind(self.store)
             self._answerers[name] = answerer
         return self._answerers[name]
 
     def rewrite(self, question: str, history: list[dict] | None) -> str:
-        from .rewrite import rewrite_query
-
-        return rewrite_query(question, history or [], self)
+        return self.rewriter(question, history or [], self)
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         answer = None
@@ -164,7 +156,7 @@ class Assistant:
                 shown = live
                 yield event
         except AssistantError as exc:
-            if answerer.name == "extractive":
+            if not answerer.may_fall_back:
                 raise
             if shown:
                 if not answer.sentences:
@@ -175,9 +167,10 @@ class Assistant:
             if not self.settings.llm_fallback:
                 raise
             answer.notice = f"{exc}; answered by the embedded extractive answerer instead"
-            answer.answerer = "extractive"
+            fallback = self.answerer(FALLBACK_ANSWERER)
+            answer.answerer = fallback.name
             answer.sentences, answer.citations, answer.abstained = [], [], False
-            yield from self._answer_events(self.answerer("extractive"), question, query, passages, history, answer)
+            yield from self._answer_events(fallback, question, query, passages, history, answer)
 
     def _answer_events(self, answerer, question, query, passages, history, answer: Answer) -> Iterator[dict]:
         """Run an answerer, verify each sentence, number citations in order of first use."""
@@ -192,8 +185,6 @@ class Assistant:
     def _verified(self, drafts: Iterator, asked: str, answer: Answer) -> Iterator[dict]:
         """Each draft's event as it comes: deltas at once, a sentence once verified (asked: the question's words,
         which a sentence may use besides its spans')."""
-        from .verify import verify_sentence
-
         by_key: dict[tuple[str, int, int], Citation] = {}
         answer.confidence = None  # this answerer's own: a fallback answerer starts afresh
         for draft in drafts:

@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from .answer import Draft, Span, register
+from .answer import Draft, Span
 from .chunking import sentence_spans
+from .lexicon import MONTHS, QUESTION_WORDS
 from .config import Settings
 from .onnx_models import cross_encoder, sigmoid
 from .normalize import normalize_question
@@ -27,8 +28,6 @@ LEADING_NOISE = re.compile(r"^(?:[\s•·*\-–—>]+|(?:However|But|And|Instead
                            r"Furthermore|In addition|Indeed|Nonetheless|Nevertheless),\s+|(?:But|And|So|Yet)\s+)")
 COMPARISON = re.compile(r"\b(change[ds]?|between|compare[ds]?|comparison|differ|difference|evolve[ds]?|over time|"
                         r"increase[ds]?|decrease[ds]?|grow|grew|shrink|shrank|rise|rose|fall|fell|both|versus|vs\.?)\b", re.I)
-QUESTION_WORDS = {"what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "is",
-                  "are", "was", "were", "name", "many", "much", "according", "articl", "say", "said", "tell"}
 
 
 def answer_type(question: str) -> str | None:
@@ -58,7 +57,6 @@ def asks_for_list(question: str) -> bool:
     return bool(PLURAL_ASKED.search(question))
 
 
-MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 
 
 def type_match(expected: str | None, question: str, sentence: str) -> float:
@@ -126,9 +124,10 @@ class Candidate:
         return sigmoid(self.score) if self.score is not None else 0.0
 
 
-@register("extractive")
 class ExtractiveAnswerer:
     name = "extractive"
+    uses_store = True  # scores with the collection's BM25 vocabulary: bind(store)
+    may_fall_back = False  # it is the fallback
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -293,3 +292,7 @@ class ExtractiveAnswerer:
             text = text[:1].upper() + text[1:]
             yield Draft("delta", text + " ")
             yield Draft("sentence", text, [c.span], c.p)
+
+
+def register(registry) -> None:
+    registry.answerers.add("extractive", ExtractiveAnswerer)

@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
-from .answer import Draft, Span, register
+from .answer import Draft, Span
 from .chunking import sentence_spans
 from .config import Settings
+from .normalize import normalize_question
+from .onnx_models import cross_encoder, sigmoid
+from .rewrite import scoring_query, user_turns
 from .schema import AssistantError, Passage
 from .verify import RELEVANCE_FLOOR, STOPWORDS
 
@@ -158,13 +161,12 @@ class Source:
     relevance: float  # cross-encoder probability that it answers the question
 
 
-@register("llm")
 class LlmAnswerer:
     name = "llm"
+    uses_store = False
+    may_fall_back = True  # a server that fails before its first sentence: the extractive answerer answers
 
     def __init__(self, settings: Settings):
-        from .onnx_models import cross_encoder
-
         self.settings = settings
         base_url(settings)  # a missing URL is a configuration error, said now
         self.model = cross_encoder()
@@ -172,8 +174,6 @@ class LlmAnswerer:
     def select(self, query: str, passages: list[Passage]) -> list[Source]:
         """The sentences worth showing the model: the most relevant ones and the sentence before each, grouped by
         document (best document first) in document order."""
-        from .onnx_models import sigmoid
-
         spans: list[Span] = []
         seen: set[tuple[str, int]] = set()
         for p in passages:
@@ -213,8 +213,6 @@ class LlmAnswerer:
                                  "abstain": ABSTAIN_PHRASE, "max_sentences": str(self.settings.max_answer_sentences)})
 
     def answer(self, question: str, query: str, passages: list[Passage], history: list[dict]) -> Iterator[Draft]:
-        from .rewrite import scoring_query
-
         # history reaches the model only through the standalone query: earlier answers are not evidence.
         # Sentences are scored as the extractive answerer scores them, so both abstain on the same evidence.
         sources = self.select(scoring_query(question, query), passages)
@@ -431,3 +429,20 @@ def _standalone(text: str, question: str) -> str:
     if words and not words & set(re.findall(r"[a-z0-9]+", line.casefold())):
         return question  # shares no content word with the question: an answer or a ramble, not a rewrite
     return line
+
+
+class LlmRewriter:
+    """The LLM's condense prompt for a follow-up; a first question is only cleaned, as the embedded rewriter does."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def __call__(self, question: str, history: list[dict], assistant=None) -> str:
+        if not user_turns(history):
+            return normalize_question(question, getattr(assistant, "store", None))
+        return condense_with_llm(question, history, self.settings)
+
+
+def register(registry) -> None:
+    registry.answerers.add("llm", LlmAnswerer)
+    registry.rewriters.add("llm", LlmRewriter)

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .config import Settings
+from .lexicon import CLAIM_WORDS, NUMBER_WORDS, STOPWORDS
 
 # A cited span scoring below this against the question is as unrelated as the best sentence of an unanswerable
 # question (those score <= 0.013 on the dev set; evidence sentences >= 0.55): citing it supports no answer, even
@@ -23,17 +24,7 @@ RELEVANCE_FLOOR = 0.05
 MIN_COVERAGE = 0.75
 # Words that state an amount or flip a claim: numbers in words, which the coverage share hides ("a majority of the
 # troops" scores 0.86 and 0.996 support against "38 per cent had a favourable view"). In a sentence, they must be
-# in what it cites (or in the question).
-CLAIM_WORDS = frozenset("""all every none no nobody nothing never not neither nor majority minority most half
-few several many dozens hundreds thousands millions billions twice double doubled triple tripled""".split())
-STOPWORDS = frozenset("""a about after all also an and any are as at be been being but by can could did do does for
-from had has have he her him his how i if in into is it its me more most no not now of on one or our out over she so
-some such than that the their them then there these they this those to too under up very was we were what when where
-which while who whom whose why will with would you your yes said says say according article articles source sources
-report reports document documents""".split())
-NUMBER_WORDS = frozenset("""one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
-sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million
-billion""".split())
+# in what it cites (or in the question): lexicon.CLAIM_WORDS and NUMBER_WORDS.
 _TOKEN = re.compile(r"\d[\d,.]*\d|\d|[A-Za-z]+")
 
 
