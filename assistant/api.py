@@ -26,11 +26,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .access import Caller, change_refusal, foreign_origin, is_loopback, keyless_caller
-from .config import Settings, offline_setup
+from .config import Settings
 from .markdown import answer_markdown, sentence_markdown
 from .schema import Answer, AssistantError, is_text
-
-offline_setup()
 
 log = logging.getLogger("assistant.api")
 

@@ -9,9 +9,8 @@ from typing import Optional
 
 import typer
 
-from .config import Settings, offline_setup
-
-offline_setup()
+from .config import Settings
+from .schema import ConfigError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of your articles; every sentence cites its exact source span.")
 
@@ -52,7 +51,7 @@ def _open(settings: Settings):
     try:
         return Assistant(settings)
     except AssistantError as exc:
-        _fail(str(exc))
+        _fail(str(exc), 2 if isinstance(exc, ConfigError) else 1)
 
 
 @app.command()
@@ -365,7 +364,11 @@ def serve(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as exc:  # a bad flag or environment value: one line, the usage-error status
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

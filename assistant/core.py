@@ -30,6 +30,7 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.load()
+        registry.fusions.factory(self.settings.fusion)  # a misspelt name fails before any index is opened
         self.embedder = registry.embedders.create(self.settings.embedder, self.settings)
         self.store = Store(self.settings, self.embedder)
         self.retriever = Retriever(self.store, self.settings)

@@ -11,7 +11,7 @@ import threading
 from importlib.metadata import entry_points
 from typing import Any, Callable, Generic, TypeVar
 
-from .schema import AssistantError
+from .schema import AssistantError, ConfigError
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ class Kind(Generic[T]):
         try:
             return self._factories[name]
         except KeyError:
-            raise AssistantError(f"unknown {self.kind} {name!r}; choose one of {', '.join(self._factories)}") from None
+            raise ConfigError(f"unknown {self.kind} {name!r}; choose one of {', '.join(self._factories)}") from None
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> T:
         return self.factory(name)(*args, **kwargs)

@@ -19,9 +19,6 @@ Hits = list[tuple[str, float]]  # (chunk id, score), best first
 Fusion = Callable[[Hits, Hits, Settings], dict[str, float]]  # dense hits, BM25 hits -> fused score by chunk id
 
 
-GUARANTEED = 2  # top hits of each retriever kept in the final passages whatever the fused rank
-
-
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
     # A few lines instead of llama-index's QueryFusionRetriever: that one wants two Retriever objects and
     # drops the per-retriever ranks and scores, which we keep on every Passage to explain the ranking.
@@ -84,7 +81,8 @@ class Retriever:
         # Each retriever's own best hits always reach the answerer: a passage that matches only in meaning
         # (or only by an exact rare term) can lose the fused vote to chunks that half-match on both sides.
         top = ranked[:k]
-        must = [c.id for c, _ in dense[:GUARANTEED]] + [cid for cid, _ in bm25[:GUARANTEED]]
+        guaranteed = self.settings.guaranteed_per_retriever
+        must = [c.id for c, _ in dense[:guaranteed]] + [cid for cid, _ in bm25[:guaranteed]]
         for cid in must:
             if all(p.chunk.id != cid for p in top):
                 keep = {m for m in must}

@@ -155,3 +155,7 @@ def is_text(value: str) -> bool:
 
 class AssistantError(Exception):
     """An error with a one-line reason meant for the user."""
+
+
+class ConfigError(AssistantError):
+    """A setting (flag or environment variable) with a value it cannot take; the command line exits 2."""

@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .lexicon import WORD
-from .config import Settings, offline_setup
+from .config import Settings
 from .schema import AssistantError, Chunk, Document
-
-offline_setup()
 
 PAGE = 1000  # Chroma get() page size; large collections are read in pages
 
