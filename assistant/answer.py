@@ -1,7 +1,7 @@
 """What an answerer produces (Drafts resting on Spans) and the interface every answerer has; they are found by name in
 registry.registry.answerers, the built-in ones registered like any plugin.
 
-An answerer turns (question, standalone query, passages, history) into a stream of Drafts: raw text deltas as
+An answerer turns (the cleaned question, standalone query, passages, history) into a stream of Drafts: raw text deltas as
 they are produced, then each finished sentence with the exact spans it rests on. The Assistant verifies each
 sentence against its spans and numbers the citations.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
-from .schema import Chunk, Passage
+from .schema import Chunk, Message, Passage
 
 
 @dataclass
@@ -46,4 +46,4 @@ class Answerer(Protocol):
     uses_store: bool  # the Assistant calls bind(store) once before the first answer
     may_fall_back: bool  # a failure before anything was shown hands the question to the fallback answerer
 
-    def answer(self, question: str, query: str, passages: list[Passage], history: list[dict]) -> Iterator[Draft]: ...
+    def answer(self, question: str, query: str, passages: list[Passage], history: list[Message]) -> Iterator[Draft]: ...

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .access import Caller, change_refusal, foreign_origin, is_loopback, keyless_caller
 from .config import Settings
 from .markdown import answer_markdown, sentence_markdown
-from .schema import Answer, AssistantError, is_text
+from .schema import Answer, AssistantError, Message, is_text
 
 log = logging.getLogger("assistant.api")
 
@@ -144,13 +144,13 @@ class AnswerCache:
         self.answers.clear()
         self.checked = -1e9
 
-    def key(self, question: str, history: list[dict]) -> tuple | None:
+    def key(self, question: str, history: list[Message]) -> tuple | None:
         revision = self._revision if self.size > 0 else None
         if revision is None:
             return None
         norm = lambda t: " ".join(t.split()).casefold()  # noqa: E731
         return (revision, self.assistant.settings.answerer_name, norm(question),
-                tuple((m["role"], norm(m["content"])) for m in history))
+                tuple((m.role, norm(m.content)) for m in history))
 
     def get(self, key: tuple | None) -> Answer | None:
         if key is None or key not in self.answers:
@@ -167,7 +167,7 @@ class AnswerCache:
             self.answers.popitem(last=False)
 
 
-def replay(answer: Answer) -> Iterator[dict]:
+def cached_events(answer: Answer) -> Iterator[dict]:
     """The stream events of an answer already made."""
     yield {"event": "query", "rewritten_query": answer.rewritten_query}
     seen: set[int] = set()
@@ -399,7 +399,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         return error_response(503, str(exc), "server_error")
 
     # -- conversation helpers ------------------------------------------------------------------
-    def check_turns(turns: list[tuple[str, str]]) -> tuple[str, list[dict]]:
+    def check_turns(turns: list[tuple[str, str]]) -> tuple[str, list[Message]]:
         """Limits on the conversation; returns (question, history)."""
         if len(turns) > settings.max_messages:
             raise ApiError(400, f"too many messages ({len(turns)}; the limit is {settings.max_messages})")
@@ -416,9 +416,9 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
             raise ApiError(400, "the question is empty")
         if not re.search(r"[^\W_]", question):
             raise ApiError(400, "the question has no words")
-        return question, [{"role": r, "content": t} for r, t in chat[:-1]]
+        return question, [Message(r, t) for r, t in chat[:-1]]
 
-    def chat_turns(req: ChatRequest) -> tuple[str, list[dict]]:
+    def chat_turns(req: ChatRequest) -> tuple[str, list[Message]]:
         turns = []
         for m in req.messages:
             if isinstance(m.content, list):
@@ -428,7 +428,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
             turns.append((m.role, text))
         return check_turns(turns)
 
-    async def answer_of(question: str, history: list[dict]) -> Answer:
+    async def answer_of(question: str, history: list[Message]) -> Answer:
         """The whole answer: from the cache, from an identical question being answered now, or computed."""
         if cache.stale():
             await run_in_threadpool(cache.refresh)
@@ -465,7 +465,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
             if cache.pending.get(key) is future:
                 del cache.pending[key]
 
-    async def events(question: str, history: list[dict]) -> AsyncIterator[dict]:
+    async def events(question: str, history: list[Message]) -> AsyncIterator[dict]:
         """Stream events (replayed from the cache or produced in worker threads); errors before the first raise here."""
         if cache.stale():
             await run_in_threadpool(cache.refresh)
@@ -473,7 +473,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         hit = cache.get(key)
         if hit is not None:
             async def cached() -> AsyncIterator[dict]:
-                for event in replay(hit):
+                for event in cached_events(hit):
                     yield event
 
             return cached()

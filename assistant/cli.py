@@ -176,11 +176,10 @@ def chat(
     verbose: bool = VerboseOpt,
 ):
     """An interactive session with history: follow-up questions work. Empty line or Ctrl-D ends it; /new starts over."""
-    from .eval import history_turn
-    from .schema import AssistantError
+    from .schema import AssistantError, Message
 
     assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
-    history: list[dict] = []
+    history: list[Message] = []
     typer.echo("Ask about your articles (/new for a new conversation, empty line to quit).")
     while True:
         try:
@@ -199,7 +198,7 @@ def chat(
             typer.echo(f"error: {exc}", err=True)
             continue
         _print_answer(answer, verbose)
-        history += history_turn(question, answer)
+        history += Message.exchange(question, answer)
 
 
 EVAL_EXIT = "Exit status: 0; 1 when a --min/--max bound is not met; 2 on bad input; 3 when the assistant cannot start."

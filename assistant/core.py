@@ -6,26 +6,29 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .config import Settings
 from .extract import SUPPORTED
-from .ingest import Candidate, ingest, upload_name
+from .ingest import FoundFile, ingest, upload_name
 from .registry import registry
 from .retrieve import Retriever
-from .schema import Answer, AssistantError, Citation, Document, Sentence, is_text
+from .normalize import normalize_question
+from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, is_text, messages
 from .store import Store
 from .verify import verify_sentence
 
 ABSTAIN_TEXT = "The articles do not say."
+History = Iterable["Message | dict"] | None
 FALLBACK_ANSWERER = "extractive"  # embedded, needs no server: answers when one that may_fall_back fails
 
 
 class Assistant:
     """One collection, one retriever, one answerer: ask(question, history) -> Answer.
 
-    history is a list of {"role": "user" | "assistant", "content": str} messages, oldest first; an assistant
-    message may also carry "answer": the Answer object it came from, which the follow-up rewriter uses.
+    history: the earlier Messages, oldest first (an assistant Message may carry the Answer it showed, which the
+    follow-up rewriter uses); OpenAI-style {"role", "content"} dicts are taken too. The question is cleaned
+    (normalize.normalize_question) once, here: the rewriter and the answerer get the cleaned question.
     """
 
     def __init__(self, settings: Settings | None = None):
@@ -51,7 +54,7 @@ class Assistant:
             path = Path(tmp) / ("upload" + (suffix if suffix in SUPPORTED else ""))
             path.write_bytes(data)
             with self._write_lock:
-                return ingest([], self.store, self.settings, files=[Candidate(path, "uploads", source)])
+                return ingest([], self.store, self.settings, files=[FoundFile(path, "uploads", source)])
 
     def documents(self) -> list[Document]:
         return self.store.list_documents()
@@ -90,10 +93,15 @@ class Assistant:
             self._answerers[name] = answerer
         return self._answerers[name]
 
-    def rewrite(self, question: str, history: list[dict] | None) -> str:
-        return self.rewriter(question, history or [], self)
+    def clean(self, question: str) -> str:
+        """The question without disfluencies, its misspelled words matched to the collection."""
+        return normalize_question(question, self.store)
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+    def rewrite(self, question: str, history: History = None) -> str:
+        """The standalone query retrieval uses for question after history."""
+        return self.rewriter(self.clean(question), messages(history), self)
+
+    def ask(self, question: str, history: History = None) -> Answer:
         answer = None
         for event in self._events(question, history, live=False):
             if event["event"] == "done":
@@ -101,7 +109,7 @@ class Assistant:
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[dict]:
+    def stream(self, question: str, history: History = None) -> Iterator[dict]:
         """Yield events as the answer forms:
         {"event": "query", "rewritten_query"}, {"event": "delta", "text"} (raw text as it is produced),
         {"event": "sentence", "sentence": Sentence, "citations": [Citation, ...]} once a sentence is complete and
@@ -112,8 +120,8 @@ class Assistant:
         """
         return self._events(question, history, live=True)
 
-    def _events(self, question: str, history: list[dict] | None, live: bool) -> Iterator[dict]:
-        """stream()'s events; live: each is shown as it comes (else only the answer at the end counts)."""
+    def checked(self, question: str) -> str:
+        """The question stripped, or AssistantError saying why it cannot be asked."""
         question = (question or "").strip()
         if not question:
             raise AssistantError("the question is empty")
@@ -123,9 +131,16 @@ class Assistant:
             raise AssistantError("the question is not valid text (it holds a lone UTF-16 surrogate)")
         if len(question) > self.settings.max_question_chars:
             raise AssistantError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
+        return question
+
+    def _events(self, question: str, history: History, live: bool) -> Iterator[dict]:
+        """stream()'s events; live: each is shown as it comes (else only the answer at the end counts)."""
+        question = self.checked(question)
+        history = messages(history)
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        query = self.rewrite(question, history)
+        cleaned = self.clean(question)
+        query = self.rewriter(cleaned, history, self)
         timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
         yield {"event": "query", "rewritten_query": query}
         t1 = time.perf_counter()
@@ -135,7 +150,7 @@ class Assistant:
         answerer = self.answerer()
         answer.answerer = answerer.name
         t2 = time.perf_counter()
-        yield from self._answered(answerer, question, query, passages, history, answer, live)
+        yield from self._answered(answerer, cleaned, query, passages, history, answer, live)
         if not answer.sentences:
             answer.abstained = True
             text = ABSTAIN_TEXT
@@ -175,9 +190,10 @@ class Assistant:
 
     def _answer_events(self, answerer, question, query, passages, history, answer: Answer) -> Iterator[dict]:
         """Run an answerer, verify each sentence, number citations in order of first use."""
-        drafts = iter(answerer.answer(question, query, passages, history or []))
+        drafts = iter(answerer.answer(question, query, passages, history))
+        asked = answer.question  # as typed: a sentence may use the question's words besides its spans'
         try:
-            yield from self._verified(drafts, question if query == question else f"{question} {query}", answer)
+            yield from self._verified(drafts, asked if query == asked else f"{asked} {query}", answer)
         finally:
             close = getattr(drafts, "close", None)
             if close is not None:

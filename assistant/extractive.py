@@ -19,9 +19,8 @@ from .chunking import sentence_spans
 from .lexicon import MONTHS, QUESTION_WORDS
 from .config import Settings
 from .onnx_models import cross_encoder, sigmoid
-from .normalize import normalize_question
 from .rewrite import find_person, scoring_query
-from .schema import Passage
+from .schema import Message, Passage
 
 MAX_SENTENCE_CHARS = 600  # longer "sentences" (tables, run-ons) are scored on their start: ~128 tokens
 LEADING_NOISE = re.compile(r"^(?:[\s•·*\-–—>]+|(?:However|But|And|Instead|Meanwhile|Still|Also|So|Yet|Moreover|"
@@ -219,9 +218,8 @@ class ExtractiveAnswerer:
         return [t for t in terms if df.get(t, 0) == 0]
 
     # -- answering ---------------------------------------------------------------------------
-    def answer(self, question: str, query: str, passages: list[Passage], history: list[dict]) -> Iterator[Draft]:
+    def answer(self, question: str, query: str, passages: list[Passage], history: list[Message]) -> Iterator[Draft]:
         s = self.settings
-        question = normalize_question(question, self.store)
         cands = self.candidates(passages)
         if not cands:
             yield Draft("abstain", "nothing relevant was retrieved")

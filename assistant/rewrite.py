@@ -7,9 +7,11 @@ previous question, and elliptical questions ("and in 2024?") inherit the previou
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 from .lexicon import FOLLOW_UP_STOPWORDS as STOP, MONTHS
 from .normalize import normalize_question
+from .schema import Message, messages
 
 MARKERS = re.compile(r"\s*\[\d+\]")
 PERSON_PRONOUNS = {"he": "", "she": "", "him": "", "his": "'s", "her": "", "hers": "'s"}
@@ -22,27 +24,28 @@ TITLES = r"(?:General|Gen\.|Lieutenant|Colonel|Col\.|Major|Captain|Admiral|Presi
 NAME = r"[A-Z][a-zA-Z'\-]+(?:\s+(?:al-|Al\s|bin\s|de\s|van\s|von\s)?[A-Z][a-zA-Z'\-]+){0,3}"
 
 
-def user_turns(history: list[dict]) -> list[str]:
-    return [m.get("content", "") for m in history if m.get("role") == "user" and m.get("content")]
+def user_turns(history: list[Message]) -> list[str]:
+    return [m.content for m in history if m.role == "user" and m.content]
 
 
-def rewrite_query(question: str, history: list[dict], assistant=None) -> str:
-    """The embedded rewriter: a standalone query for question given the earlier turns; question itself (cleaned)
-    when it needs none. (An LLM backend brings its own rewriter: llm.LlmRewriter.)"""
-    store = getattr(assistant, "store", None)
+def rewrite_query(question: str, history: Iterable[Message | dict], assistant=None) -> str:
+    """The embedded rewriter: a standalone query for a (cleaned) question given the earlier turns; the question
+    itself when it needs none. (An LLM backend brings its own rewriter: llm.LlmRewriter.)"""
+    history = messages(history)
     if not user_turns(history):
-        return normalize_question(question, store)
+        return question
+    store = getattr(assistant, "store", None)
     # Each earlier turn is made standalone in order, so a reference can reach back more than one turn
     # ("What is the capital of Angola?" / "How big is the Chinese community there?" / "And the Brazilian one?").
     standalone, previous_answer = None, ""
     for k, message in enumerate(history):
-        if message.get("role") != "user" or not message.get("content"):
+        if message.role != "user" or not message.content:
             continue
-        q = normalize_question(message["content"], store)
+        q = normalize_question(message.content, store)
         standalone = q if standalone is None else resolve(q, standalone, previous_answer)
-        reply = history[k + 1] if k + 1 < len(history) and history[k + 1].get("role") == "assistant" else {}
-        previous_answer = MARKERS.sub("", reply.get("content", ""))
-    return resolve(normalize_question(question, store), standalone or "", previous_answer)
+        reply = history[k + 1] if k + 1 < len(history) and history[k + 1].role == "assistant" else None
+        previous_answer = MARKERS.sub("", reply.content if reply else "")
+    return resolve(question, standalone or "", previous_answer)
 
 
 def resolve(question: str, previous_question: str, previous_answer: str) -> str:

@@ -19,7 +19,7 @@ import gradio as gr
 
 from .access import change_refusal, page_caller
 from .config import Settings
-from .schema import Answer, AssistantError, Citation, Document, Sentence
+from .schema import Answer, AssistantError, Citation, Document, Message, Sentence
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def esc(text: Any) -> str:
 
 # -- conversation state ------------------------------------------------------------------------
 @dataclass
-class Turn:
+class ChatTurn:
     """One question and its answer as it forms; the finished Answer object is kept for follow-ups."""
 
     question: str
@@ -87,15 +87,9 @@ class Turn:
         return self.sentences, self.citations
 
 
-def history_of(turns: list[Turn]) -> list[dict]:
+def history_of(turns: list[ChatTurn]) -> list[Message]:
     """The finished turns as Assistant history: assistant messages carry their Answer."""
-    history: list[dict] = []
-    for t in turns:
-        if t.answer is None:
-            continue
-        history.append({"role": "user", "content": t.question})
-        history.append({"role": "assistant", "content": t.answer.text, "answer": t.answer})
-    return history
+    return [m for t in turns if t.answer is not None for m in Message.exchange(t.question, t.answer)]
 
 
 # -- rendering (every piece of text goes through esc) -------------------------------------------
@@ -120,7 +114,7 @@ def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> st
     return f'<span class="aui-sent v-{verdict}" title="{esc(title)}">{"".join(out)}</span>'
 
 
-def render_turn(turn_no: int, t: Turn) -> str:
+def render_turn(turn_no: int, t: ChatTurn) -> str:
     sentences, citations = t.view()
     cites = {c.marker: c for c in citations}
     state = "done" if t.done else "streaming"
@@ -158,7 +152,7 @@ def render_turn(turn_no: int, t: Turn) -> str:
     return "".join(parts)
 
 
-def render_footer(t: Turn, said: list[Sentence]) -> str:
+def render_footer(t: ChatTurn, said: list[Sentence]) -> str:
     if not t.done or t.error:
         return ""
     answer = t.answer
@@ -183,7 +177,7 @@ def render_footer(t: Turn, said: list[Sentence]) -> str:
     return '<div class="aui-foot">' + "".join(bits) + "</div>"
 
 
-def render_chat(turns: list[Turn]) -> str:
+def render_chat(turns: list[ChatTurn]) -> str:
     if not turns:
         return ('<div class="aui-chat"><div class="aui-empty">Ask a question about the articles. Every sentence of the '
                 "answer cites its source: click a marker such as <b>[1]</b> to read the exact words in the article."
@@ -204,7 +198,7 @@ def span_context(c: Citation, text: str, offset: int) -> str:
     return ("…" if lo > 0 else "") + esc(text[lo:a]) + f"<mark>{esc(text[a:b])}</mark>" + esc(text[b:hi]) + ("…" if hi < len(text) else "")
 
 
-def render_sources(turn_no: int | None, t: Turn | None, active: str = "") -> str:
+def render_sources(turn_no: int | None, t: ChatTurn | None, active: str = "") -> str:
     head = "<h3>Sources</h3>"
     if t is None:
         return f'<div class="aui-sources">{head}<p class="aui-hint">The articles an answer cites are listed here.</p></div>'
@@ -383,7 +377,7 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
         choices = [(f"{d.title or d.source} ({d.source})", d.id) for d in sorted(docs, key=lambda d: (d.title or d.source).lower())]
         return stats(), examples(), render_documents(docs), gr.Dropdown(choices=choices, value=None)
 
-    def respond(question: str, turns: list[Turn] | None):
+    def respond(question: str, turns: list[ChatTurn] | None):
         import time
 
         question = (question or "").strip()
@@ -391,7 +385,7 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), turns, gr.skip()
             return
-        turn = Turn(question)
+        turn = ChatTurn(question)
         history = history_of(turns)
         turns.append(turn)
         n = len(turns) - 1
@@ -423,7 +417,7 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
         turn.pending = ""
         yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, gr.skip()
 
-    def open_cite(turns: list[Turn] | None, evt: gr.EventData):
+    def open_cite(turns: list[ChatTurn] | None, evt: gr.EventData):
         data = getattr(evt, "_data", None) or {}
         turns = turns or []
         try:

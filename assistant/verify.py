@@ -47,7 +47,7 @@ def verify_sentence(draft, settings: Settings, question: str = "") -> Verdict:
         relevance = sigmoid(cross_encoder().score(question, [span_text])[0])
     if relevance is not None and relevance < RELEVANCE_FLOOR:
         return Verdict(0.0, "unsupported", ["a span that bears on the question"])
-    if _norm(draft.text) in _norm(span_text):
+    if _comparable(draft.text) in _comparable(span_text):
         return Verdict(1.0, "supported", [])  # a verbatim quote: its span says exactly this
     missing = unsupported_parts(draft.text, span_text, question)
     if missing:
@@ -61,8 +61,8 @@ def verify_sentence(draft, settings: Settings, question: str = "") -> Verdict:
 def unsupported_parts(sentence: str, span_text: str, question: str = "") -> list[str]:
     """What a sentence states that its spans do not: names, numbers and dates; amounts and negations; numbers that
     count something else; and, when too few of its words are there, the words that are not."""
-    spans = _norm(span_text)
-    missing = [f for f in key_facts(sentence) if _norm(f) not in spans]
+    spans = _comparable(span_text)
+    missing = [f for f in key_facts(sentence) if _comparable(f) not in spans]
     evidence = f"{span_text} {question}"
     missing += sorted(claim_words(sentence) - claim_words(evidence))
     missing += [n for n in misattributed_numbers(sentence, evidence) if n.split()[0] not in missing]  # not twice
@@ -139,6 +139,6 @@ def misattributed_numbers(sentence: str, evidence: str) -> list[str]:
     return wrong
 
 
-def _norm(text: str) -> str:
+def _comparable(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     return re.sub(r"\s+", " ", text).strip().casefold()

@@ -223,7 +223,7 @@ def run_followups(assistant, arms: Arms, cases: list[dict]) -> dict:
         rewrite_ms = _ms(t)
         row = {"id": case["id"], "history": case["history"], "question": case["question"], "rewritten": rewritten,
                "standalone": case.get("standalone"), "rewrite_ms": rewrite_ms,
-               "history_answers": [m["content"] for m in messages if m["role"] == "assistant"]}
+               "history_answers": [m.content for m in messages if m.role == "assistant"]}
         for label, q in (("raw", case["question"]), ("rewritten", rewritten), ("standalone", case.get("standalone"))):
             if not q:
                 continue
