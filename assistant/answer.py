@@ -38,7 +38,7 @@ class Draft:
     kind: str  # "delta" | "sentence" | "abstain"
     text: str = ""
     spans: list[Span] = field(default_factory=list)
-    score: float | None = None  # the answerer's own confidence, when it has one (0..1)
+    score: float | None = None  # the answerer's calibrated probability that it answers the question, if it has one
 
 
 class Answerer(Protocol):

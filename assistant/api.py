@@ -304,13 +304,15 @@ def admin_only(caller: Caller) -> None:
 
 # -- answers as JSON ---------------------------------------------------------------------------
 def citation_dicts(answer: Answer) -> list[dict]:
-    """Each citation with the verdict and support of the sentences that cite it."""
+    """Each citation with the verdict, support and probability of the least sure sentence that cites it: a
+    citation is "supported" only when every sentence resting on it is."""
     out = []
     for c in answer.citations:
-        citing = [s for s in answer.sentences if c.marker in s.citations]
+        citing = sorted((s for s in answer.sentences if c.marker in s.citations), key=lambda s: s.verdict == "supported")
         d = c.to_dict()
         d["verdict"] = citing[0].verdict if citing else ""
-        d["support"] = max((s.support for s in citing), default=0.0)
+        d["support"] = citing[0].support if citing else 0.0
+        d["probability"] = citing[0].probability if citing else None
         out.append(d)
     return out
 

@@ -127,7 +127,7 @@ def _print_answer(answer, verbose: bool) -> None:
         console.print(f"[dim]standalone query: {escape(answer.rewritten_query)}[/dim]")
     for s in answer.sentences:
         style = "" if s.verdict in ("supported", "abstain") else "yellow"
-        note = "" if s.verdict in ("supported", "abstain") else f" [dim]({s.verdict}, support {s.support:.2f})[/dim]"
+        note = f" [dim]· {escape(s.verdict_words())}[/dim]" if s.verdict_words() else ""
         console.print(f"[{style}]{escape(s.text)}[/{style}]{note}" if style else f"{escape(s.text)}{note}")
     if answer.notice:
         console.print(f"[dim]{escape(answer.notice)}[/dim]")

@@ -11,9 +11,9 @@ from typing import Any, Callable, Iterable, Iterator
 from .config import Settings
 from .extract import SUPPORTED
 from .ingest import FoundFile, ingest, upload_name
+from .normalize import normalize_question
 from .registry import registry
 from .retrieve import Retriever
-from .normalize import normalize_question
 from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, is_text, messages
 from .store import Store
 from .verify import verify_sentence
@@ -219,7 +219,7 @@ class Assistant:
             if draft.score is not None:  # the answer is as confident as its best shown sentence
                 answer.confidence = max(draft.score, answer.confidence or 0.0)
             markers, new = [], []
-            for span in draft.spans:
+            for span in verdict.spans:  # what it cites that bears on the question
                 key = (span.document_id, span.start, span.end)
                 if key not in by_key:
                     page = span.page
@@ -233,7 +233,8 @@ class Assistant:
                 if by_key[key].marker not in markers:
                     markers.append(by_key[key].marker)
             text = draft.text.rstrip() + " " + "".join(f"[{m}]" for m in markers)
-            sentence = Sentence(text=text, citations=markers, support=verdict.support, verdict=verdict.verdict)
+            sentence = Sentence(text=text, citations=markers, support=verdict.support, verdict=verdict.verdict,
+                                probability=verdict.probability)
             answer.sentences.append(sentence)
             answer.citations.extend(new)
             yield {"event": "sentence", "sentence": sentence, "citations": new}

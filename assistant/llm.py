@@ -25,7 +25,7 @@ from .config import Settings
 from .onnx_models import cross_encoder, sigmoid
 from .rewrite import scoring_query, user_turns
 from .schema import AssistantError, Message, Passage, messages
-from .verify import RELEVANCE_FLOOR, STOPWORDS
+from .verify import STOPWORDS
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 ABSTAIN_PHRASE = "The sources do not contain the answer."
 # Sizes of the prompt: the most relevant sentences (and the one before each, for context) go in.
 MAX_PROMPT_SENTENCES = 12
+# ... of those, only sentences the relevance cross-encoder does not rate as unrelated (a prompt budget: whether a
+# cited sentence bears on the question is the verifier's answer-bearing check)
+PROMPT_RELEVANCE_FLOOR = 0.05
 OUTPUT_TOKENS_PER_SENTENCE = 60  # a short sentence and its ids, with room; bounds a small model's loops
 _MARKER = r"\[\s*S?\s*\d+\s*(?:[,;]\s*S?\s*\d+\s*)*\]|\(\s*S\s*\d+\s*(?:[,;]\s*S\s*\d+\s*)*\)"
 MARKER_RE = re.compile(_MARKER, re.IGNORECASE)
@@ -186,7 +189,7 @@ class LlmAnswerer:
             return []
         relevance = [sigmoid(x) for x in self.model.score(query, [s.text for s in spans])]
         ranked = sorted(range(len(spans)), key=lambda i: -relevance[i])
-        keep = {i for i in ranked[:MAX_PROMPT_SENTENCES] if relevance[i] >= RELEVANCE_FLOOR} or {ranked[0]}
+        keep = {i for i in ranked[:MAX_PROMPT_SENTENCES] if relevance[i] >= PROMPT_RELEVANCE_FLOOR} or {ranked[0]}
         # the sentence before a chosen one often names who "he" or "it" is
         by_position = sorted(range(len(spans)), key=lambda i: (spans[i].document_id, spans[i].start))
         for prev, cur in zip(by_position, by_position[1:]):
@@ -285,12 +288,10 @@ class LlmAnswerer:
         if _plain_words(ABSTAIN_PHRASE) in _plain_words(text) or (not ids and ABSTAIN_RE.search(text)):
             # a sentence with ids is a claim ("the report did not mention casualties [S3]"), not an abstention
             return Draft("abstain", "the LLM found no answer in the sources")
-        cited = [sources[n - 1] for n in ids]
-        # the score is how well what it cites answers the question: citing an unrelated line (an injected "ignore
-        # previous instructions") supports no answer, which verification holds against the relevance floor
-        relevance = max((s.relevance for s in cited), default=0.0)
-        log.debug("sentence %r: ids %s, relevance %.3f", raw, ids, relevance)
-        return Draft("sentence", text, [s.span for s in cited], relevance)
+        # a claim resting on these spans: the verifier checks that each bears on the question (citing an unrelated
+        # line, an injected "ignore previous instructions", supports no answer) and that they back its wording
+        log.debug("sentence %r: ids %s", raw, ids)
+        return Draft("sentence", text, [sources[n - 1].span for n in ids])
 
 
 def _chunks(stream, parser: "SentenceParser") -> Iterator[str | None]:

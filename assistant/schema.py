@@ -1,6 +1,7 @@
 """The few types every part of the assistant speaks (see DESIGN.md)."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
@@ -91,8 +92,22 @@ class Citation:
 class Sentence:
     text: str  # shown text, with its markers
     citations: list[int]  # markers
-    support: float = 0.0  # 0..1, how well the cited spans support it
-    verdict: str = "supported"  # supported | weak | unsupported
+    support: float = 0.0  # 0..1: a quote's calibrated probability of answering; else how well its spans back it
+    # supported | uncertain (the model doubts it answers the question) | weak (its spans only partly back it) |
+    # abstain; "supported" only when the model's probability is at or above the fitted threshold (verify.py)
+    verdict: str = "supported"
+    probability: float | None = None  # the answer-bearing model's probability that it answers the question
+
+    def verdict_words(self) -> str:
+        """The verdict in plain words, as the chat, the widget and the CLI show it ("" for an abstention)."""
+        p = f" (p {shown_probability(self.probability)})" if self.probability is not None else ""
+        if self.verdict == "supported":
+            return f"likely answers{p}"
+        if self.verdict == "uncertain":
+            return f"may not answer the question{p}"
+        if self.verdict == "weak":
+            return f"only partly backed by its source (support {self.support:.2f})"
+        return ""
 
     @property
     def body(self) -> str:
@@ -104,7 +119,12 @@ class Sentence:
         return self.text
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "body": self.body}
+        return {**asdict(self), "body": self.body, "verdict_words": self.verdict_words()}
+
+
+def shown_probability(p: float) -> str:
+    """Two decimals, rounded down: a doubted 0.9996 under a threshold of 0.9997 does not read as a sure "1.00"."""
+    return f"{math.floor(p * 100) / 100:.2f}"
 
 
 @dataclass

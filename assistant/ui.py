@@ -19,7 +19,7 @@ import gradio as gr
 
 from .access import change_refusal, page_caller
 from .config import Settings
-from .schema import Answer, AssistantError, Citation, Document, Message, Sentence
+from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,10 @@ def history_of(turns: list[ChatTurn]) -> list[Message]:
 
 
 # -- rendering (every piece of text goes through esc) -------------------------------------------
-VERDICT_TITLES = {
-    "supported": "Supported: the cited text backs this sentence (support {:.2f})",
-    "weak": "Weakly supported: the cited text only partly backs this sentence; check it (support {:.2f})",
+VERDICT_TITLES = {  # after the verdict in plain words (Sentence.verdict_words)
+    "supported": "the answer-bearing model is confident it answers the question, and the cited text backs it",
+    "uncertain": "the answer-bearing model doubts it answers the question; check the source",
+    "weak": "its wording goes beyond the cited text; check the source",
 }
 
 
@@ -110,7 +111,10 @@ def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> st
         else:
             out.append(f'<button class="aui-cite v-{verdict}" data-turn="{turn_no}" data-cite="m{n}" '
                        f'title="Open [{n}] {esc(c.title or c.source)}">[{n}]</button>')
-    title = VERDICT_TITLES.get(verdict, "").format(s.support)
+    said = s.verdict_words()
+    title = f"{said[:1].upper()}{said[1:]}: {VERDICT_TITLES[verdict]}" if said and verdict in VERDICT_TITLES else ""
+    if said and verdict != "supported":  # doubt is said where the sentence is, not only on hover
+        out.append(f' <span class="aui-doubt">{esc(said)}</span>')
     return f'<span class="aui-sent v-{verdict}" title="{esc(title)}">{"".join(out)}</span>'
 
 
@@ -152,19 +156,26 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
     return "".join(parts)
 
 
+def render_verdicts(said: list[Sentence]) -> str:
+    """The answer's overall verdict: "✓" only when the model is confident of every sentence."""
+    doubted = [s for s in said if s.verdict != "supported"]
+    if doubted:
+        words = doubted[0].verdict_words() if len(said) == 1 else f"{len(doubted)} of {len(said)} sentences not confidently supported"
+        return ('<span class="aui-verdicts some-weak" title="Underlined sentences may not answer the question or are '
+                f'only partly backed by their sources">{esc(words)}</span>')
+    lowest = min((s.probability for s in said if s.probability is not None), default=None)
+    sure = f" (p {'≥ ' if len(said) > 1 else ''}{shown_probability(lowest)})" if lowest is not None else ""
+    return ('<span class="aui-verdicts all-ok" title="Every sentence was checked against the text it cites">'
+            f'✓ {"every sentence likely answers" if len(said) > 1 else "likely answers"}{sure}, supported by its source</span>')
+
+
 def render_footer(t: ChatTurn, said: list[Sentence]) -> str:
     if not t.done or t.error:
         return ""
     answer = t.answer
     bits = []
     if said and not answer.abstained:
-        weak = sum(1 for s in said if s.verdict == "weak")
-        if weak:
-            bits.append(f'<span class="aui-verdicts some-weak" title="Underlined sentences are only weakly supported by their sources">'
-                        f'{weak} of {len(said)} sentence{"s" if len(said) > 1 else ""} weakly supported</span>')
-        else:
-            bits.append('<span class="aui-verdicts all-ok" title="Every sentence was checked against the text it cites">'
-                        f'✓ {"every sentence" if len(said) > 1 else "sentence"} supported by its source</span>')
+        bits.append(render_verdicts(said))
         if answer.notice:
             bits.append(f'<span class="aui-notice">{esc(answer.notice)}</span>')
     details = [f'searched for <span class="aui-query">{esc(answer.rewritten_query or t.question)}</span>']

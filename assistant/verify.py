@@ -1,23 +1,31 @@
-"""Check each answer sentence against the spans it cites: key facts must be there, and the spans must support it.
+"""Check each answer sentence against the spans it cites, and say how sure the answer-bearing model is that it
+answers the question.
 
-Every answerer's sentences go through verify_sentence. A verbatim quote of its span (the extractive answerer's
-every sentence) passes at once; anything reworded must keep the span's names, numbers and dates, say no amount or
-negation the span does not, count with its numbers what the span counts, use mostly the span's (or the
-question's) words, and be scored as supported by the cross-encoder.
+Every answerer's sentences go through verify_sentence. The verdict a user sees comes from the answer-bearing
+model's probability that the sentence answers the question: "supported" only at or above a threshold fitted on the
+tuning half of the bench questions (models/answer_bearing/verdict.json, written by training/fit_verdict.py),
+"uncertain" below it. An answerer with its own calibrated probability (the extractive one, which quotes) gives it
+in Draft.score. Otherwise (the LLM's sentences) each cited span is scored against the question: a span that does
+not bear on it is no citation, and a sentence left with none is refused. Anything reworded must also keep its
+spans' names, numbers and dates, say no amount or negation they do not, count with their numbers what they
+count, use mostly their (or the question's) words, and be scored as supported by the relevance cross-encoder
+(sentence against spans): below settings.support_threshold it is "weak".
 """
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .config import Settings
+from .extractive import titled
 from .lexicon import CLAIM_WORDS, NUMBER_WORDS, STOPWORDS
+from .model_files import ANSWER_MODEL_DIR
+from .schema import AssistantError
 
-# A cited span scoring below this against the question is as unrelated as the best sentence of an unanswerable
-# question (those score <= 0.013 on the dev set; evidence sentences >= 0.55): citing it supports no answer, even
-# quoted word for word (an injected "ignore previous instructions" line).
-RELEVANCE_FLOOR = 0.05
+VERDICT_FILE = ANSWER_MODEL_DIR / "verdict.json"
 # Share of a sentence's content words (stemmed) that must appear in its cited spans or the question. A small
 # model keeps the cited sentence's words and adds invented ones ("..., and the latest is the attack on the embassy"),
 # which the cross-encoder, a relevance model, still scores as support.
@@ -28,34 +36,78 @@ MIN_COVERAGE = 0.75
 _TOKEN = re.compile(r"\d[\d,.]*\d|\d|[A-Za-z]+")
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """The fitted thresholds of verdict.json (training/fit_verdict.py says how each is chosen)."""
+
+    answer_supported: float  # the answerer's calibrated probability at or above which a sentence is "supported"
+    span_scale: float  # a cited span's probability of bearing on the question: sigmoid(scale * logit + shift)
+    span_shift: float
+    span_floor: float  # a span below this does not bear on the question: it supports no answer
+    span_supported: float  # a sentence whose best span is below this is "uncertain"
+    span_titled: bool  # the span is scored after its document's title, as the answerer scores sentences
+
+
+@lru_cache(maxsize=1)
+def thresholds() -> Thresholds:
+    try:
+        data = json.loads(VERDICT_FILE.read_text(encoding="utf-8"))
+        return Thresholds(**{name: data[name] for name in Thresholds.__dataclass_fields__})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AssistantError(f"the verdict thresholds are missing or broken at {VERDICT_FILE}: reinstall the "
+                             f"package or run training/fit_verdict.py ({exc})") from None
+
+
 @dataclass
 class Verdict:
-    support: float
-    verdict: str  # supported | weak | unsupported
+    support: float  # 0..1: the answerer's probability for its quotes; else how well the spans back the wording
+    verdict: str  # supported | uncertain (the model doubts it answers) | weak (spans partly back it) | unsupported
     missing: list[str] = field(default_factory=list)  # what the sentence says that its spans do not
+    probability: float | None = None  # the model's probability that it answers the question (None: not judged)
+    spans: list = field(default_factory=list)  # the cited spans that bear on the question: its citations
 
 
 def verify_sentence(draft, settings: Settings, question: str = "") -> Verdict:
-    """The verdict on one answer sentence (a Draft with its spans); question: the words a sentence may also use."""
+    """The verdict on one answer sentence (a Draft with its spans); question: what it must answer, whose words it
+    may also use (without one, the spans are not judged against it and only the wording counts)."""
     if not draft.spans:
         return Verdict(0.0, "unsupported", ["a citation"])
-    span_text = " ".join(s.text for s in draft.spans)
-    relevance = draft.score
-    if relevance is None and question.strip():
-        from .onnx_models import cross_encoder, sigmoid
-
-        relevance = sigmoid(cross_encoder().score(question, [span_text])[0])
-    if relevance is not None and relevance < RELEVANCE_FLOOR:
-        return Verdict(0.0, "unsupported", ["a span that bears on the question"])
-    if _comparable(draft.text) in _comparable(span_text):
-        return Verdict(1.0, "supported", [])  # a verbatim quote: its span says exactly this
+    limits = thresholds()
+    if draft.score is not None:  # the answerer's own calibrated probability of this sentence
+        probability, spans, confident = draft.score, list(draft.spans), draft.score >= limits.answer_supported
+    else:
+        probability, spans = bearing_spans(question, draft.spans, limits)
+        if not spans:
+            return Verdict(0.0, "unsupported", ["a span that bears on the question"], probability)
+        confident = probability is None or probability >= limits.span_supported
+    doubt = "supported" if confident else "uncertain"
+    span_text = " ".join(s.text for s in spans)
+    if _comparable(draft.text) in _comparable(span_text):  # a verbatim quote: its spans say exactly this
+        return Verdict(1.0 if draft.score is None else draft.score, doubt, [], probability, spans)
     missing = unsupported_parts(draft.text, span_text, question)
     if missing:
-        return Verdict(0.0, "unsupported", missing)
+        return Verdict(0.0, "unsupported", missing, probability, spans)
     from .onnx_models import cross_encoder, sigmoid
 
     support = sigmoid(cross_encoder().score(draft.text, [span_text])[0])
-    return Verdict(support, "supported" if support >= settings.support_threshold else "weak", [])
+    return Verdict(support, doubt if support >= settings.support_threshold else "weak", [], probability, spans)
+
+
+def bearing_spans(question: str, spans: list, limits: Thresholds) -> tuple[float | None, list]:
+    """The best span's probability of bearing on the question, and the spans at or above the floor (all of them,
+    with no probability, when there is no question)."""
+    if not question.strip():
+        return None, list(spans)
+    from .onnx_models import answer_model, sigmoid
+
+    logits = answer_model().score(question, [model_input(s) if limits.span_titled else s.text for s in spans])
+    probabilities = [sigmoid(limits.span_scale * x + limits.span_shift) for x in logits]
+    return max(probabilities), [s for s, p in zip(spans, probabilities) if p >= limits.span_floor]
+
+
+def model_input(span) -> str:
+    """A span as the answer-bearing model reads it: after its document's title when the title names a subject."""
+    return titled(span.text, span.title)
 
 
 def unsupported_parts(sentence: str, span_text: str, question: str = "") -> list[str]:

@@ -74,7 +74,7 @@ def check_shown(assistant: Assistant, answer: Answer) -> None:
         if sentence.verdict == "abstain":
             continue
         assert sentence.citations, f"a shown sentence without citations: {sentence.text!r}"
-        assert sentence.verdict in ("supported", "weak")
+        assert sentence.verdict in ("supported", "uncertain", "weak")
         for marker in sentence.citations:
             assert f"[{marker}]" in sentence.text
             citation = by_marker[marker]

@@ -91,8 +91,8 @@ def test_markers_become_buttons_and_verdicts_show():
     doc, answer = make_answer(text, 0, 23, verdict="weak")
     chat = render_chat([ChatTurn(question="q", answer=answer)])
     assert re.search(r'<button class="aui-cite v-weak" data-turn="0" data-cite="m1"[^>]*>\[1\]</button>', chat)
-    assert 'class="aui-sent v-weak" title="Weakly supported' in chat
-    assert "1 of 1 sentence weakly supported" in chat
+    assert 'class="aui-sent v-weak" title="Only partly backed by its source (support 0.90)' in chat
+    assert '<span class="aui-verdicts some-weak"' in chat and "✓" not in chat
 
 
 def test_abstention_is_shown_as_such():

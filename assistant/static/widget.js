@@ -46,7 +46,8 @@
     ".bot.abstained{background:#fff7e0;border:1px solid #f0d68a}",
     ".bot.error{background:#fdecea;border:1px solid #f5b5ad;color:#8a1c12}",
     ".label{display:block;font-size:12px;font-weight:600;color:#8a6d00;margin-bottom:2px}",
-    ".sentence.weak{text-decoration:underline dotted #c79100}",
+    ".sentence.weak,.sentence.uncertain{text-decoration:underline dotted #c79100}",
+    ".doubt{font-size:11px;color:#8a6d00;background:#fff3cd;border-radius:4px;padding:0 4px;margin-left:3px}",
     ".marker{border:0;background:none;color:" + accent + ";padding:0 1px;font-weight:600}",
     ".marker:hover{text-decoration:underline}",
     ".sources{margin:6px 0 0;padding:0;list-style:none;font-size:12px;color:#555}",
@@ -156,7 +157,7 @@
 
   function renderSentence(bubble, sentence, citations) {
     var span = el("span", { class: "sentence " + sentence.verdict });
-    if (sentence.verdict === "weak") span.title = "weakly supported by its source";
+    if (sentence.verdict_words) span.title = sentence.verdict_words;  // the verdict in plain words, made by the server
     // Markers come from the sentence's citation list only: a "[2]" quoted from an article stays text.
     var body = sentence.body != null ? sentence.body : sentence.text;
     var markers = sentence.citations || [];
@@ -166,6 +167,8 @@
       button.addEventListener("click", function () { if (citations[n]) openCitation(citations[n]); });
       span.append(button);
     });
+    // doubt is shown where the sentence is: only a sentence the model is confident of goes unmarked
+    if (sentence.verdict !== "supported" && sentence.verdict_words) span.append(el("span", { class: "doubt" }, sentence.verdict_words));
     bubble.append(span);
   }
 
