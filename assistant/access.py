@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .config import Settings
+from .proxy import public_root
 
 
 @dataclass
@@ -25,12 +26,16 @@ def is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def foreign_origin(headers: dict[str, str]) -> str | None:
-    """The Origin of a request sent by a page of another site, or None (headers: lower-case names)."""
+def foreign_origin(headers: dict[str, str], public_netloc: str = "") -> str | None:
+    """The Origin of a request sent by a page of another site, or None (headers: lower-case names).
+
+    Our own pages are those at the request's Host, or at the public URL a reverse proxy serves us at (public_netloc).
+    """
     origin = headers.get("origin")
     if not origin:
         return None
-    if urlsplit(origin).netloc.lower() == headers.get("host", "").lower():
+    netloc = urlsplit(origin).netloc.lower()
+    if netloc == headers.get("host", "").lower() or (public_netloc and netloc == public_netloc):
         return None
     return origin
 
@@ -43,7 +48,7 @@ def keyless_caller(client: str, origin: str | None) -> Caller:
 def page_caller(settings: Settings, client: str, headers: dict[str, str], username: str | None) -> Caller:
     """The caller behind an event of the chat page. On a keyed server the page signs its users in with an admin
     key (Gradio's login), so only a signed-in user is an admin there."""
-    origin = foreign_origin(headers)
+    origin = foreign_origin(headers, public_root(settings.root_path).netloc)
     if settings.api_keys or settings.read_keys:
         return Caller(role="admin" if username else "read", identity="page:" + (username or client), origin=origin)
     return keyless_caller(client, origin)

@@ -28,14 +28,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .access import Caller, change_refusal, foreign_origin, is_loopback, keyless_caller
 from .config import Settings
 from .markdown import answer_markdown, sentence_markdown
+from .proxy import public_root
 from .schema import Answer, AssistantError, Message, is_text
+from .warmup import Warmup
 
 log = logging.getLogger("assistant.api")
 
 MODEL_ID = "assistant"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 RATE_WINDOW_S = 60.0
-REVISION_TTL_S = 1.0
 # Answers computed at once: more only makes them take turns on the same cores (and fairly only in this queue).
 ANSWER_SLOTS = max(2, os.cpu_count() or 1)
 
@@ -117,7 +118,9 @@ class RateLimiter:
 class AnswerCache:
     """Answers to repeated questions, per collection revision: intranet readers ask the same things again and again.
 
-    Concurrent identical questions share one computation; any change of the collection starts afresh.
+    Concurrent identical questions share one computation; any change of the collection starts afresh. The revision
+    is read from Chroma for every question (one small read): replicas of this server on one Chroma server change
+    the collection too, and none may answer from before a change another one has finished.
     """
 
     def __init__(self, assistant, size: int):
@@ -125,24 +128,27 @@ class AnswerCache:
         self.size = size
         self.answers: OrderedDict[tuple, Answer] = OrderedDict()
         self.pending: dict[tuple, asyncio.Future] = {}
-        self.checked, self._revision = -1e9, None
+        self._revision = None
 
     def stale(self) -> bool:
-        return self.size > 0 and time.monotonic() - self.checked > REVISION_TTL_S
+        return self.size > 0
 
     def refresh(self) -> None:
         """Read the collection's revision again (another process may have ingested); a blocking call."""
         try:
-            store = self.assistant.store
-            self._revision = (store.client.get_collection(store.documents.name).metadata or {}).get("revision", 0)
+            revision = self.assistant.store.revision()
         except Exception:
-            self._revision = None
-        self.checked = time.monotonic()
+            revision = None
+        # odd: a writer is half way (Store.commit_start): what is answered now must not outlive it
+        revision = revision if revision is not None and revision % 2 == 0 else None
+        if revision != self._revision and revision is not None:
+            for key in [k for k in self.answers if k[0] != revision]:
+                del self.answers[key]  # answers from an older revision can never be asked for again
+        self._revision = revision
 
     def invalidate(self) -> None:
         """This server changed the collection: forget the answers at once."""
         self.answers.clear()
-        self.checked = -1e9
 
     def key(self, question: str, history: list[Message]) -> tuple | None:
         revision = self._revision if self.size > 0 else None
@@ -187,6 +193,7 @@ class Guard:
         self.app = app
         self.settings = settings
         self.local_only = not (settings.api_keys or settings.read_keys) and not settings.allow_remote
+        self.public = public_root(settings.root_path)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -244,10 +251,12 @@ class Guard:
                                       "(ASSISTANT_API_KEYS / ASSISTANT_READ_KEYS) or start it with --allow-remote",
                                       "permission_error")
             host = urlsplit("//" + headers.get("host", "localhost")).hostname or ""
-            if host not in LOCAL_HOSTS and not host.startswith("127."):
-                # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server.
-                return error_response(403, f"unexpected Host {host!r} for a local-only server", "permission_error")
-        origin = foreign_origin(headers)
+            if host not in LOCAL_HOSTS and not host.startswith("127.") and host != self.public.hostname:
+                # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server;
+                # a proxy's own name is declared with a full-URL root path.
+                return error_response(403, f"unexpected Host {host!r} for a local-only server (behind a proxy, "
+                                      "give its public URL as --root-path)", "permission_error")
+        origin = foreign_origin(headers, self.public.netloc)
         if origin is not None and origin not in self.settings.cors_origins and "*" not in self.settings.cors_origins:
             # Browsers send Origin on cross-site requests; refusing here (not only withholding CORS headers)
             # keeps other sites from making a visitor's browser ask or upload on their behalf.
@@ -261,9 +270,10 @@ def make_caller(settings: Settings, limiter: RateLimiter):
     bearer = HTTPBearer(auto_error=False, description="an admin key (ASSISTANT_API_KEYS) or a read key (ASSISTANT_READ_KEYS)")
     admin_keys = list(settings.api_keys)
     read_keys = list(settings.read_keys)
+    public_netloc = public_root(settings.root_path).netloc
 
     async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
-        origin = foreign_origin({k.lower(): v for k, v in request.headers.items()})
+        origin = foreign_origin({k.lower(): v for k, v in request.headers.items()}, public_netloc)
         client = request.client.host if request.client else ""
         if admin_keys or read_keys:
             key = credentials.credentials.strip() if credentials else ""
@@ -358,9 +368,11 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
     caller_dep = make_caller(settings, limiter)
     cache = AnswerCache(assistant, settings.answer_cache)
     slots = asyncio.Semaphore(ANSWER_SLOTS)
+    warmup = Warmup(assistant)
 
     app = FastAPI(
         docs_url=None, redoc_url=None,  # FastAPI's own pages load Swagger from a CDN; mount_docs serves it locally
+        lifespan=warmup.lifespan,
         title="assistant",
         version="1",
         summary="Answers from your articles; every sentence cites an exact span of a document and is verified against it.",
@@ -432,6 +444,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
 
     async def answer_of(question: str, history: list[Message]) -> Answer:
         """The whole answer: from the cache, from an identical question being answered now, or computed."""
+        await ready(warmup)
         if cache.stale():
             await run_in_threadpool(cache.refresh)
         key = cache.key(question, history)
@@ -469,6 +482,7 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
 
     async def events(question: str, history: list[Message]) -> AsyncIterator[dict]:
         """Stream events (replayed from the cache or produced in worker threads); errors before the first raise here."""
+        await ready(warmup)
         if cache.stale():
             await run_in_threadpool(cache.refresh)
         key = cache.key(question, history)
@@ -610,17 +624,13 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         info = await run_in_threadpool(assistant.status)
         return {"removed": document_id, "documents": info["documents"], "chunks": info["chunks"]}
 
-    @app.get("/healthz", tags=["server"], summary="Liveness and collection size (no key needed)")
+    @app.get("/healthz", tags=["server"], summary="Readiness and collection size (no key needed)",
+             description="200 with `ready: true` once every model is loaded and warm; 503 with `ready: false` (and "
+                         "`status`: starting or error) before: a load balancer sends no question here until then.")
     async def healthz():
-        info = await run_in_threadpool(assistant.status)
-        return {"status": "ok", "documents": info["documents"], "chunks": info["chunks"], "answerer": info["answerer"]}
+        return await health(assistant, warmup)
 
-    @app.get("/widget.js", tags=["widget"], summary="The embeddable chat widget", include_in_schema=False)
-    async def widget_js():
-        script = resources.files("assistant.static").joinpath("widget.js").read_text(encoding="utf-8")
-        return Response(script, media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
-
+    mount_widget(app)
     mount_ui(app, assistant, settings)
     # Added last = outermost: CORS headers go on every answer (errors included) so the widget can read them.
     app.add_middleware(Guard, settings=settings)
@@ -629,6 +639,34 @@ def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"], max_age=600,
     )
     return app
+
+
+async def ready(warmup: Warmup) -> None:
+    """Wait for the warm-up (a question that comes first would only load the same models at the same time)."""
+    if not warmup.done.is_set():
+        await run_in_threadpool(warmup.wait)
+
+
+async def health(assistant, warmup: Warmup) -> JSONResponse:
+    """/healthz: readiness (the warm-up's state) and the collection's size."""
+    body = warmup.health()
+    if warmup.ready:
+        info = await run_in_threadpool(assistant.status)
+        body.update(documents=info["documents"], chunks=info["chunks"], answerer=info["answerer"])
+    return JSONResponse(body, status_code=200 if warmup.ready else 503)
+
+def mount_widget(app: FastAPI) -> None:
+    """/widget.js and the stylesheet it links, /widget.css (a file, not inline: host pages may forbid inline styles)."""
+
+    def static_file(name: str, media_type: str):
+        async def serve_file():
+            body = resources.files("assistant.static").joinpath(name).read_text(encoding="utf-8")
+            return Response(body, media_type=media_type,
+                            headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
+        return serve_file
+
+    app.get("/widget.js", include_in_schema=False)(static_file("widget.js", "text/javascript; charset=utf-8"))
+    app.get("/widget.css", include_in_schema=False)(static_file("widget.css", "text/css; charset=utf-8"))
 
 
 def mount_docs(app: FastAPI) -> None:
@@ -645,11 +683,12 @@ def mount_docs(app: FastAPI) -> None:
     app.mount("/docs/static", StaticFiles(directory=static), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
-    async def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="assistant API",
-                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs/static/swagger-ui.css",
-                                   swagger_favicon_url="/docs/static/favicon-32x32.png")
+    async def docs(request: Request):
+        root = request.scope.get("root_path", "").rstrip("/")  # behind a proxy at a sub-path, the page's links carry it
+        return get_swagger_ui_html(openapi_url=root + "/openapi.json", title="assistant API",
+                                   swagger_js_url=root + "/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url=root + "/docs/static/swagger-ui.css",
+                                   swagger_favicon_url=root + "/docs/static/favicon-32x32.png")
 
 
 def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
@@ -677,5 +716,7 @@ def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
         options: dict[str, Any] = {}
     else:
         options = mount_options()
+    if settings.root_path:
+        options["root_path"] = settings.root_path  # the page's own URLs (queue, uploads, theme.css) under the proxy's path
     gr.mount_gradio_app(app, build_ui(assistant, settings), path="/", auth=auth,
                         auth_message="Sign in with an admin API key as the password." if auth else None, **options)

@@ -44,10 +44,14 @@ def _progress(label: str, show: bool):
         yield lambda n, total, description="": bar.update(task, completed=n, total=total, description=description)
 
 
-def _open(settings: Settings):
+def _open(settings: Settings, create: bool = False, hint: str = ""):
+    """The Assistant over settings' index; a reader (create=False) refuses to make an index folder that is not there."""
     from .core import Assistant
     from .schema import AssistantError
 
+    if not create and not settings.chroma_url and not settings.index_dir.is_dir():
+        _fail(f"no index at {settings.index_dir}: `assistant ingest FOLDER --index {settings.index_dir}` creates one "
+              f"(or check --index / ASSISTANT_INDEX){hint}", 2)
     try:
         return Assistant(settings)
     except AssistantError as exc:
@@ -63,7 +67,7 @@ def ingest(
 ):
     """Add, update and remove documents so the index mirrors PATHS."""
     settings = Settings.load(index_dir=index, chroma_url=chroma_url)
-    assistant = _open(settings)
+    assistant = _open(settings, create=True)
     from .schema import AssistantError
 
     try:
@@ -104,12 +108,20 @@ def sources(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chroma
     if as_json:
         typer.echo(json.dumps([d.summary() for d in docs], ensure_ascii=False))
         return
+    if not sys.stdout.isatty():
+        # Piped: one tab-separated line per document, nothing cut, so ids can be copied and cut(1) works.
+        typer.echo("id\tsource\ttitle\tchunks\tsha256\tingested")
+        for d in docs:
+            typer.echo("\t".join(" ".join(str(v).split()) for v in (d.id, d.source, d.title, d.chunks, d.sha256, d.ingested_at)))
+        return
     from rich.console import Console
     from rich.table import Table
 
     table = Table("id", "source", "title", "chunks", "sha256", "ingested")
+    table.columns[0].no_wrap = True  # an id is copied whole or not at all
+    table.columns[0].min_width = max((len(d.id) for d in docs), default=2)
     for d in docs:
-        table.add_row(d.id, d.source, d.title[:50], str(d.chunks), d.sha256[:12], d.ingested_at)
+        table.add_row(d.id, d.source, d.title, str(d.chunks), d.sha256[:12], d.ingested_at)
     Console().print(table)
 
 
@@ -133,7 +145,7 @@ def _print_answer(answer, verbose: bool) -> None:
         console.print(f"[dim]{escape(answer.notice)}[/dim]")
     for c in answer.citations:
         page = f", page {c.page}" if c.page else ""
-        console.print(f"[bold][{c.marker}][/bold] {escape(c.title)} [dim]({escape(c.source)}{page}, chars {c.start}-{c.end})[/dim]")
+        console.print(f"[bold][{c.marker}][/bold] {escape(c.title or c.source)} [dim]({escape(c.source)}{page}, chars {c.start}-{c.end})[/dim]")
         console.print(f"    [italic]\u201c{escape(c.text.strip())}\u201d[/italic]")
     if verbose:
         console.print(f"[dim]{', '.join(f'{k} {v:.0f}' for k, v in answer.timings.items())}[/dim]")
@@ -154,6 +166,8 @@ def ask(
     """Answer one question; every sentence cites the exact span it rests on."""
     from .schema import AssistantError
 
+    if not question.strip():
+        _fail("the question is empty", 2)
     assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
     try:
         answer = assistant.ask(question)
@@ -179,6 +193,8 @@ def chat(
     from .schema import AssistantError, Message
 
     assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
+    if assistant.status()["documents"] == 0:
+        typer.echo("The collection is empty: add articles with `assistant ingest FOLDER` first.", err=True)
     history: list[Message] = []
     typer.echo("Ask about your articles (/new for a new conversation, empty line to quit).")
     while True:
@@ -344,22 +360,38 @@ def serve(
     llm_api_key: Optional[str] = LlmKeyOpt,
     answerer: Optional[str] = AnswererOpt,
     allow_remote: Optional[bool] = typer.Option(None, "--allow-remote", help="with no API keys configured, answer other machines too (default: this machine only) [env ASSISTANT_ALLOW_REMOTE]"),
+    root_path: Optional[str] = typer.Option(None, "--root-path", help="behind a reverse proxy: the path it serves this at, e.g. /assistant, or the full public URL, e.g. https://intranet.example/assistant [env ASSISTANT_ROOT_PATH]"),
+    forwarded_allow_ips: Optional[str] = typer.Option(None, "--forwarded-allow-ips", help="comma-separated addresses of the proxies whose X-Forwarded-For/-Proto are trusted (default 127.0.0.1; * trusts any) [env ASSISTANT_FORWARDED_ALLOW_IPS]"),
+    create: bool = typer.Option(False, "--create", help="start with an empty index when the index folder does not exist"),
 ):
     """Serve the chat UI, the REST and OpenAI-compatible API, and the embeddable widget."""
     import uvicorn
 
     from .api import create_app
+    from .proxy import public_root
     from .schema import AssistantError
+    from .serving import port_problem
 
-    settings = _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer, allow_remote=allow_remote)
+    proxies = None if forwarded_allow_ips is None else [p.strip() for p in forwarded_allow_ips.split(",") if p.strip()]
+    settings = _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer, allow_remote=allow_remote,
+                                root_path=root_path, forwarded_allow_ips=proxies)
     try:
-        web = create_app(settings)
+        public = public_root(settings.root_path)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    problem = port_problem(host, port)
+    if problem:
+        _fail(problem, 2)
+    try:
+        web = create_app(settings, _open(settings, create=create, hint="; --create starts with an empty one"))
     except AssistantError as exc:
         _fail(str(exc))
     keyed = bool(settings.api_keys or settings.read_keys)
     access = "API keys required" if keyed else ("open to the network, no keys" if settings.allow_remote else "this machine only")
-    typer.echo(f"serving http://{host if ':' not in host else f'[{host}]'}:{port}/ ({access}); API docs at /docs", err=True)
-    uvicorn.run(web, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    where = f" (public path {public.path}/)" if public.path else ""
+    typer.echo(f"serving http://{host if ':' not in host else f'[{host}]'}:{port}/{where} ({access}); API docs at /docs", err=True)
+    uvicorn.run(web, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, root_path=public.path,
+                proxy_headers=bool(settings.forwarded_allow_ips), forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or None)
 
 
 def main() -> None:

@@ -29,7 +29,14 @@ class BgeSmallEmbedder:
     dim = 384
 
     def __init__(self, settings: Settings | None = None):
-        self.model = bge_small()
+        self._model = None
+
+    @property
+    def model(self):
+        # loaded on the first embedding: `status`, `sources` and a no-change ingest never need onnxruntime
+        if self._model is None:
+            self._model = bge_small()
+        return self._model
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.model.embed(texts)

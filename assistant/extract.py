@@ -65,7 +65,9 @@ def extract_bytes(data: bytes, name: str, max_depth: int = MAX_HTML_DEPTH,
     if not any(ch.isprintable() and not ch.isspace() for ch in result.text):
         # zero-width spaces, joiners, soft hyphens and the like are not text either
         raise ExtractError("no text found in the file")
-    title = (result.title or _first_line(result.text) or Path(name).stem).strip()[:200]
+    # No title rather than a made-up one: readers show the file name instead, and the answerer (which reads a short
+    # title as the document's subject) is not misled by a file name like 003_3489e0f1.
+    title = " ".join((result.title or _first_line(result.text)).split())[:200]
     result.title = title.encode("utf-8", "replace").decode("utf-8")
     return result
 
@@ -142,20 +144,25 @@ def _normalize(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+BYLINE = re.compile(r"(?i)(via|by|from)\s")
+
+
 def _first_line(text: str) -> str:
-    """A title for plain text: the first short line that is not a byline or a site banner, else the opening words."""
+    """A plain text's title: a heading among its leading lines (before the body starts), else "".
+
+    A heading is short, has letters and does not end like a sentence; bylines ("Via Financial Times") and site
+    banners ("Iraq News - Local News - Baghdadpost") are passed over. A body line (long, or ending in a full stop)
+    ends the search: its opening words cut short are not a title.
+    """
     lines = [ln.strip().lstrip("#").strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln]
-    for line in lines[:5]:
-        if len(line) <= 120 and len(line.split()) >= 3 and not re.match(r"(?i)(via|by|from)\s", line) \
-                and line.count(" - ") < 2 and not line.endswith((".", ":")):
+    for line in [ln for ln in lines if ln][:5]:
+        if BYLINE.match(line) or line.count(" - ") >= 2:
+            continue
+        if len(line) > 150 or line.endswith((".", ":", ";", ",")):
+            return ""
+        if re.search(r"[^\W\d_]", line):  # a line of letters, not a rule or a date stamp
             return line
-    # else the opening words of the first line that is not a byline ("Via Financial Times")
-    lines = [ln for ln in lines if not re.match(r"(?i)(via|by|from)\s", ln)] or lines
-    if not lines:
-        return ""
-    words = lines[0].split()
-    return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+    return ""
 
 
 def _markdown_title(text: str) -> str:

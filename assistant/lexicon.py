@@ -16,7 +16,8 @@ WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]")
 
 MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 
-# the words of a question that ask rather than say what about (extractive: not evidence of an answer; BM25 stems)
+# words of a question that say what kind of thing is asked, not which thing: not evidence of the subject
+# (answer_evidence; BM25 stems, hence "articl")
 QUESTION_WORDS = {"what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "is",
                   "are", "was", "were", "name", "many", "much", "according", "articl", "say", "said", "tell"}
 

@@ -44,15 +44,40 @@ class OnnxEncoder:
         with self.lock:
             return self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
 
-    def run_batched(self, encodings) -> list[np.ndarray]:
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        out: list[np.ndarray] = [None] * len(encodings)  # type: ignore[list-item]
-        for k in range(0, len(order), self.batch_size):
-            batch = order[k:k + self.batch_size]
-            result = self._run([encodings[i] for i in batch])
-            for row, i in enumerate(batch):
-                out[i] = result[row]
+    # Attention holds batch x heads x width^2 floats: a batch of 32 at 512 tokens needs 400 MB, which onnxruntime's
+    # arena then keeps. Batches of long inputs are cut so that rows x width^2 stays within 32 x 256^2 (about 100 MB).
+    ATTENTION_BUDGET = 32 * 256 * 256
+
+    def batches(self, lengths: list[int]) -> list[list[int]]:
+        """Indices into lengths, shortest first, cut into batches of at most batch_size rows within the budget."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        out: list[list[int]] = []
+        for i in order:
+            if out and len(out[-1]) < self.batch_size and (len(out[-1]) + 1) * lengths[i] ** 2 <= self.ATTENTION_BUDGET:
+                out[-1].append(i)
+            else:
+                out.append([i])
         return out
+
+    def run_batched(self, encodings, pool=None) -> np.ndarray:
+        """The model's output for each encoding, in their order, computed in batches of similar length.
+
+        pool(batch output) -> one row per input: applied to each batch as it comes, so that only the pooled rows
+        outlive it (a bi-encoder's whole hidden states for a thousand chunks would take a gigabyte)."""
+        pool = pool or (lambda result: result)
+        out: np.ndarray | None = None
+        for batch in self.batches([len(e.ids) for e in encodings]):
+            rows = pool(self._run([encodings[i] for i in batch]))
+            if out is None:
+                out = np.empty((len(encodings), *rows.shape[1:]), dtype=rows.dtype)
+            out[batch] = rows
+        return out if out is not None else np.empty((0,))
+
+    def padding(self, encodings) -> tuple[int, int]:
+        """(tokens, padded positions) that run_batched runs for these encodings: the cost of padding."""
+        lengths = [len(e.ids) for e in encodings]
+        batches = self.batches(lengths)
+        return sum(lengths), sum(max(lengths[i] for i in b) * len(b) for b in batches)
 
 
 class BgeSmall:
@@ -61,7 +86,9 @@ class BgeSmall:
     QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
 
     def __init__(self):
-        self.encoder = OnnxEncoder("bge_small_en")
+        # batches of 8: as fast per token as 32 on CPU, and onnxruntime's arena, which keeps the largest batch's
+        # buffers, stays at ~100 MB (1,620 chunks: 363 MB peak RSS against 986 MB with batches of 32)
+        self.encoder = OnnxEncoder("bge_small_en", batch_size=8)
 
     def embed(self, texts: list[str], query: bool = False) -> list[list[float]]:
         if not texts:
@@ -69,7 +96,7 @@ class BgeSmall:
         if query:
             texts = [self.QUERY_PREFIX + t for t in texts]
         encodings = self.encoder.tokenizer.encode_batch(texts)
-        vectors = np.stack([h[0] for h in self.encoder.run_batched(encodings)])
+        vectors = self.encoder.run_batched(encodings, pool=lambda hidden: hidden[:, 0])  # CLS pooling
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
         return vectors.astype(np.float32).tolist()
 

@@ -65,8 +65,8 @@ class Retriever:
     def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
+        bm25 = self.store.bm25_search(query, n)  # first: it reads the collection's revision, which dense search reuses
         dense = self.store.dense_search(self.store.embedder.embed_query(query), n) if query.strip() else []
-        bm25 = self.store.bm25_search(query, n)
         chunks = {c.id: c for c, _ in dense}
         # BM25 hits are resolved against Chroma: a chunk removed since BM25 was built cannot come back.
         chunks.update(self.store.get_chunks([cid for cid, _ in bm25 if cid not in chunks]))

@@ -56,9 +56,6 @@ def resolve(question: str, previous_question: str, previous_answer: str) -> str:
     elliptical = question.lower().lstrip().startswith(ELLIPSIS_OPENERS) or len(content) <= 2
     if not (person_refs or topic_refs or elliptical):
         return question
-    swapped = swap_modifier(question, previous_question)
-    if swapped:
-        return swapped
     query, person = question, None
     ordinal = re.search(r"\b(?:the\s+)?(first|second|third|fourth|last)(?:\s+one)?\b", question, re.I)
     items = list_items(previous_answer) if ordinal else []
@@ -82,21 +79,6 @@ def resolve(question: str, previous_question: str, previous_answer: str) -> str:
 
 
 MAX_TOPIC_WORDS = 14  # the carried-over topic stays short however long the conversation
-
-
-def swap_modifier(question: str, previous_question: str) -> str | None:
-    """ "And the Brazilian one?" after "How big is the Chinese community there?" -> the previous question, Brazilian
-    for Chinese; None when the question is not of that shape or the previous one has no such modifier."""
-    m = re.match(r"^\W*(?i:and|what about|how about)?\s*(?i:the|a|an)\s+([A-Z][\w'’\-]*)\s+ones?\W*$", question)
-    if not m or m.group(1).lower() in TOPIC_REFERENCES:
-        return None
-    # the last capitalised modifier right after an article and before a lower-case noun ("the Chinese community";
-    # not "General McKenzie" or "the US Embassy")
-    targets = list(re.finditer(r"\b(?:the|a|an)\s+([A-Z][\w'’\-]*)(?=\s+[a-z])", previous_question))
-    if not targets:
-        return None
-    a, b = targets[-1].span(1)
-    return previous_question[:a] + m.group(1) + previous_question[b:]
 
 
 def list_items(text: str) -> list[str]:

@@ -57,6 +57,7 @@ class Store:
         self.bm25 = Bm25Index(settings.index_dir / "bm25" / f"{name}-{key}")
         self._lock = threading.RLock()
         self._vector_store = None
+        self._counted: tuple[int, int] | None = None  # (revision, chunks) of the last count
 
     @property
     def vector_store(self):
@@ -95,6 +96,10 @@ class Store:
         # Read afresh: a collection object keeps the metadata it was fetched with, and another process (or
         # another client of the server) may have changed the collection since.
         self.documents = self.client.get_collection(self.documents.name)
+        return int((self.documents.metadata or {}).get("revision", 0))
+
+    def known_revision(self) -> int:
+        """The revision as last read (by revision() or a BM25 sync), without asking Chroma again."""
         return int((self.documents.metadata or {}).get("revision", 0))
 
     def _bump_revision(self) -> None:
@@ -148,11 +153,36 @@ class Store:
             step = self.client.get_max_batch_size()  # Chroma refuses larger writes (llama-index's own limit is higher)
             for k in range(0, len(nodes), step):
                 self.vector_store.add(nodes[k:k + step])
-            metas = [{"source": doc.source, "title": doc.title, "sha256": doc.sha256, "root": doc.root,
-                      "ingested_at": doc.ingested_at, "pages": json.dumps(doc.pages), "chunks": len(chunks)}
-                     for doc, chunks, _ in batch]
-            self.documents.add(ids=[doc.id for doc, _, _ in batch], documents=[doc.text for doc, _, _ in batch],
-                               metadatas=metas, embeddings=[[1.0]] * len(batch))
+            self._add_records(batch)
+
+    def bulk_add(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]], workers: int = 4) -> None:
+        """Write new documents whose chunks' vectors are known (a large collection built for a benchmark, a
+        migration) straight into Chroma, `workers` writes at once. The chunks carry the metadata llama-index's
+        writes give them (document_id, ref_doc_id) but not its serialised node, which nothing here reads and
+        which took two thirds of the CPU time. The caller brackets it with commit_start() and commit()."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        rows = [(c, v, doc.id) for doc, chunks, vectors in batch for c, v in zip(chunks, vectors)]
+        step = min(self.client.get_max_batch_size(), max(PAGE, -(-len(rows) // max(workers, 1))))
+
+        def write(part: list) -> None:
+            self.chunks.add(ids=[c.id for c, _, _ in part], embeddings=[v for _, v, _ in part],
+                            documents=[c.text for c, _, _ in part],
+                            metadatas=[{"source": c.source, "title": c.title, "start": c.start, "end": c.end,
+                                        "tokens": c.tokens, "page": c.page if c.page is not None else -1,
+                                        "document_id": d, "ref_doc_id": d, "doc_id": d} for c, _, d in part])
+
+        with ThreadPoolExecutor(max(workers, 1)) as pool:
+            list(pool.map(write, [rows[k:k + step] for k in range(0, len(rows), step)]))
+        self._add_records(batch)
+
+    def _add_records(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]]) -> None:
+        """The documents' own records (whole text, hash, chunk count), written after their chunks."""
+        metas = [{"source": doc.source, "title": doc.title, "sha256": doc.sha256, "root": doc.root,
+                  "ingested_at": doc.ingested_at, "pages": json.dumps(doc.pages), "chunks": len(chunks)}
+                 for doc, chunks, _ in batch]
+        self.documents.add(ids=[doc.id for doc, _, _ in batch], documents=[doc.text for doc, _, _ in batch],
+                           metadatas=metas, embeddings=[[1.0]] * len(batch))
 
     def remove_document(self, document_id: str) -> bool:
         with self._lock:
@@ -180,6 +210,13 @@ class Store:
             return self.chunks.count()
         return sum(d.chunks for d in self.list_documents())
 
+    def has_chunks(self) -> bool:
+        """Whether the collection holds any chunk, counted once per revision (a query asks this every time)."""
+        revision = self.known_revision()
+        if self._counted is None or self._counted[0] != revision or revision % 2:
+            self._counted = (revision, self.chunks.count())
+        return self._counted[1] > 0
+
     def all_chunks(self) -> Iterable[Chunk]:
         for ids, metas, texts in self._pages(self.chunks, include=["metadatas", "documents"]):
             for i, m, t in zip(ids, metas, texts):
@@ -192,7 +229,7 @@ class Store:
         return {i: _chunk_from(i, m, t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])}
 
     def dense_search(self, query_vector: list[float], k: int) -> list[tuple[Chunk, float]]:
-        if self.chunks.count() == 0:
+        if not self.has_chunks():
             return []
         got = self.chunks.query(query_embeddings=[query_vector], n_results=k, include=["metadatas", "documents", "distances"])
         return [
@@ -265,11 +302,17 @@ class Bm25Index:
         self.words: dict[str, int] = {}  # lower-cased surface words -> chunks holding them (spelling correction)
         self._load()
 
-    @staticmethod
-    def _stemmer():
-        import Stemmer
+    _local = threading.local()
 
-        return Stemmer.Stemmer("english").stemWords
+    @classmethod
+    def _stemmer(cls):
+        # one stemmer per thread (a Stemmer is not thread-safe): answering a question tokenizes a dozen times
+        stem = getattr(cls._local, "stem", None)
+        if stem is None:
+            import Stemmer
+
+            stem = cls._local.stem = Stemmer.Stemmer("english").stemWords
+        return stem
 
     def tokenize(self, texts: list[str], return_ids: bool = True):
         import bm25s
@@ -340,7 +383,8 @@ class Bm25Index:
         if not tokens or not tokens[0]:
             return []
         k = min(k, len(self.ids))
-        docs, scores = self.model.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        # n_threads=0: in this thread (any other number starts a thread pool for each query)
+        docs, scores = self.model.retrieve(tokens, k=k, show_progress=False, n_threads=0)
         return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
 

@@ -126,7 +126,9 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
              f'<div class="aui-q">{esc(t.question)}</div>', '<div class="aui-a">']
     answer = t.answer
     said = [s for s in sentences if s.verdict != "abstain"]
-    if t.error:
+    if t.error == EMPTY_COLLECTION:
+        parts.append(EMPTY_COLLECTION)
+    elif t.error:
         parts.append(f'<p class="aui-error">Could not answer: {esc(t.error)}</p>')
     elif answer is not None and answer.abstained:
         abstain = " ".join(s.text for s in sentences if s.verdict == "abstain") or "The articles do not say."
@@ -219,17 +221,28 @@ def render_sources(turn_no: int | None, t: ChatTurn | None, active: str = "") ->
         return f'<div class="aui-sources">{head}<p class="aui-hint">{hint}</p></div>'
     chunks = {p.chunk.id: p.chunk for p in (t.answer.passages if t.answer else [])}
     verdicts = {m: s.verdict for s in sentences for m in s.citations}
-    items = []
-    for c in citations:
-        ch = chunks.get(c.chunk_id)
-        ctx = span_context(c, ch.text, ch.start) if ch else f"<mark>{esc(c.text)}</mark>"
-        meta = esc(c.source) + (f" · page {c.page}" if c.page else "")
-        cls = "aui-src active" if active == f"m{c.marker}" else "aui-src"
-        items.append(f'<button class="{cls}" data-turn="{turn_no}" data-cite="m{c.marker}" title="Open the article at this span">'
-                     f'<span class="aui-src-head"><span class="aui-src-marker v-{esc(verdicts.get(c.marker, ""))}">[{c.marker}]</span>'
-                     f'<span class="aui-src-title">{esc(c.title or c.source)}</span></span>'
-                     f'<span class="aui-src-meta">{meta}</span><span class="aui-src-ctx">{ctx}</span></button>')
-    return f'<div class="aui-sources">{head}<div class="aui-src-list">' + "".join(items) + "</div></div>"
+    by_document: dict[str, list[Citation]] = {}
+    for c in citations:  # one card per article, in the order the answer first cites them
+        by_document.setdefault(c.document_id, []).append(c)
+    cards = []
+    for cited in by_document.values():
+        spans = []
+        for c in cited:
+            ch = chunks.get(c.chunk_id)
+            ctx = span_context(c, ch.text, ch.start) if ch else f"<mark>{esc(c.text)}</mark>"
+            cls = "aui-src active" if active == f"m{c.marker}" else "aui-src"
+            page = f'<span class="aui-src-meta">page {c.page}</span>' if c.page else ""
+            spans.append(f'<button class="{cls}" data-turn="{turn_no}" data-cite="m{c.marker}" title="Open the article at this span">'
+                         f'<span class="aui-src-marker v-{esc(verdicts.get(c.marker, ""))}">[{c.marker}]</span>{page}'
+                         f'<span class="aui-src-ctx">{ctx}</span></button>')
+        first = cited[0]
+        # the file name under the title, unless the title is the file name (a text without a heading)
+        meta = [first.source] if (first.title or first.source) not in (first.source, Path(first.source).stem) else []
+        meta += [f"{len(cited)} cited passages"] if len(cited) > 1 else []
+        meta_html = f'<span class="aui-src-meta">{esc(" · ".join(meta))}</span>' if meta else ""
+        cards.append(f'<div class="aui-src-card" data-document="{esc(first.document_id)}"><div class="aui-src-head">'
+                     f'<span class="aui-src-title">{esc(first.title or first.source)}</span>{meta_html}</div>{"".join(spans)}</div>')
+    return f'<div class="aui-sources">{head}<div class="aui-src-list">' + "".join(cards) + "</div></div>"
 
 
 VIEWER_HINT = ('<div class="aui-viewer"><h3>Article</h3><p class="aui-hint">Click a marker or a source to read the whole '
@@ -279,6 +292,19 @@ def render_summary(verb: str, s: dict) -> str:
         items = "".join(f"<li>{esc(f['path'])}: {esc(f['reason'])}</li>" for f in s["failed"])
         head += f'<div class="fail">{len(s["failed"])} failed:<ul>{items}</ul></div>'
     return f'<div class="aui-result">{head}</div>'
+
+
+EMPTY_COLLECTION = ('<div class="aui-empty-collection" role="status"><b>The collection is empty</b>, so there is nothing to '
+                    "answer from. Add articles in the <b>Collection</b> tab (txt, md, html, pdf, docx), or index a folder "
+                    "with <code>assistant ingest FOLDER</code>.</div>")
+
+
+def collection_empty(assistant) -> bool:
+    """Whether no document is indexed (a cheap count; a failure to count is not reported as empty)."""
+    try:
+        return assistant.store.documents.count() == 0
+    except Exception:
+        return False
 
 
 def render_examples(questions: list[str]) -> str:
@@ -376,6 +402,8 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
 
     def examples() -> str:
         docs = assistant.documents()[:EXAMPLE_DOCS]
+        if not docs:
+            return EMPTY_COLLECTION
         key = tuple(sorted((d.id, d.sha256) for d in docs))
         if key not in examples_cache:
             full = [assistant.document(d.id) for d in docs]
@@ -400,6 +428,10 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
         history = history_of(turns)
         turns.append(turn)
         n = len(turns) - 1
+        if collection_empty(assistant):
+            turn.error = EMPTY_COLLECTION  # markup of ours, not text from a document
+            yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, ""
+            return
         yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, ""
         last = 0.0
         try:
@@ -543,11 +575,11 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
                     with gr.Column(scale=3, min_width=380):
                         chat = gr.HTML(render_chat([]), js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-chat", autoscroll=True,
                                        min_height=320, max_height="62vh", container=True, padding=True)
-                        with gr.Row(equal_height=True):
+                        with gr.Row(equal_height=False, elem_id="aui-ask-row"):
                             question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
-                                                  lines=1, max_lines=6, scale=6, elem_id="aui-question", autofocus=True)
-                            ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="aui-ask")
-                            new_btn = gr.Button("New conversation", variant="secondary", scale=1, min_width=200,
+                                                  lines=1, max_lines=6, scale=1, container=False, elem_id="aui-question", autofocus=True)
+                            ask_btn = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="aui-ask")
+                            new_btn = gr.Button("New chat", variant="secondary", size="sm", scale=0, min_width=84,
                                                 elem_id="aui-new")
                         example_box = gr.HTML("", js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-examples")
                     with gr.Column(scale=2, min_width=320):

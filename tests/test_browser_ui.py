@@ -89,8 +89,12 @@ def test_marker_opens_the_article_with_exactly_the_cited_span_highlighted(page, 
     hl = mark.bounding_box()
     assert box["y"] <= hl["y"] < box["y"] + box["height"]
     # The sources panel lists the cited article with the span in context; clicking it opens the same span.
-    source = page.page.locator(f'#aui-sources button.aui-src[data-cite="m{n}"]')
-    assert expected["title"] in source.inner_text() and expected["text"][:40] in source.inner_text()
+    # One card per article: its title once, the cited spans (with context) under it.
+    card = page.page.locator(f'#aui-sources .aui-src-card:has(button[data-cite="m{n}"])')
+    assert card.locator(".aui-src-title").inner_text() == (expected["title"] or expected["source"])
+    assert expected["text"][:40] in card.locator(f'button.aui-src[data-cite="m{n}"]').inner_text()
+    titles = page.page.locator("#aui-sources .aui-src-title").all_inner_texts()
+    assert len(titles) == len(set(titles)), titles
     # Verdicts: the sentence says how well its source backs it.
     assert turn.locator(".aui-sent.v-supported, .aui-sent.v-weak").count() >= 1
     assert turn.locator(".aui-sent").first.get_attribute("title").split(":")[0] in ("Supported", "Weakly supported")

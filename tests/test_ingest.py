@@ -86,7 +86,7 @@ def test_ingest_keeps_exact_offsets_pages_and_metadata(settings_factory, seeds_c
     assert set(by_source) == {p.name for p in seeds_copy.glob("*.txt")} | {"more/orchard.pdf", "more/bridge.html", "more/festival.md"}
     for source, doc in by_source.items():
         assert doc.sha256 == hashlib.sha256((seeds_copy / source).read_bytes()).hexdigest()
-        assert doc.ingested_at.startswith("20") and doc.title and doc.root == str(seeds_copy.resolve())
+        assert doc.ingested_at.startswith("20") and doc.root == str(seeds_copy.resolve())
     pdf = by_source["more/orchard.pdf"]
     assert pdf.title == "Orchard report"
     assert {c.page for c in chunks if c.document_id == pdf.id} <= {1, 2, 3}
@@ -424,3 +424,38 @@ def test_chunks_a_killed_ingest_left_without_their_document_are_dropped(settings
     assert assistant.store.get_chunks([c.id for c in chunks]) == {}
     check_index(assistant.store)
     assert assistant.store.revision() % 2 == 0
+
+
+@pytest.mark.parametrize("text, name, title", [
+    ("Via Financial Times\n\nIraq has asked Washington to work out how it will withdraw troops. More.\n", "000_2ea2.txt", ""),
+    ("Iraq News - Local News - Baghdadpost\n\nIraq weighs larger NATO role\n\n Iraq is considering a role.\n", "a.txt",
+     "Iraq weighs larger NATO role"),
+    ("A 27 September threat by US Secretary of State Mike Pompeo to shut the US Embassy in Baghdad will degrade ties.\n\nMore.",
+     "threat.txt", ""),
+    ("Abraham Lincoln\n\nAbraham Lincoln was the 16th President of the United States.\n", "Abraham_Lincoln.txt", "Abraham Lincoln"),
+    ("ASCII\n\nASCII is a character-encoding scheme.\n", "ASCII.txt", "ASCII"),
+])
+def test_plain_text_title_is_its_heading_or_else_none(text: str, name: str, title: str):
+    """A heading is the title; body text cut short is not (the file name is shown in its place)."""
+    from assistant.extract import extract_bytes
+
+    assert extract_bytes(text.encode(), name).title == title
+
+
+def test_html_pdf_and_docx_titles_come_from_their_metadata():
+    import io
+
+    import docx
+
+    from assistant.extract import extract_bytes
+
+    page = "<html><head><title>Bridge Reopens | Daily</title></head><body><p>Body.</p></body></html>"
+    assert extract_bytes(page.encode(), "x.html").title == "Bridge Reopens | Daily"
+    assert extract_bytes(b"<html><body><h1>Only a headline</h1><p>Body text.</p></body></html>", "x.html").title == "Only a headline"
+    assert extract_bytes(make_pdf(PDF_PAGES, title="Orchard report"), "x.pdf").title == "Orchard report"
+    d = docx.Document()
+    d.add_paragraph("The text of the memo.")
+    d.core_properties.title = "Memo on pears"
+    buf = io.BytesIO()
+    d.save(buf)
+    assert extract_bytes(buf.getvalue(), "memo.docx").title == "Memo on pears"

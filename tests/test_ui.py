@@ -121,3 +121,28 @@ def test_example_questions_come_from_the_collection():
     names = [q.removeprefix("What do the articles say about ").rstrip("?") for q in questions]
     assert all(any(n in d.text for d in docs) for n in names)
     assert "Harbour Authority" in names
+
+
+def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():
+    text_a = "Alpha one. Alpha two. Alpha three."
+    text_b = "Beta one. Beta two."
+    chunks = [Chunk(id="ca", document_id="a", start=0, end=len(text_a), text=text_a, tokens=9, source="a.txt", title="Article A"),
+              Chunk(id="cb", document_id="b", start=0, end=len(text_b), text=text_b, tokens=6, source="b.txt", title="Article B")]
+
+    def cite(marker: int, chunk: Chunk, words: str) -> Citation:
+        start = chunk.text.index(words)
+        return Citation(marker=marker, document_id=chunk.document_id, source=chunk.source, chunk_id=chunk.id,
+                        start=start, end=start + len(words), text=words, title=chunk.title)
+
+    citations = [cite(1, chunks[0], "Alpha one."), cite(2, chunks[1], "Beta two."), cite(3, chunks[0], "Alpha three.")]
+    answer = Answer(question="q", sentences=[Sentence(text=f"S{c.marker} [{c.marker}]", citations=[c.marker], support=0.9,
+                                                      verdict="supported") for c in citations],
+                    citations=citations, passages=[Passage(c) for c in chunks])
+    page = render_sources(0, Turn(question="q", answer=answer))
+    cards = page.split('<div class="aui-src-card"')[1:]
+    assert [re.match(r' data-document="(\w+)"', c).group(1) for c in cards] == ["a", "b"]  # in the order first cited
+    assert page.count("Article A") == 1 and page.count("Article B") == 1
+    first = cards[0]
+    assert "2 cited passages" in first
+    assert re.findall(r'data-cite="(m\d)"', first) == ["m1", "m3"]
+    assert "<mark>Alpha one.</mark>" in first and "<mark>Alpha three.</mark>" in first

@@ -32,17 +32,29 @@ HOST_PAGE = """<!DOCTYPE html>
 """
 
 
+# An intranet page with a strict policy: nothing inline, scripts, styles and requests only from itself and the assistant.
+STRICT_PAGE = """<!DOCTYPE html>
+<html><head><title>Strict intranet</title></head><body>
+<h1>Intranet home</h1>
+<script src="{app}/widget.js" data-key="{key}" data-title="Ask the articles"></script>
+</body></html>
+"""
+STRICT_CSP = "default-src 'self'; script-src 'self' {app}; style-src 'self' {app}; connect-src {app}"
+
+
 class HostPage:
     """A plain web server on its own port (its own origin) serving one page with the widget's script tag."""
 
-    def __init__(self, key: str = READ_KEY):
+    def __init__(self, key: str = READ_KEY, template: str = HOST_PAGE, csp: str = ""):
         self.app_url = ""  # set once the assistant runs: its allowed origins need this page's port first
         host = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                page = HOST_PAGE.format(app=host.app_url, key=key).encode()
+                page = template.format(app=host.app_url, key=key).encode()
                 self.send_response(200)
+                if csp:
+                    self.send_header("Content-Security-Policy", csp.format(app=host.app_url))
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
@@ -71,14 +83,14 @@ def sites(seeds_dir: Path, tmp_path_factory):
     xss.parent.mkdir()
     xss.write_text(XSS_TEXT, encoding="utf-8")
     index = build_index(work / "index", seeds_dir, xss)
-    allowed, blocked = HostPage(), HostPage()
-    settings = Settings(index_dir=index, api_keys=[ADMIN_KEY], read_keys=[READ_KEY], cors_origins=[allowed.url],
+    allowed, blocked, strict = HostPage(), HostPage(), HostPage(template=STRICT_PAGE, csp=STRICT_CSP)
+    settings = Settings(index_dir=index, api_keys=[ADMIN_KEY], read_keys=[READ_KEY], cors_origins=[allowed.url, strict.url],
                         rate_limit_per_minute=0)
     app = ThreadServer(create_app(settings))
-    allowed.app_url = blocked.app_url = app.url
-    yield {"app": app.url, "allowed": allowed.url, "blocked": blocked.url}
-    allowed.stop()
-    blocked.stop()
+    allowed.app_url = blocked.app_url = strict.app_url = app.url
+    yield {"app": app.url, "allowed": allowed.url, "blocked": blocked.url, "strict": strict.url}
+    for site in (allowed, blocked, strict):
+        site.stop()
     app.stop()
 
 
@@ -93,6 +105,8 @@ class Widget:
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("response", lambda r: self.streams.append(r.headers) if r.url.endswith("/api/ask/stream") else None)
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(m.text))
         self.page.goto(url)
         self.page.locator(".launcher").click()
         self.page.locator("textarea").wait_for()
@@ -168,4 +182,24 @@ def test_page_not_on_the_allow_list_cannot_use_the_assistant(browser, sites):
     outcome = w.page.evaluate("""url => fetch(url + '/v1/models', {headers: {Authorization: 'Bearer KEY'}})
         .then(r => 'read ' + r.status, e => 'blocked: ' + e.name)""".replace("KEY", READ_KEY), sites["app"])
     assert outcome == "blocked: TypeError"
+    w.page.close()
+
+
+def test_widget_is_styled_and_answers_under_a_strict_content_security_policy(browser, sites):
+    from playwright.sync_api import expect
+
+    w = Widget(browser, sites["strict"])
+    panel = w.page.locator(".panel")
+    # Styled by /widget.css: the panel is a fixed-size white card, the launcher a round button in the accent colour.
+    assert panel.evaluate("p => getComputedStyle(p).display") == "flex"
+    assert panel.evaluate("p => getComputedStyle(p).borderRadius") == "12px"
+    assert w.page.locator(".launcher").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(36, 87, 197)"
+    bubble = w.ask(D02)
+    assert "error" not in bubble.get_attribute("class") and "3,000" in bubble.inner_text()
+    assert bubble.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(244, 245, 247)"
+    bubble.locator(".sentence .marker").first.click()
+    expect(w.page.locator(".doc mark")).to_be_in_viewport()
+    assert w.page.locator(".doc mark").evaluate("m => getComputedStyle(m).backgroundColor") == "rgb(255, 224, 102)"
+    # The browser refused nothing the widget needs: no CSP violation was reported.
+    assert [m for m in w.console if "Content Security Policy" in m] == []
     w.page.close()

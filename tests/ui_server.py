@@ -16,7 +16,7 @@ DEV = Path(os.environ.get("ASSISTANT_DEV", SHARED / "eval" / "dev.jsonl"))
 
 
 @contextmanager
-def start(workdir: Path) -> Iterator[str]:
-    """Index the seed articles under workdir and serve them; yields the base URL."""
-    with assistant_serve(build_index(workdir / "index", SEEDS)) as url:
+def start(workdir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Index the seed articles under workdir and serve them (settings as ASSISTANT_* in env); yields the base URL."""
+    with assistant_serve(build_index(workdir / "index", SEEDS), env=env) as url:
         yield url

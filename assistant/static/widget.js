@@ -8,7 +8,9 @@
  * data-placeholder, data-position ("right" | "left"), data-open ("true": start open), data-color (accent)
  * data-server   the assistant's address (default: where this script was loaded from)
  *
- * The page's origin must be on the server's allow-list (ASSISTANT_CORS_ORIGINS). Answers stream sentence by
+ * The page's origin must be on the server's allow-list (ASSISTANT_CORS_ORIGINS). Its look is the server's /widget.css
+ * (no inline script or style): a page with a Content-Security-Policy needs the server in script-src, style-src and
+ * connect-src. Answers stream sentence by
  * sentence from POST /api/ask/stream; a marker [n] opens the cited document with the exact span marked.
  * Everything that comes from the articles is inserted as text (textContent / text nodes), never as HTML.
  */
@@ -25,46 +27,6 @@
   var accent = /^#[0-9a-fA-F]{3,8}$|^[a-z]+$/.test(data.color || "") ? data.color : "#2457c5";
   var side = data.position === "left" ? "left" : "right";
 
-  var CSS = [
-    ":host{all:initial;position:fixed;bottom:20px;" + side + ":20px;z-index:2147483000}",
-    // Set on our own elements, not inherited from :host: a page rule like `* {font-size: 40px !important}` reaches the host element.
-    ".launcher,.panel{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d1d1f;text-align:left;letter-spacing:normal}",
-    "*{box-sizing:border-box}",
-    "button{font:inherit;cursor:pointer}",
-    ".launcher{width:56px;height:56px;border-radius:50%;border:0;background:" + accent + ";color:#fff;font-size:24px;box-shadow:0 4px 14px rgba(0,0,0,.25)}",
-    ".panel{position:absolute;bottom:70px;" + side + ":0;width:min(400px,calc(100vw - 40px));height:min(600px,calc(100vh - 110px));background:#fff;border:1px solid #d0d4dc;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.2);display:flex;flex-direction:column;overflow:hidden}",
-    ".panel[hidden]{display:none}",
-    "header{display:flex;align-items:center;gap:6px;padding:10px 12px;background:" + accent + ";color:#fff}",
-    "header h2{flex:1;margin:0;font-size:15px;font-weight:600}",
-    "header button{background:transparent;border:1px solid rgba(255,255,255,.6);color:#fff;border-radius:6px;padding:2px 8px;font-size:12px}",
-    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px}",
-    ".log[hidden]{display:none}",
-    ".msg{padding:8px 10px;border-radius:10px;max-width:92%;white-space:pre-wrap;word-wrap:break-word}",
-    ".user{align-self:flex-end;background:#e8eefc}",
-    ".bot{align-self:flex-start;background:#f4f5f7}",
-    ".bot.pending::after{content:'\\2026';color:#888}",
-    ".bot.abstained{background:#fff7e0;border:1px solid #f0d68a}",
-    ".bot.error{background:#fdecea;border:1px solid #f5b5ad;color:#8a1c12}",
-    ".label{display:block;font-size:12px;font-weight:600;color:#8a6d00;margin-bottom:2px}",
-    ".sentence.weak,.sentence.uncertain{text-decoration:underline dotted #c79100}",
-    ".doubt{font-size:11px;color:#8a6d00;background:#fff3cd;border-radius:4px;padding:0 4px;margin-left:3px}",
-    ".marker{border:0;background:none;color:" + accent + ";padding:0 1px;font-weight:600}",
-    ".marker:hover{text-decoration:underline}",
-    ".sources{margin:6px 0 0;padding:0;list-style:none;font-size:12px;color:#555}",
-    ".sources li{margin-top:2px}",
-    ".sources button{border:0;background:none;padding:0;color:" + accent + ";text-align:left}",
-    ".viewer{flex:1;display:flex;flex-direction:column;overflow:hidden;border-top:1px solid #d0d4dc}",
-    ".viewer[hidden]{display:none}",
-    ".viewer .bar{display:flex;gap:8px;align-items:center;padding:6px 12px;background:#f4f5f7;font-size:12px}",
-    ".viewer .bar span{flex:1;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
-    ".viewer .bar button{border:1px solid #c5cad3;background:#fff;border-radius:6px;padding:1px 8px;font-size:12px}",
-    ".doc{flex:1;overflow-y:auto;padding:10px 12px;white-space:pre-wrap;font-size:13px}",
-    "mark{background:#ffe066;padding:1px 0}",
-    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6eb}",
-    "textarea{flex:1;resize:none;height:40px;padding:8px;border:1px solid #c5cad3;border-radius:8px;font:inherit;color:inherit}",
-    "form button{border:0;border-radius:8px;background:" + accent + ";color:#fff;padding:0 14px}",
-    "form button:disabled{opacity:.5}",
-  ].join("\n");
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -74,8 +36,15 @@
   }
 
   var host = document.createElement("assistant-widget");
+  // The look comes from the server's /widget.css, not an inline <style>: pages with style-src 'self' APP allow it.
+  // Style set through the CSSOM (host.style) is not inline markup, so CSP lets it through too.
+  host.setAttribute("data-side", side);
+  host.style.setProperty("--accent", accent);
+  host.style.setProperty("visibility", "hidden"); // until the stylesheet is in: no flash of an unstyled button
   var root = host.attachShadow({ mode: "open" });
-  var style = el("style", {}, CSS);
+  var style = el("link", { rel: "stylesheet", href: server + "/widget.css" });
+  style.addEventListener("load", function () { host.style.removeProperty("visibility"); });
+  style.addEventListener("error", function () { host.style.removeProperty("visibility"); });
   var launcher = el("button", { class: "launcher", "aria-label": title, title: title }, "\u2709");
   var panel = el("section", { class: "panel", role: "dialog", "aria-label": title, hidden: "" });
   var header = el("header");

@@ -1,0 +1,66 @@
+"""A server says it is ready (/healthz 200, ready: true) only once every model is loaded and warm; questions
+asked before wait for that instead of loading the models themselves."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from servers import ThreadServer, build_index
+
+
+@pytest.fixture(scope="module")
+def seed_index(seeds_dir: Path, tmp_path_factory) -> Path:
+    return build_index(tmp_path_factory.mktemp("ready-index") / "index", seeds_dir)
+
+
+def test_healthz_is_not_ready_until_the_models_are_loaded(seed_index: Path, monkeypatch):
+    from assistant import onnx_models
+    from assistant.api import create_app
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    # The answer-bearing model is loaded last; holding its loader back holds the server in its warm-up.
+    gate = threading.Event()
+    real = onnx_models.answer_model
+
+    def held_back():
+        gate.wait(60)
+        return real()
+
+    monkeypatch.setattr(onnx_models, "answer_model", held_back)
+    settings = Settings(index_dir=seed_index)
+    server = ThreadServer(create_app(settings, Assistant(settings)))
+    try:
+        early = httpx.get(server.url + "/healthz", timeout=30)
+        assert early.status_code == 503
+        assert early.json()["ready"] is False and early.json()["status"] == "starting"
+        assert "answer-model" not in early.json()["loaded"]
+
+        asked: dict = {}
+        question = threading.Thread(target=lambda: asked.update(r=httpx.post(
+            server.url + "/api/ask", json={"question": "When was the Canadian-led NATO mission in Iraq set up?"},
+            timeout=120)))
+        question.start()
+        question.join(1.0)
+        assert question.is_alive(), "a question asked during the warm-up was answered before the models were ready"
+
+        gate.set()
+        deadline = time.monotonic() + 120
+        while (health := httpx.get(server.url + "/healthz", timeout=30)).status_code != 200:
+            assert health.json()["ready"] is False
+            assert time.monotonic() < deadline, health.json()
+            time.sleep(0.1)
+        body = health.json()
+        assert body["ready"] is True and body["status"] == "ok" and body["documents"] == 5
+        assert {"embedder", "bm25", "cross-encoder", "answer-model", "answerer"} <= set(body["loaded"])
+        assert real.cache_info().currsize == 1 and onnx_models.cross_encoder.cache_info().currsize == 1
+
+        question.join(120)
+        assert asked["r"].status_code == 200 and asked["r"].json()["citations"]
+    finally:
+        gate.set()
+        server.stop()

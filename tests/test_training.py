@@ -1,0 +1,78 @@
+"""training/: the pairs the answer model learns from, and the --tiny run end to end (fine-tune, export, card)."""
+from __future__ import annotations
+
+import json
+import math
+import random
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, clean_env
+
+sys.path.insert(0, str(REPO))  # training/ is a top-level folder of the repository, not part of the package
+
+from training.pairs import PairOptions, article_pairs, holds, read_heldout  # noqa: E402
+from training.squad import read_articles  # noqa: E402
+from training.synthetic import KINDS  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def articles():
+    # IPod: answerable SQuAD 1.1 questions; Amazon rainforest: real unanswerable SQuAD 2.0 ones only
+    return {a.title: a for a in read_articles(keep=lambda title: title in {"IPod", "Amazon rainforest"})}
+
+
+def test_pairs_label_the_sentences_that_hold_the_answer(articles):
+    ipod = articles["IPod"]
+    pairs = article_pairs(ipod, PairOptions(), random.Random(0))
+    answers = {q.text: q.answers for p in ipod.paragraphs for q in p.questions if q.answers}
+    answerable = [p for p in pairs if p.kind == "answerable"]
+    assert answerable and all(p.text.startswith("IPod. ") for p in pairs)
+    for pair in answerable:
+        assert holds(pair.text.removeprefix("IPod. "), answers[pair.question]) == (pair.label == 1.0)
+    # unanswerable questions, real and made up, give only negatives, weighted above the answerable ones
+    unanswerable = [p for p in pairs if p.kind != "answerable"]
+    assert {p.kind for p in unanswerable} >= {"swap", "relation", "negation"}
+    real = article_pairs(articles["Amazon rainforest"], PairOptions(), random.Random(0))
+    assert real and {p.kind for p in real} == {"unanswerable"}
+    assert all(p.label == 0.0 and p.weight == 2.0 for p in unanswerable + real)
+    made_up = {p.question for p in unanswerable if p.kind in KINDS}
+    assert made_up and not made_up & set(answers)  # a synthetic question is a changed question
+
+
+def test_the_held_out_articles_are_never_trained_on():
+    from training.pairs import build_pairs
+
+    heldout = read_heldout()
+    assert len(heldout) > 30 and {"Prime number", "Spectre (2015 film)"} <= heldout
+    articles = read_articles(keep=lambda t: t in {"IPod", "Spectre (2015 film)"})
+    train, validation = build_pairs(articles, heldout, PairOptions())
+    assert {p.article for p in train} == {"IPod"} and {p.article for p in validation} == {"Spectre (2015 film)"}
+
+
+def test_tiny_training_run_writes_a_model_the_assistant_loads(tmp_path):
+    out = tmp_path / "model"
+    run = subprocess.run([sys.executable, "-m", "training.train_answer_model", "--tiny", "--out", str(out)],
+                         cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"model written to {out}" in run.stdout
+
+    from assistant.onnx_models import AnswerModel
+
+    model = AnswerModel(out)
+    logits = model.score("When was the iPod introduced?", ["IPod. Apple introduced the iPod in October 2001.",
+                                                         "IPod. It plays music.", "x " * 400])
+    assert len(logits) == 3 and all(math.isfinite(x) for x in logits)
+
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    for words in ("SQuAD", "CC BY-SA 4.0", "Apache-2.0", "AdamW", "quantize_dynamic", "held-out", "--tiny"):
+        assert words in card
+    report = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    # the dequantized fp32 starting point scores like the packaged int8 cross-encoder
+    assert report["base_check"]["max_abs_logit_diff"] < 0.2
+    # the exported int8 model scores like the fine-tuned PyTorch model it came from
+    assert report["export_check"]["max_abs_fp32_onnx_vs_torch"] < 1e-3
+    assert report["export_check"]["max_abs_int8_vs_fp32"] < 1.0
+    assert report["evaluation"]["cases"]["answerable"] > 0

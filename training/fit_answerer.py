@@ -1,0 +1,255 @@
+"""Fit the extractive answerer's one combination (assistant/calibration.py) on the TUNING half of bench/data.
+
+For every tuning question (bench/split.py) the product itself retrieves passages and picks the candidate sentences
+the answer model would score (the same prior and budget as at run time); each sentence gets the model's logit and
+the evidence features (assistant/answer_evidence.py), and the label "it holds an answer string of the case". A plain
+numpy logistic regression (L2, Newton steps) turns them into P(sentence answers); the abstention threshold is the
+highest that keeps false abstention on the tuning answerable questions at or under --false-abstention. Weights,
+threshold and the figures they were fitted with go to assistant/models/answer_bearing/answerer.json.
+
+With --compare-context both shared models (model.onnx: "{title}. {sentence}"; model-context.onnx: "... || {previous
+sentence}") are scored on the same candidates, and the one that ranks and separates better on the tuning half is
+used (the shipped file is then replaced by hand, and the card says so).
+
+Model logits are cached on disk per (model, query, input), so re-fitting is instant.
+
+usage: python training/fit_answerer.py [--tiny] [--compare-context] [--out FILE] [--index-cache DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from assistant.answer_evidence import FEATURES  # noqa: E402
+from assistant.calibration import WEIGHTS_FILE  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.core import Assistant  # noqa: E402
+from assistant.eval import replay  # noqa: E402
+from assistant.normalize import normalize_question  # noqa: E402
+from assistant.onnx_models import ANSWER_MODEL_DIR, AnswerModel  # noqa: E402
+from assistant.rewrite import scoring_query  # noqa: E402
+from split import cases  # noqa: E402
+
+SHARED_MODELS = ROOT.parent / "shared" / "models" / "answer-bearing-minilm"
+SETS = {"seeds": (ROOT.parent / "shared" / "seeds", ROOT / "bench" / "data" / "seeds_extra.jsonl"),
+        "wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wiki_questions.jsonl")}
+
+
+def _norm(text: str) -> str:
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return " ".join(text.split()).casefold()
+
+
+def holds_answer(case: dict, span) -> bool:
+    if not case.get("answerable", True):
+        return False
+    sources = case.get("sources") or []
+    if sources and Path(span.source).name not in sources:
+        return False
+    return any(_norm(a) in _norm(span.text) for a in case.get("answer_any") or [])
+
+
+class CachedModel:
+    """An answer model whose logits are kept on disk by (model, query, input)."""
+
+    def __init__(self, name: str, model: AnswerModel, cache: Path):
+        self.name, self.model, self.path = name, model, cache / f"{name}.json"
+        self.memo = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def score(self, query: str, texts: list[str]) -> list[float]:
+        keys = [hashlib.sha1(f"{query}\0{t}".encode()).hexdigest() for t in texts]
+        todo = [(k, t) for k, t in zip(keys, texts) if k not in self.memo]
+        for (k, _), logit in zip(todo, self.model.score(query, [t for _, t in todo])):
+            self.memo[k] = logit
+        return [self.memo[k] for k in keys]
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(self.memo))
+
+
+def context_model() -> AnswerModel:
+    """model-context.onnx from the shared folder, loaded through the same class (it expects model.onnx)."""
+    folder = Path(tempfile.mkdtemp(prefix="context-model-"))
+    (folder / "model.onnx").symlink_to(SHARED_MODELS / "model-context.onnx")
+    (folder / "tokenizer.json").symlink_to(SHARED_MODELS / "tokenizer.json")
+    return AnswerModel(folder)
+
+
+def harvest(assistant: Assistant, case: dict, models: dict[str, CachedModel]) -> dict:
+    """The candidates the answerer would score for one case: logits of each model, features, labels."""
+    answerer = assistant.answerer("extractive")
+    history = replay(assistant, case.get("history") or [])
+    query = assistant.rewrite(case["question"], history)
+    passages = assistant.retriever.retrieve(query)
+    question = normalize_question(case["question"], assistant.store)
+    budget = max(assistant.settings.sentence_budget_max, assistant.settings.sentence_budget)
+    cands = answerer.prior_order(query, answerer.candidates(passages))[:budget]
+    scoring = scoring_query(question, query)
+    logits = {}
+    for name, model in models.items():
+        answerer.combination = dataclasses.replace(answerer.combination, context_input=name == "context")
+        logits[name] = model.score(scoring, [answerer.model_input(c) for c in cands])
+    for c, logit in zip(cands, logits["plain"]):
+        c.score = logit
+    rows = answerer.evidence.features(question, query, cands, passages)
+    return {"id": case["id"], "kind": case.get("kind"), "answerable": case.get("answerable", True),
+            "labels": [holds_answer(case, c.span) for c in cands], "logits": logits, "features": rows}
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression (Newton's method; the bias is not penalised)."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    penalty = np.eye(xb.shape[1]) * l2
+    penalty[-1, -1] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -50, 50)))
+        grad = xb.T @ (p - y) + penalty @ w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + penalty + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def auc(pos: list[float], neg: list[float]) -> float | None:
+    if not pos or not neg:
+        return None
+    return float(np.mean([(p > n) + 0.5 * (p == n) for p in pos for n in neg]))
+
+
+def model_figures(harvested: list[dict], name: str) -> dict:
+    """How one model alone ranks (top sentence holds the answer) and separates answerable from not (AUC of max)."""
+    answerable = [h for h in harvested if h["answerable"] and any(h["labels"])]
+    top1 = np.mean([h["labels"][int(np.argmax(h["logits"][name]))] for h in answerable]) if answerable else float("nan")
+    best = lambda hs: [max(h["logits"][name]) for h in hs if h["logits"][name]]  # noqa: E731
+    separation = auc(best([h for h in harvested if h["answerable"]]), best([h for h in harvested if not h["answerable"]]))
+    return {"top1": round(float(top1), 3), "auc": None if separation is None else round(separation, 3)}
+
+
+def matrix(harvested: list[dict], model: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    xs, ys, owner = [], [], []
+    for k, h in enumerate(harvested):
+        for row, logit, label in zip(h["features"], h["logits"][model], h["labels"]):
+            xs.append([logit if f == "logit" else row[f] for f in FEATURES])
+            ys.append(float(label))
+            owner.append(k)
+    return np.array(xs, dtype=float), np.array(ys), owner
+
+
+def choose_threshold(harvested: list[dict], best_p: list[float], false_abstention: float) -> float:
+    """The highest threshold whose false abstention on the tuning answerable questions stays within the target."""
+    answerable = sorted(p for h, p in zip(harvested, best_p) if h["answerable"])
+    if not answerable:
+        return 0.5
+    allowed = int(np.floor(false_abstention * len(answerable)))
+    return float(answerable[allowed]) - 1e-6 if allowed < len(answerable) else 0.5
+
+
+def outcome_figures(harvested: list[dict], best_p: list[float], best_ok: list[bool], threshold: float) -> dict:
+    def share(picked: list[bool]) -> float | None:
+        return round(sum(picked) / len(picked), 3) if picked else None
+
+    rows = list(zip(harvested, best_p, best_ok))
+    return {"answer_accuracy": share([ok and p >= threshold for h, p, ok in rows if h["answerable"]]),
+            "false_abstention": share([p < threshold for h, p, ok in rows if h["answerable"]]),
+            "adversarial_abstention": share([p < threshold for h, p, ok in rows if h["kind"] == "adversarial"]),
+            "unanswerable_abstention": share([p < threshold for h, p, ok in rows if h["kind"] == "unanswerable"]),
+            "questions": len(rows)}
+
+
+def first_round_confidence(harvested: list[dict], p: np.ndarray, owner: list[int], budget: int) -> dict:
+    """The lowest probability at which the first round's best sentence (the prior's first `budget`) may end the
+    search: above it, scoring the rest never changed whether the best sentence held the answer on the tuning half."""
+    per_question: dict[int, list[tuple[float, bool]]] = {}
+    labels = [label for h in harvested for label in h["labels"]]
+    for k, (pk, label) in enumerate(zip(p, labels)):
+        per_question.setdefault(owner[k], []).append((float(pk), bool(label)))
+    rounds = []
+    for rows in per_question.values():
+        first = max(rows[:budget])
+        every = max(rows)
+        rounds.append((first[0], first[1] != every[1]))
+    for c in np.arange(0.30, 1.0, 0.05):
+        if not any(changed for best, changed in rounds if best >= c):
+            stopped = sum(best >= c for best, _ in rounds) / max(1, len(rounds))
+            return {"confident_answer": round(float(c), 2), "questions_decided_in_one_round": round(stopped, 3)}
+    return {"confident_answer": 1.0, "questions_decided_in_one_round": 0.0}
+
+
+def collect(args, models: dict[str, CachedModel]) -> list[dict]:
+    harvested = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (docs, questions) in SETS.items():
+            picked = cases(questions, "tune")
+            if args.tiny:
+                if name != "seeds":
+                    continue
+                picked = picked[:args.tiny_cases]
+            index = args.index if (args.index and name == "seeds") else (args.index_cache or Path(tmp)) / docs.name
+            assistant = Assistant(Settings.load(index_dir=index))
+            assistant.ingest([docs])
+            for case in picked:
+                harvested.append(harvest(assistant, case, models))
+            print(f"{name}: {len(picked)} tuning questions harvested", flush=True)
+    for m in models.values():
+        m.save()
+    return harvested
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="a few seed questions only: checks the script runs")
+    parser.add_argument("--tiny-cases", type=int, default=6)
+    parser.add_argument("--compare-context", action="store_true")
+    parser.add_argument("--false-abstention", type=float, default=0.08)
+    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
+    parser.add_argument("--index", type=Path, help="an index of the seed articles to reuse")
+    parser.add_argument("--index-cache", type=Path, help="keep the indexes here between runs")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "assistant-fit-cache")
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    models = {"plain": CachedModel("model", AnswerModel(ANSWER_MODEL_DIR), args.cache)}
+    if args.compare_context:
+        models["context"] = CachedModel("model-context", context_model(), args.cache)
+    harvested = collect(args, models)
+    compared = {name: model_figures(harvested, name) for name in models}
+    print(f"models alone on the tuning half: {compared}")
+    chosen = max(compared, key=lambda n: (compared[n]["auc"] or 0) + compared[n]["top1"]) if args.compare_context else "plain"
+    x, y, owner = matrix(harvested, chosen)
+    weights, bias = fit_logistic(x, y)
+    p = 1.0 / (1.0 + np.exp(-(x @ weights + bias)))
+    best_p, best_ok = [0.0] * len(harvested), [False] * len(harvested)
+    for k, (pk, yk) in enumerate(zip(p, y)):
+        if pk > best_p[owner[k]]:
+            best_p[owner[k]], best_ok[owner[k]] = float(pk), bool(yk)
+    threshold = choose_threshold(harvested, best_p, args.false_abstention)
+    figures = outcome_figures(harvested, best_p, best_ok, threshold)
+    figures |= first_round_confidence(harvested, p, owner, Settings.load().sentence_budget)
+    data = {"weights": {f: round(float(w), 5) for f, w in zip(FEATURES, weights)}, "bias": round(bias, 5),
+            "threshold": round(threshold, 5), "context_input": chosen == "context",
+            "fitted_on": "the tune half of bench/data (bench/split.py)" + (" (--tiny)" if args.tiny else ""),
+            "sentences": int(len(y)), "answer_sentences": int(y.sum()), "models_alone": compared,
+            "tuning_figures": figures}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(data, indent=1))
+    print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
