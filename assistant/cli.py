@@ -49,6 +49,10 @@ def _open(settings: Settings, create: bool = False, hint: str = ""):
     from .core import Assistant
     from .schema import AssistantError
 
+    try:
+        Assistant.check_settings(settings)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
     if not create and not settings.chroma_url and not settings.index_dir.is_dir():
         _fail(f"no index at {settings.index_dir}: `assistant ingest FOLDER --index {settings.index_dir}` creates one "
               f"(or check --index / ASSISTANT_INDEX){hint}", 2)

@@ -33,13 +33,18 @@ class Assistant:
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings.load()
-        registry.fusions.factory(self.settings.fusion)  # a misspelt name fails before any index is opened
+        self.check_settings(self.settings)
         self.embedder = registry.embedders.create(self.settings.embedder, self.settings)
         self.store = Store(self.settings, self.embedder)
         self.retriever = Retriever(self.store, self.settings)
         self.rewriter = registry.rewriters.create(self.settings.rewriter_name, self.settings)
         self._answerers: dict[str, Any] = {}
         self._write_lock = threading.Lock()
+
+    @staticmethod
+    def check_settings(settings: Settings) -> None:
+        """ConfigError for a setting naming a part that is not registered, before any index is opened."""
+        registry.fusions.factory(settings.fusion)
 
     # -- collection ----------------------------------------------------------------------------
     def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True):

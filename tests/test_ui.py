@@ -138,7 +138,7 @@ def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():
     answer = Answer(question="q", sentences=[Sentence(text=f"S{c.marker} [{c.marker}]", citations=[c.marker], support=0.9,
                                                       verdict="supported") for c in citations],
                     citations=citations, passages=[Passage(c) for c in chunks])
-    page = render_sources(0, Turn(question="q", answer=answer))
+    page = render_sources(0, ChatTurn(question="q", answer=answer))
     cards = page.split('<div class="aui-src-card"')[1:]
     assert [re.match(r' data-document="(\w+)"', c).group(1) for c in cards] == ["a", "b"]  # in the order first cited
     assert page.count("Article A") == 1 and page.count("Article B") == 1
