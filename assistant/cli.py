@@ -9,9 +9,8 @@ from typing import Optional
 
 import typer
 
-from .config import Settings, offline_setup
-
-offline_setup()
+from .config import Settings
+from .schema import ConfigError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of your articles; every sentence cites its exact source span.")
 
@@ -50,13 +49,17 @@ def _open(settings: Settings, create: bool = False, hint: str = ""):
     from .core import Assistant
     from .schema import AssistantError
 
+    try:
+        Assistant.check_settings(settings)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
     if not create and not settings.chroma_url and not settings.index_dir.is_dir():
         _fail(f"no index at {settings.index_dir}: `assistant ingest FOLDER --index {settings.index_dir}` creates one "
               f"(or check --index / ASSISTANT_INDEX){hint}", 2)
     try:
         return Assistant(settings)
     except AssistantError as exc:
-        _fail(str(exc))
+        _fail(str(exc), 2 if isinstance(exc, ConfigError) else 1)
 
 
 @app.command()
@@ -195,13 +198,12 @@ def chat(
     verbose: bool = VerboseOpt,
 ):
     """An interactive session with history: follow-up questions work. Empty line or Ctrl-D ends it; /new starts over."""
-    from .eval import history_turn
-    from .schema import AssistantError
+    from .schema import AssistantError, Message
 
     assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
     if assistant.status()["documents"] == 0:
         typer.echo("The collection is empty: add articles with `assistant ingest FOLDER` first.", err=True)
-    history: list[dict] = []
+    history: list[Message] = []
     typer.echo("Ask about your articles (/new for a new conversation, empty line to quit).")
     while True:
         try:
@@ -220,7 +222,7 @@ def chat(
             typer.echo(f"error: {exc}", err=True)
             continue
         _print_answer(answer, verbose)
-        history += history_turn(question, answer)
+        history += Message.exchange(question, answer)
 
 
 EVAL_EXIT = "Exit status: 0; 1 when a --min/--max bound is not met; 2 on bad input; 3 when the assistant cannot start."
@@ -401,7 +403,11 @@ def serve(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as exc:  # a bad flag or environment value: one line, the usage-error status
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import gradio as gr
 
 from .access import change_refusal, page_caller
 from .config import Settings
-from .schema import Answer, AssistantError, Citation, Document, Sentence, shown_probability
+from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
 from .uploads import UploadTally
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def esc(text: Any) -> str:
 
 # -- conversation state ------------------------------------------------------------------------
 @dataclass
-class Turn:
+class ChatTurn:
     """One question and its answer as it forms; the finished Answer object is kept for follow-ups."""
 
     question: str
@@ -89,15 +89,9 @@ class Turn:
         return self.sentences, self.citations
 
 
-def history_of(turns: list[Turn]) -> list[dict]:
+def history_of(turns: list[ChatTurn]) -> list[Message]:
     """The finished turns as Assistant history: assistant messages carry their Answer."""
-    history: list[dict] = []
-    for t in turns:
-        if t.answer is None:
-            continue
-        history.append({"role": "user", "content": t.question})
-        history.append({"role": "assistant", "content": t.answer.text, "answer": t.answer})
-    return history
+    return [m for t in turns if t.answer is not None for m in Message.exchange(t.question, t.answer)]
 
 
 # -- rendering (every piece of text goes through esc) -------------------------------------------
@@ -126,7 +120,7 @@ def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> st
     return f'<span class="aui-sent v-{verdict}" title="{esc(title)}">{"".join(out)}</span>'
 
 
-def render_turn(turn_no: int, t: Turn) -> str:
+def render_turn(turn_no: int, t: ChatTurn) -> str:
     sentences, citations = t.view()
     cites = {c.marker: c for c in citations}
     state = "done" if t.done else "streaming"
@@ -179,7 +173,7 @@ def render_verdicts(said: list[Sentence]) -> str:
             f'✓ {"every sentence likely answers" if len(said) > 1 else "likely answers"}{sure}, supported by its source</span>')
 
 
-def render_footer(t: Turn, said: list[Sentence]) -> str:
+def render_footer(t: ChatTurn, said: list[Sentence]) -> str:
     if not t.done or t.error:
         return ""
     answer = t.answer
@@ -198,7 +192,7 @@ def render_footer(t: Turn, said: list[Sentence]) -> str:
     return '<div class="aui-foot">' + "".join(bits) + "</div>"
 
 
-def render_chat(turns: list[Turn]) -> str:
+def render_chat(turns: list[ChatTurn]) -> str:
     if not turns:
         return ('<div class="aui-chat"><div class="aui-empty">Ask a question about the articles. Every sentence of the '
                 "answer cites its source: click a marker such as <b>[1]</b> to read the exact words in the article."
@@ -219,7 +213,7 @@ def span_context(c: Citation, text: str, offset: int) -> str:
     return ("…" if lo > 0 else "") + esc(text[lo:a]) + f"<mark>{esc(text[a:b])}</mark>" + esc(text[b:hi]) + ("…" if hi < len(text) else "")
 
 
-def render_sources(turn_no: int | None, t: Turn | None, active: str = "") -> str:
+def render_sources(turn_no: int | None, t: ChatTurn | None, active: str = "") -> str:
     head = "<h3>Sources</h3>"
     if t is None:
         return f'<div class="aui-sources">{head}<p class="aui-hint">The articles an answer cites are listed here.</p></div>'
@@ -428,13 +422,13 @@ class ChatUI:
         return self.stats(), self.examples(), render_documents(docs), gr.Dropdown(choices=choices, value=None)
 
     # -- the chat -----------------------------------------------------------------------------------
-    def respond(self, question: str, turns: list[Turn] | None):
+    def respond(self, question: str, turns: list[ChatTurn] | None):
         question = (question or "").strip()
         turns = list(turns or [])
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), turns, gr.skip()
             return
-        turn = Turn(question)
+        turn = ChatTurn(question)
         history = history_of(turns)
         turns.append(turn)
         n = len(turns) - 1
@@ -454,7 +448,7 @@ class ChatUI:
         turn.pending = ""
         yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, gr.skip()
 
-    def streamed(self, turn: Turn, question: str, history: list[dict]):
+    def streamed(self, turn: ChatTurn, question: str, history: list[Message]):
         """Fill turn from the answer's events; yields whenever the page should show it again (raw text at most
         every DELTA_REFRESH_S)."""
         last = 0.0
@@ -476,7 +470,7 @@ class ChatUI:
             last = time.monotonic()
             yield
 
-    def open_cite(self, turns: list[Turn] | None, evt: gr.EventData):
+    def open_cite(self, turns: list[ChatTurn] | None, evt: gr.EventData):
         data = getattr(evt, "_data", None) or {}
         turns = turns or []
         try:
@@ -650,7 +644,7 @@ class ChatUI:
         return page
 
 
-def cited_span(t: Turn, cite: str) -> tuple[str, int, int, str] | None:
+def cited_span(t: ChatTurn, cite: str) -> tuple[str, int, int, str] | None:
     """What a click on `cite` opens in the viewer: (document id, start, end, label); "mN" is citation N, "pN" the
     answer's N-th passage (an abstention's closest passages)."""
     _, citations = t.view()

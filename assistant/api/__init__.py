@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ..config import Settings, offline_setup
+from ..config import Settings
 from ..core import Assistant
 from ..warmup import Warmup
 from . import documents, health, openai, rest
@@ -13,7 +13,6 @@ from .errors import ApiError, add_error_handlers
 from .pages import mount_docs, mount_ui, mount_widget
 from .security import secure
 
-offline_setup()
 
 __all__ = ["create_app", "ApiError"]
 

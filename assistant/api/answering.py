@@ -8,9 +8,9 @@ from typing import AsyncIterator, Iterator
 
 from starlette.concurrency import run_in_threadpool
 
-from ..schema import Answer
+from ..schema import Answer, Message
 from ..warmup import Warmup
-from .cache import AnswerCache, replay
+from .cache import AnswerCache, cached_events
 
 # Answers computed at once: more only makes them take turns on the same cores (and fairly only in this queue).
 ANSWER_SLOTS = max(2, os.cpu_count() or 1)
@@ -28,14 +28,14 @@ class Answering:
         if not self.warmup.done.is_set():
             await run_in_threadpool(self.warmup.wait)
 
-    async def cache_key(self, question: str, history: list[dict]) -> tuple | None:
+    async def cache_key(self, question: str, history: list[Message]) -> tuple | None:
         """Once the models are warm: the question's key under the collection's current revision."""
         await self.ready()
         if self.cache.stale():
             await run_in_threadpool(self.cache.refresh)
         return self.cache.key(question, history)
 
-    async def whole(self, question: str, history: list[dict]) -> Answer:
+    async def whole(self, question: str, history: list[Message]) -> Answer:
         """The whole answer: from the cache, from an identical question being answered now, or computed."""
         key = await self.cache_key(question, history)
         hit = self.cache.get(key)
@@ -51,7 +51,7 @@ class Answering:
             # the request it waited for went away: answer it here
         return await self.computed(key, question, history)
 
-    async def computed(self, key: tuple | None, question: str, history: list[dict]) -> Answer:
+    async def computed(self, key: tuple | None, question: str, history: list[Message]) -> Answer:
         """Compute the answer, letting identical questions that come meanwhile wait for it."""
         future = asyncio.get_running_loop().create_future()
         if key is not None:
@@ -74,7 +74,7 @@ class Answering:
             if self.cache.pending.get(key) is future:
                 del self.cache.pending[key]
 
-    async def events(self, question: str, history: list[dict]) -> AsyncIterator[dict]:
+    async def events(self, question: str, history: list[Message]) -> AsyncIterator[dict]:
         """Stream events (replayed from the cache or produced in worker threads); errors before the first raise here."""
         key = await self.cache_key(question, history)
         hit = self.cache.get(key)
@@ -99,5 +99,5 @@ class Answering:
 
 
 async def replayed(answer: Answer) -> AsyncIterator[dict]:
-    for event in replay(answer):
+    for event in cached_events(answer):
         yield event

@@ -5,7 +5,7 @@ import asyncio
 from collections import OrderedDict
 from typing import Iterator
 
-from ..schema import Answer
+from ..schema import Answer, Message
 
 
 class AnswerCache:
@@ -43,13 +43,13 @@ class AnswerCache:
         """This server changed the collection: forget the answers at once."""
         self.answers.clear()
 
-    def key(self, question: str, history: list[dict]) -> tuple | None:
+    def key(self, question: str, history: list[Message]) -> tuple | None:
         revision = self._revision if self.size > 0 else None
         if revision is None:
             return None
         norm = lambda t: " ".join(t.split()).casefold()  # noqa: E731
         return (revision, self.assistant.settings.answerer_name, norm(question),
-                tuple((m["role"], norm(m["content"])) for m in history))
+                tuple((m.role, norm(m.content)) for m in history))
 
     def get(self, key: tuple | None) -> Answer | None:
         if key is None or key not in self.answers:
@@ -66,7 +66,7 @@ class AnswerCache:
             self.answers.popitem(last=False)
 
 
-def replay(answer: Answer) -> Iterator[dict]:
+def cached_events(answer: Answer) -> Iterator[dict]:
     """The stream events of an answer already made."""
     yield {"event": "query", "rewritten_query": answer.rewritten_query}
     seen: set[int] = set()

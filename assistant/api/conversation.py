@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from ..config import Settings
 from ..core import check_question
-from ..schema import is_text
+from ..schema import Message, is_text
 from .errors import ApiError
 
 
-def conversation(turns: list[tuple[str, str]], settings: Settings) -> tuple[str, list[dict]]:
+def conversation(turns: list[tuple[str, str]], settings: Settings) -> tuple[str, list[Message]]:
     """(role, text) messages, oldest first, as (question, history); ApiError 400 (or QuestionError, also a 400)
     when they break a limit or the last is not a user's question."""
     if len(turns) > settings.max_messages:
@@ -21,4 +21,4 @@ def conversation(turns: list[tuple[str, str]], settings: Settings) -> tuple[str,
     if not chat or chat[-1][0] != "user":
         raise ApiError(400, "the last message must be the user's question")
     question = check_question(chat[-1][1], settings.max_question_chars)
-    return question, [{"role": r, "content": t} for r, t in chat[:-1]]
+    return question, [Message(r, t) for r, t in chat[:-1]]

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from ..access import Caller
 from ..config import Settings
 from ..markdown import answer_markdown, sentence_markdown
-from ..schema import Answer
+from ..schema import Answer, Message
 from . import deps
 from .answering import Answering
 from .conversation import conversation
@@ -67,7 +67,7 @@ def openai_error(message: str, status: int) -> dict:
     return {"error": {"message": message, "type": "server_error", "code": status}}
 
 
-def chat_conversation(req: ChatRequest, settings: Settings) -> tuple[str, list[dict]]:
+def chat_conversation(req: ChatRequest, settings: Settings) -> tuple[str, list[Message]]:
     return conversation([(m.role, m.text()) for m in req.messages], settings)
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from ..access import Caller
 from ..config import Settings
+from ..schema import Message
 from . import deps
 from .answering import Answering
 from .conversation import conversation
@@ -20,7 +21,7 @@ from .streams import event_stream, sent
 routes = Routes(tags=["ask"])
 
 
-def ask_conversation(req: AskRequest, settings: Settings) -> tuple[str, list[dict]]:
+def ask_conversation(req: AskRequest, settings: Settings) -> tuple[str, list[Message]]:
     return conversation([(t.role, t.content) for t in req.history] + [("user", req.question)], settings)
 
 
