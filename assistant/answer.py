@@ -1,16 +1,16 @@
-"""Answerers behind one interface, registered by name; the embedded extractive default goes through the same registry.
+"""What an answerer produces (Drafts resting on Spans) and the interface every answerer has; they are found by name in
+registry.registry.answerers, the built-in ones registered like any plugin.
 
-An answerer turns (question, standalone query, passages, history) into a stream of Drafts: raw text deltas as
+An answerer turns (the cleaned question, standalone query, passages, history) into a stream of Drafts: raw text deltas as
 they are produced, then each finished sentence with the exact spans it rests on. The Assistant verifies each
 sentence against its spans and numbers the citations.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Iterator, Protocol
 
-from .config import Settings
-from .schema import AssistantError, Chunk, Passage
+from .schema import Chunk, Message, Passage
 
 
 @dataclass
@@ -43,25 +43,7 @@ class Draft:
 
 class Answerer(Protocol):
     name: str
+    uses_store: bool  # the Assistant calls bind(store) once before the first answer
+    may_fall_back: bool  # a failure before anything was shown hands the question to the fallback answerer
 
-    def answer(self, question: str, query: str, passages: list[Passage], history: list[dict]) -> Iterator[Draft]: ...
-
-
-ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {}
-
-
-def register(name: str):
-    def wrap(factory):
-        ANSWERERS[name] = factory
-        return factory
-    return wrap
-
-
-def get_answerer(name: str, settings: Settings) -> Answerer:
-    # importing the modules registers their answerers
-    from . import extractive, llm  # noqa: F401
-
-    try:
-        return ANSWERERS[name](settings)
-    except KeyError:
-        raise AssistantError(f"unknown answerer {name!r}; choose one of {', '.join(ANSWERERS)}") from None
+    def answer(self, question: str, query: str, passages: list[Passage], history: list[Message]) -> Iterator[Draft]: ...

@@ -10,9 +10,8 @@ import math
 import os
 import re
 
-# words of a question that say what kind of thing is asked, not which thing: not evidence of the subject
-QUESTION_WORDS = {"what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "is",
-                  "are", "was", "were", "name", "many", "much", "according", "articl", "say", "said", "tell"}
+from .lexicon import QUESTION_WORDS
+
 NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
 FEATURES = ("logit", "unknown", "off_number", "names_nearby", "coverage", "passage_rank")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .onnx_models import ANSWER_MODEL_DIR
+from .model_files import ANSWER_MODEL_DIR
 
 WEIGHTS_FILE = ANSWER_MODEL_DIR / "answerer.json"
 

@@ -5,10 +5,7 @@ import hashlib
 import re
 from functools import lru_cache
 
-from .config import offline_setup
 from .schema import Chunk, Document
-
-offline_setup()
 
 # Abbreviations Punkt's English model misses in news text; a split after them cuts a sentence in two.
 EXTRA_ABBREVIATIONS = {"gen", "lt", "col", "sgt", "capt", "maj", "rep", "sen", "gov", "mr", "mrs", "ms", "dr",

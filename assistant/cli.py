@@ -1,19 +1,21 @@
 """The `assistant` command: ingest, status, sources, ask, chat, eval, serve."""
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from .config import Settings, offline_setup
+from .config import Settings
+from .schema import ConfigError
 
-offline_setup()
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Ask questions of your articles; every sentence cites its exact source span.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, help="Ask questions of your articles; every sentence cites its exact source span.")
 
 IndexOpt = typer.Option(None, "--index", help="index folder (embedded Chroma) [env ASSISTANT_INDEX; default ./index]")
 ChromaOpt = typer.Option(None, "--chroma-url", help="Chroma server, e.g. http://localhost:8000 [env ASSISTANT_CHROMA_URL]")
@@ -50,13 +52,17 @@ def _open(settings: Settings, create: bool = False, hint: str = ""):
     from .core import Assistant
     from .schema import AssistantError
 
+    try:
+        Assistant.check_settings(settings)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
     if not create and not settings.chroma_url and not settings.index_dir.is_dir():
         _fail(f"no index at {settings.index_dir}: `assistant ingest FOLDER --index {settings.index_dir}` creates one "
               f"(or check --index / ASSISTANT_INDEX){hint}", 2)
     try:
         return Assistant(settings)
     except AssistantError as exc:
-        _fail(str(exc))
+        _fail(str(exc), 2 if isinstance(exc, ConfigError) else 1)
 
 
 @app.command()
@@ -126,9 +132,44 @@ def sources(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chroma
     Console().print(table)
 
 
-def _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer, **more) -> Settings:
-    return Settings.load(index_dir=index, chroma_url=chroma_url, llm_base_url=llm_base_url, llm_model=llm_model,
-                         llm_api_key=llm_api_key, answerer=answerer, **more)
+@dataclass
+class AnswerOptions:
+    """The options every answering command shares: where the index is and who answers."""
+
+    index: Optional[Path] = None
+    chroma_url: Optional[str] = None
+    llm_base_url: Optional[str] = None
+    llm_model: Optional[str] = None
+    llm_api_key: Optional[str] = None
+    answerer: Optional[str] = None
+
+    def settings(self, **more) -> Settings:
+        return Settings.load(index_dir=more.pop("index_dir", self.index), chroma_url=self.chroma_url,
+                             llm_base_url=self.llm_base_url, llm_model=self.llm_model, llm_api_key=self.llm_api_key,
+                             answerer=self.answerer, **more)
+
+
+ANSWER_OPTIONS = {"index": (Optional[Path], IndexOpt), "chroma_url": (Optional[str], ChromaOpt),
+                  "llm_base_url": (Optional[str], LlmUrlOpt), "llm_model": (Optional[str], LlmModelOpt),
+                  "llm_api_key": (Optional[str], LlmKeyOpt), "answerer": (Optional[str], AnswererOpt)}
+
+
+def answer_options(command):
+    """Give a command the shared answering options; it receives them together as `options: AnswerOptions`.
+
+    typer reads a command's options from its signature, so the wrapper's signature is the command's own parameters
+    followed by the shared ones (written once here, not in every command)."""
+    own = [p for p in inspect.signature(command).parameters.values() if p.name != "options"]
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+              for name, (kind, option) in ANSWER_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def run(**kwargs):
+        options = AnswerOptions(**{name: kwargs.pop(name) for name in ANSWER_OPTIONS})
+        return command(options=options, **kwargs)
+
+    run.__signature__ = inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared)
+    return run
 
 
 def _print_answer(answer, verbose: bool) -> None:
@@ -153,23 +194,23 @@ def _print_answer(answer, verbose: bool) -> None:
 
 
 @app.command()
+@answer_options
 def ask(
     question: str = typer.Argument(..., help="the question"),
-    index: Optional[Path] = IndexOpt,
-    chroma_url: Optional[str] = ChromaOpt,
-    llm_base_url: Optional[str] = LlmUrlOpt,
-    llm_model: Optional[str] = LlmModelOpt,
-    llm_api_key: Optional[str] = LlmKeyOpt,
-    answerer: Optional[str] = AnswererOpt,
     as_json: bool = JsonOpt,
     verbose: bool = VerboseOpt,
+    options: AnswerOptions = None,
 ):
     """Answer one question; every sentence cites the exact span it rests on."""
+    from .core import QuestionError, check_question
     from .schema import AssistantError
 
-    if not question.strip():
-        _fail("the question is empty", 2)
-    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
+    settings = options.settings()
+    try:  # before the index is opened: a question that cannot be asked is the asker's to fix at once
+        question = check_question(question, settings.max_question_chars)
+    except QuestionError as exc:
+        _fail(str(exc), 2)
+    assistant = _open(settings)
     try:
         answer = assistant.ask(question)
     except AssistantError as exc:
@@ -181,23 +222,18 @@ def ask(
 
 
 @app.command()
+@answer_options
 def chat(
-    index: Optional[Path] = IndexOpt,
-    chroma_url: Optional[str] = ChromaOpt,
-    llm_base_url: Optional[str] = LlmUrlOpt,
-    llm_model: Optional[str] = LlmModelOpt,
-    llm_api_key: Optional[str] = LlmKeyOpt,
-    answerer: Optional[str] = AnswererOpt,
     verbose: bool = VerboseOpt,
+    options: AnswerOptions = None,
 ):
     """An interactive session with history: follow-up questions work. Empty line or Ctrl-D ends it; /new starts over."""
-    from .eval import history_turn
-    from .schema import AssistantError
+    from .schema import AssistantError, Message
 
-    assistant = _open(_answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer))
+    assistant = _open(options.settings())
     if assistant.status()["documents"] == 0:
         typer.echo("The collection is empty: add articles with `assistant ingest FOLDER` first.", err=True)
-    history: list[dict] = []
+    history: list[Message] = []
     typer.echo("Ask about your articles (/new for a new conversation, empty line to quit).")
     while True:
         try:
@@ -216,13 +252,14 @@ def chat(
             typer.echo(f"error: {exc}", err=True)
             continue
         _print_answer(answer, verbose)
-        history += history_turn(question, answer)
+        history += Message.exchange(question, answer)
 
 
 EVAL_EXIT = "Exit status: 0; 1 when a --min/--max bound is not met; 2 on bad input; 3 when the assistant cannot start."
 
 
 @app.command("eval", epilog=EVAL_EXIT)
+@answer_options
 def evaluate(
     questions: Path = typer.Argument(..., exists=True, dir_okay=False, help="question set (JSONL, see docs/eval.md)"),
     docs: Optional[Path] = typer.Option(None, "--docs", exists=True, file_okay=False, help="folder of the articles to answer from"),
@@ -233,12 +270,7 @@ def evaluate(
     at_least: list[str] = typer.Option([], "--min", help="METRIC=VALUE or KIND:METRIC=VALUE: exit 1 when that figure is lower (repeatable)"),
     at_most: list[str] = typer.Option([], "--max", help="METRIC=VALUE or KIND:METRIC=VALUE: exit 1 when that figure is higher (repeatable)"),
     as_json: bool = JsonOpt,
-    index: Optional[Path] = IndexOpt,
-    chroma_url: Optional[str] = ChromaOpt,
-    llm_base_url: Optional[str] = LlmUrlOpt,
-    llm_model: Optional[str] = LlmModelOpt,
-    llm_api_key: Optional[str] = LlmKeyOpt,
-    answerer: Optional[str] = AnswererOpt,
+    options: AnswerOptions = None,
 ):
     """Answer QUESTIONS over DOCS into OUT (or read answers already written with --results), print the figures,
     optionally write a report and hold the figures to bounds."""
@@ -249,8 +281,7 @@ def evaluate(
     if results is not None:
         rows = _read_results(results)
     else:
-        index = _eval_index(index, chroma_url, docs)
-        settings = _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer)
+        settings = options.settings(index_dir=_eval_index(options.index, options.chroma_url, docs))
         rows = _eval_answer(settings, cases, docs, out, show_progress=not as_json)
     ev = judge_run(questions.name, cases, rows, bounds, old, compare.name if compare else "old")
     _eval_print(ev, as_json)
@@ -352,19 +383,15 @@ def _eval_print(ev, as_json: bool) -> None:
 
 
 @app.command()
+@answer_options
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
     port: int = typer.Option(7860, "--port", help="port to listen on"),
-    index: Optional[Path] = IndexOpt,
-    chroma_url: Optional[str] = ChromaOpt,
-    llm_base_url: Optional[str] = LlmUrlOpt,
-    llm_model: Optional[str] = LlmModelOpt,
-    llm_api_key: Optional[str] = LlmKeyOpt,
-    answerer: Optional[str] = AnswererOpt,
     allow_remote: Optional[bool] = typer.Option(None, "--allow-remote", help="with no API keys configured, answer other machines too (default: this machine only) [env ASSISTANT_ALLOW_REMOTE]"),
     root_path: Optional[str] = typer.Option(None, "--root-path", help="behind a reverse proxy: the path it serves this at, e.g. /assistant, or the full public URL, e.g. https://intranet.example/assistant [env ASSISTANT_ROOT_PATH]"),
     forwarded_allow_ips: Optional[str] = typer.Option(None, "--forwarded-allow-ips", help="comma-separated addresses of the proxies whose X-Forwarded-For/-Proto are trusted (default 127.0.0.1; * trusts any) [env ASSISTANT_FORWARDED_ALLOW_IPS]"),
     create: bool = typer.Option(False, "--create", help="start with an empty index when the index folder does not exist"),
+    options: AnswerOptions = None,
 ):
     """Serve the chat UI, the REST and OpenAI-compatible API, and the embeddable widget."""
     import uvicorn
@@ -375,8 +402,7 @@ def serve(
     from .serving import port_problem
 
     proxies = None if forwarded_allow_ips is None else [p.strip() for p in forwarded_allow_ips.split(",") if p.strip()]
-    settings = _answer_settings(index, chroma_url, llm_base_url, llm_model, llm_api_key, answerer, allow_remote=allow_remote,
-                                root_path=root_path, forwarded_allow_ips=proxies)
+    settings = options.settings(allow_remote=allow_remote, root_path=root_path, forwarded_allow_ips=proxies)
     try:
         public = public_root(settings.root_path)
     except ValueError as exc:
@@ -397,7 +423,11 @@ def serve(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as exc:  # a bad flag or environment value: one line, the usage-error status
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from .schema import ConfigError
 
 
 def offline_setup() -> None:
@@ -33,28 +35,38 @@ def _split(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-@dataclass
-class Settings:
-    """Every tunable of the assistant; thresholds and sizes are named here, not literals in code."""
+ENV_PREFIX = "ASSISTANT_"
 
-    # store
+
+@dataclass
+class StoreSettings:
     index_dir: Path = Path("index")
-    chroma_url: str | None = None
+    chroma_url: str | None = None  # a Chroma server; none: the embedded index in index_dir
     collection: str = "articles"
-    # embeddings: "bge-small" (packaged ONNX) or "openai" (any /v1/embeddings endpoint)
-    embedder: str = "bge-small"
+
+
+@dataclass
+class EmbeddingSettings:
+    embedder: str = "bge-small"  # "bge-small" (packaged ONNX) or "openai" (any /v1/embeddings endpoint)
     embed_base_url: str | None = None
     embed_model: str | None = None
     embed_api_key: str | None = None
-    # LLM answering: any OpenAI-compatible chat server
+
+
+@dataclass
+class LLMSettings:
+    """Any OpenAI-compatible chat server, for answering and for condensing follow-ups."""
+
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
     llm_retries: int = 2
     llm_fallback: bool = True  # fall back to the extractive answerer when the server fails
-    answerer: str = "auto"  # "auto": llm when llm_base_url is set, else extractive
-    # ingestion
+
+
+@dataclass
+class IngestSettings:
     chunk_tokens: int = 250
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 50.0
@@ -65,19 +77,43 @@ class Settings:
     max_html_depth: int = 512  # elements nested deeper than this: refused (a parser bomb, not an article)
     max_unzipped_mb: float = 200.0  # a .docx whose parts declare more than this, inflated: refused (a zip bomb)
     max_document_chunks: int = 2000  # a document estimated to need more chunks than this: refused
-    # retrieval
+
+
+@dataclass
+class RetrievalSettings:
     top_k: int = 8
     candidates: int = 30
     fusion: str = "relative_score"  # or "rrf": how dense and BM25 rankings are merged (see retrieve.py)
     rrf_k: int = 60
-    # answering and verification
+    guaranteed_per_retriever: int = 2  # top hits of each retriever kept in the final passages whatever the fused rank
+
+
+@dataclass
+class AnsweringSettings:
+    """Answering and verification."""
+
+    answerer: str = "auto"  # "auto": llm when llm_base_url is set, else extractive
     max_answer_sentences: int = 3
     support_threshold: float = 0.5  # verifier: below this a sentence's support is "weak"
     sentence_budget: int = 10  # sentences the answer model scores first per question (a cheap prior picks them) ...
     sentence_budget_max: int = 24  # ... and up to this many when none of the first is a confident answer
     confident_answer: float = 0.65  # probability at which the first round's best sentence ends the search (fitted: answerer.json)
     extra_sentence_min: float = 0.5  # a sentence beside the best is shown when its calibrated probability is this high
-    # api
+
+    @property
+    def answerer_name(self) -> str:
+        if self.answerer != "auto":
+            return self.answerer
+        return "llm" if getattr(self, "llm_base_url", None) else "extractive"
+
+    @property
+    def rewriter_name(self) -> str:
+        """The LLM condenses follow-ups when it answers; otherwise the embedded rewriter resolves them."""
+        return "llm" if self.answerer_name == "llm" and getattr(self, "llm_base_url", None) else "embedded"
+
+
+@dataclass
+class ApiSettings:
     api_keys: list[str] = field(default_factory=list)  # admin: ask and change the collection
     read_keys: list[str] = field(default_factory=list)  # ask only
     cors_origins: list[str] = field(default_factory=list)
@@ -92,47 +128,29 @@ class Settings:
     max_json_bytes: int = 2 * 1024 * 1024  # a JSON request (question and history) larger than this: refused unread
     answer_cache: int = 256  # answers the server keeps for repeated questions (per collection revision; 0: off)
 
-    ENV = {
-        "index_dir": "ASSISTANT_INDEX",
-        "chroma_url": "ASSISTANT_CHROMA_URL",
-        "collection": "ASSISTANT_COLLECTION",
-        "embedder": "ASSISTANT_EMBEDDER",
-        "embed_base_url": "ASSISTANT_EMBED_BASE_URL",
-        "embed_model": "ASSISTANT_EMBED_MODEL",
-        "embed_api_key": "ASSISTANT_EMBED_API_KEY",
-        "llm_base_url": "ASSISTANT_LLM_BASE_URL",
-        "llm_model": "ASSISTANT_LLM_MODEL",
-        "llm_api_key": "ASSISTANT_LLM_API_KEY",
-        "llm_timeout": "ASSISTANT_LLM_TIMEOUT",
-        "llm_retries": "ASSISTANT_LLM_RETRIES",
-        "llm_fallback": "ASSISTANT_LLM_FALLBACK",
-        "answerer": "ASSISTANT_ANSWERER",
-        "chunk_tokens": "ASSISTANT_CHUNK_TOKENS",
-        "chunk_overlap_sentences": "ASSISTANT_CHUNK_OVERLAP_SENTENCES",
-        "max_file_mb": "ASSISTANT_MAX_FILE_MB",
-        "ingest_batch_chunks": "ASSISTANT_INGEST_BATCH_CHUNKS",
-        "max_html_depth": "ASSISTANT_MAX_HTML_DEPTH",
-        "max_unzipped_mb": "ASSISTANT_MAX_UNZIPPED_MB",
-        "max_document_chunks": "ASSISTANT_MAX_DOCUMENT_CHUNKS",
-        "top_k": "ASSISTANT_TOP_K",
-        "candidates": "ASSISTANT_CANDIDATES",
-        "fusion": "ASSISTANT_FUSION",
-        "max_answer_sentences": "ASSISTANT_MAX_ANSWER_SENTENCES",
-        "support_threshold": "ASSISTANT_SUPPORT_THRESHOLD",
-        "extra_sentence_min": "ASSISTANT_EXTRA_SENTENCE_MIN",
-        "api_keys": "ASSISTANT_API_KEYS",
-        "read_keys": "ASSISTANT_READ_KEYS",
-        "cors_origins": "ASSISTANT_CORS_ORIGINS",
-        "rate_limit_per_minute": "ASSISTANT_RATE_LIMIT",
-        "max_body_bytes": "ASSISTANT_MAX_BODY_BYTES",
-        "allow_remote": "ASSISTANT_ALLOW_REMOTE",
-        "root_path": "ASSISTANT_ROOT_PATH",
-        "forwarded_allow_ips": "ASSISTANT_FORWARDED_ALLOW_IPS",
-        "max_question_chars": "ASSISTANT_MAX_QUESTION_CHARS",
-        "max_messages": "ASSISTANT_MAX_MESSAGES",
-        "max_json_bytes": "ASSISTANT_MAX_JSON_BYTES",
-        "answer_cache": "ASSISTANT_ANSWER_CACHE",
-    }
+
+@dataclass
+class Settings(ApiSettings, AnsweringSettings, RetrievalSettings, IngestSettings, LLMSettings, EmbeddingSettings,
+               StoreSettings):
+    """Every tunable of the assistant, grouped by the component that reads it (flat access: settings.top_k).
+
+    Each field's environment variable is ASSISTANT_ + its name in capitals; ALIASES keeps the names documented
+    before that rule (ASSISTANT_INDEX, ASSISTANT_RATE_LIMIT) working too.
+    """
+
+    ALIASES: ClassVar[dict[str, str]] = {"index_dir": "ASSISTANT_INDEX", "rate_limit_per_minute": "ASSISTANT_RATE_LIMIT"}
+
+    @classmethod
+    def env_name(cls, field_name: str) -> str:
+        return ENV_PREFIX + field_name.upper()
+
+    @classmethod
+    def env_names(cls, field_name: str | None = None) -> list[str]:
+        """The environment variables of one field (its derived name first), or of every field."""
+        if field_name is None:
+            return [var for f in dataclasses.fields(cls) for var in cls.env_names(f.name)]
+        alias = cls.ALIASES.get(field_name)
+        return [cls.env_name(field_name)] + ([alias] if alias else [])
 
     @classmethod
     def load(cls, **overrides: Any) -> "Settings":
@@ -140,28 +158,22 @@ class Settings:
         values: dict[str, Any] = {}
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         defaults = cls()
-        for name, var in cls.ENV.items():
-            raw = _env(var)
-            if raw is not None:
-                values[name] = _coerce(raw, getattr(defaults, name), var)
+        for name in types:
+            for var in cls.env_names(name):  # the derived name wins over a documented alias
+                raw = _env(var)
+                if raw is not None:
+                    values[name] = _coerce(raw, getattr(defaults, name), var)
+                    break
         for name, value in overrides.items():
             if name not in types:
                 raise TypeError(f"unknown setting {name!r}")
             if value is not None:
                 values[name] = value
         settings = cls(**values)
-        if settings.fusion not in ("relative_score", "rrf"):
-            raise SystemExit(f"error: fusion must be relative_score or rrf, not {settings.fusion!r}")
         settings.index_dir = Path(settings.index_dir).expanduser()
         if settings.chroma_url:
             settings.chroma_url = settings.chroma_url.rstrip("/")
         return settings
-
-    @property
-    def answerer_name(self) -> str:
-        if self.answerer != "auto":
-            return self.answerer
-        return "llm" if self.llm_base_url else "extractive"
 
 
 def _coerce(raw: str, default: Any, var: str) -> Any:
@@ -180,4 +192,4 @@ def _coerce(raw: str, default: Any, var: str) -> Any:
             return _split(raw)
         return raw
     except ValueError:
-        raise SystemExit(f"error: {var}={raw!r} is not a valid {type(default).__name__}") from None
+        raise ConfigError(f"{var}={raw!r} is not a valid {type(default).__name__}") from None

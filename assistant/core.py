@@ -2,59 +2,82 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from .config import Settings, offline_setup
-from .schema import Answer, AssistantError, Citation, Document, Sentence, is_text
-
-offline_setup()
+from .config import Settings
+from .extract import SUPPORTED
+from .ingest import FoundFile, ingest, upload_name
+from .normalize import normalize_question
+from .registry import registry
+from .retrieve import Retriever
+from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, is_text, messages
+from .store import Store
+from .verify import verify_sentence
 
 ABSTAIN_TEXT = "The articles do not say."
+History = Iterable["Message | dict"] | None
+FALLBACK_ANSWERER = "extractive"  # embedded, needs no server: answers when one that may_fall_back fails
+
+
+class QuestionError(AssistantError):
+    """The question itself cannot be asked (empty, no words, not text, too long): the asker's to fix."""
+
+
+def check_question(question: str | None, max_chars: int) -> str:
+    """The question stripped, or QuestionError saying why it cannot be asked; every front end asks through this."""
+    question = (question or "").strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if not re.search(r"[^\W_]", question):
+        raise QuestionError("the question has no words")
+    if not is_text(question):
+        raise QuestionError("the question is not valid text (it holds a lone UTF-16 surrogate)")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is too long ({len(question)} characters; the limit is {max_chars})")
+    return question
 
 
 class Assistant:
     """One collection, one retriever, one answerer: ask(question, history) -> Answer.
 
-    history is a list of {"role": "user" | "assistant", "content": str} messages, oldest first; an assistant
-    message may also carry "answer": the Answer object it came from, which the follow-up rewriter uses.
+    history: the earlier Messages, oldest first (an assistant Message may carry the Answer it showed, which the
+    follow-up rewriter uses); OpenAI-style {"role", "content"} dicts are taken too. The question is cleaned
+    (normalize.normalize_question) once, here: the rewriter and the answerer get the cleaned question.
     """
 
     def __init__(self, settings: Settings | None = None):
-        from .embed import get_embedder
-        from .retrieve import Retriever
-        from .store import Store
-
         self.settings = settings or Settings.load()
-        self.embedder = get_embedder(self.settings)
+        self.check_settings(self.settings)
+        self.embedder = registry.embedders.create(self.settings.embedder, self.settings)
         self.store = Store(self.settings, self.embedder)
         self.retriever = Retriever(self.store, self.settings)
+        self.rewriter = registry.rewriters.create(self.settings.rewriter_name, self.settings)
         self._answerers: dict[str, Any] = {}
         self._write_lock = threading.Lock()
 
+    @staticmethod
+    def check_settings(settings: Settings) -> None:
+        """ConfigError for a setting naming a part that is not registered, before any index is opened."""
+        registry.fusions.factory(settings.fusion)
+
     # -- collection ----------------------------------------------------------------------------
     def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True):
-        from .ingest import ingest
-
         with self._write_lock:
             return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune)
 
     def add_bytes(self, data: bytes, name: str):
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
-        import tempfile
-
-        from .extract import SUPPORTED
-        from .ingest import Candidate, ingest, upload_name
-
         source = upload_name(name)  # '..' or a 300-byte name must not become the file's path: only its suffix does
         suffix = Path(source).suffix.lower()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / ("upload" + (suffix if suffix in SUPPORTED else ""))
             path.write_bytes(data)
             with self._write_lock:
-                return ingest([], self.store, self.settings, files=[Candidate(path, "uploads", source)])
+                return ingest([], self.store, self.settings, files=[FoundFile(path, "uploads", source)])
 
     def documents(self) -> list[Document]:
         return self.store.list_documents()
@@ -69,11 +92,16 @@ class Assistant:
             self.store.commit()
             return found
 
+    def revision(self) -> int:
+        """The collection's revision: it changes whenever any process changes the collection (answers cached
+        under one revision hold until the next)."""
+        return self.store.revision()
+
     def status(self) -> dict[str, Any]:
         size = self.store.size_on_disk()
         return {
             "location": self.store.location,
-            "backend": "chroma-server" if self.settings.chroma_url else "chroma-embedded",
+            "backend": self.store.backend,
             "collection": self.settings.collection,
             "embedder": self.store.embedder_name or self.embedder.name,
             "dim": self.embedder.dim,
@@ -85,22 +113,23 @@ class Assistant:
 
     # -- answering -----------------------------------------------------------------------------
     def answerer(self, name: str | None = None):
-        from .answer import get_answerer
-
         name = name or self.settings.answerer_name
         if name not in self._answerers:
-            answerer = get_answerer(name, self.settings)
-            if hasattr(answerer, "bind"):
+            answerer = registry.answerers.create(name, self.settings)
+            if answerer.uses_store:
                 answerer.bind(self.store)
             self._answerers[name] = answerer
         return self._answerers[name]
 
-    def rewrite(self, question: str, history: list[dict] | None) -> str:
-        from .rewrite import rewrite_query
+    def clean(self, question: str) -> str:
+        """The question without disfluencies, its misspelled words matched to the collection."""
+        return normalize_question(question, self.store)
 
-        return rewrite_query(question, history or [], self)
+    def rewrite(self, question: str, history: History = None) -> str:
+        """The standalone query retrieval uses for question after history."""
+        return self.rewriter(self.clean(question), messages(history), self)
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+    def ask(self, question: str, history: History = None) -> Answer:
         answer = None
         for event in self._events(question, history, live=False):
             if event["event"] == "done":
@@ -108,7 +137,7 @@ class Assistant:
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[dict]:
+    def stream(self, question: str, history: History = None) -> Iterator[dict]:
         """Yield events as the answer forms:
         {"event": "query", "rewritten_query"}, {"event": "delta", "text"} (raw text as it is produced),
         {"event": "sentence", "sentence": Sentence, "citations": [Citation, ...]} once a sentence is complete and
@@ -119,20 +148,14 @@ class Assistant:
         """
         return self._events(question, history, live=True)
 
-    def _events(self, question: str, history: list[dict] | None, live: bool) -> Iterator[dict]:
+    def _events(self, question: str, history: History, live: bool) -> Iterator[dict]:
         """stream()'s events; live: each is shown as it comes (else only the answer at the end counts)."""
-        question = (question or "").strip()
-        if not question:
-            raise AssistantError("the question is empty")
-        if not re.search(r"[^\W_]", question):
-            raise AssistantError("the question has no words")
-        if not is_text(question):
-            raise AssistantError("the question is not valid text (it holds a lone UTF-16 surrogate)")
-        if len(question) > self.settings.max_question_chars:
-            raise AssistantError(f"the question is too long ({len(question)} characters; the limit is {self.settings.max_question_chars})")
+        question = check_question(question, self.settings.max_question_chars)
+        history = messages(history)
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        query = self.rewrite(question, history)
+        cleaned = self.clean(question)
+        query = self.rewriter(cleaned, history, self)
         timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
         yield {"event": "query", "rewritten_query": query}
         t1 = time.perf_counter()
@@ -142,7 +165,7 @@ class Assistant:
         answerer = self.answerer()
         answer.answerer = answerer.name
         t2 = time.perf_counter()
-        yield from self._answered(answerer, question, query, passages, history, answer, live)
+        yield from self._answered(answerer, cleaned, query, passages, history, answer, live)
         if not answer.sentences:
             answer.abstained = True
             text = ABSTAIN_TEXT
@@ -164,7 +187,7 @@ class Assistant:
                 shown = live
                 yield event
         except AssistantError as exc:
-            if answerer.name == "extractive":
+            if not answerer.may_fall_back:
                 raise
             if shown:
                 if not answer.sentences:
@@ -175,15 +198,17 @@ class Assistant:
             if not self.settings.llm_fallback:
                 raise
             answer.notice = f"{exc}; answered by the embedded extractive answerer instead"
-            answer.answerer = "extractive"
+            fallback = self.answerer(FALLBACK_ANSWERER)
+            answer.answerer = fallback.name
             answer.sentences, answer.citations, answer.abstained = [], [], False
-            yield from self._answer_events(self.answerer("extractive"), question, query, passages, history, answer)
+            yield from self._answer_events(fallback, question, query, passages, history, answer)
 
     def _answer_events(self, answerer, question, query, passages, history, answer: Answer) -> Iterator[dict]:
         """Run an answerer, verify each sentence, number citations in order of first use."""
-        drafts = iter(answerer.answer(question, query, passages, history or []))
+        drafts = iter(answerer.answer(question, query, passages, history))
+        asked = answer.question  # as typed: a sentence may use the question's words besides its spans'
         try:
-            yield from self._verified(drafts, question if query == question else f"{question} {query}", answer)
+            yield from self._verified(drafts, asked if query == asked else f"{asked} {query}", answer)
         finally:
             close = getattr(drafts, "close", None)
             if close is not None:
@@ -192,8 +217,6 @@ class Assistant:
     def _verified(self, drafts: Iterator, asked: str, answer: Answer) -> Iterator[dict]:
         """Each draft's event as it comes: deltas at once, a sentence once verified (asked: the question's words,
         which a sentence may use besides its spans')."""
-        from .verify import verify_sentence
-
         by_key: dict[tuple[str, int, int], Citation] = {}
         answer.confidence = None  # this answerer's own: a fallback answerer starts afresh
         for draft in drafts:

@@ -1,9 +1,11 @@
-"""Embedders behind one small interface, registered by name; the packaged default goes through the same registry."""
+"""Embedders behind one small interface, found by name in registry.registry.embedders (the built-ins registered below)."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Protocol
 
 from .config import Settings
+from .onnx_models import bge_small
+from .registry import registry
 from .schema import AssistantError
 
 
@@ -16,25 +18,10 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> list[float]: ...
 
 
-EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {}
-
-
-def register(name: str):
-    def wrap(factory):
-        EMBEDDERS[name] = factory
-        return factory
-    return wrap
-
-
 def get_embedder(settings: Settings) -> Embedder:
-    try:
-        factory = EMBEDDERS[settings.embedder]
-    except KeyError:
-        raise AssistantError(f"unknown embedder {settings.embedder!r}; choose one of {', '.join(EMBEDDERS)}") from None
-    return factory(settings)
+    return registry.embedders.create(settings.embedder, settings)
 
 
-@register("bge-small")
 class BgeSmallEmbedder:
     """BAAI/bge-small-en-v1.5, int8 ONNX, shipped in a wheel: no download, no server."""
 
@@ -48,8 +35,6 @@ class BgeSmallEmbedder:
     def model(self):
         # loaded on the first embedding: `status`, `sources` and a no-change ingest never need onnxruntime
         if self._model is None:
-            from .onnx_models import bge_small
-
             self._model = bge_small()
         return self._model
 
@@ -60,7 +45,6 @@ class BgeSmallEmbedder:
         return self.model.embed([text], query=True)[0]
 
 
-@register("openai")
 class OpenAIEmbedder:
     """Any OpenAI-compatible /v1/embeddings endpoint (OpenAI, vLLM, Ollama, llama.cpp, TEI)."""
 
@@ -90,3 +74,8 @@ class OpenAIEmbedder:
 
     def embed_query(self, text: str) -> list[float]:
         return self._embed([text])[0]
+
+
+def register(registry) -> None:
+    registry.embedders.add("bge-small", BgeSmallEmbedder)
+    registry.embedders.add("openai", OpenAIEmbedder)

@@ -10,7 +10,7 @@ from typing import Callable
 from .core import Assistant
 from .evaluate.jsonl import read_jsonl
 from .evaluate.metrics import case_problem
-from .schema import Answer, AssistantError
+from .schema import Answer, AssistantError, Message
 
 
 def load_cases(path: Path) -> list[dict]:
@@ -30,15 +30,11 @@ def load_cases(path: Path) -> list[dict]:
     return read_jsonl(path, check)
 
 
-def history_turn(question: str, answer: Answer) -> list[dict]:
-    return [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text, "answer": answer}]
-
-
-def replay(assistant: Assistant, turns: list[str]) -> list[dict]:
+def replay(assistant: Assistant, turns: list[str]) -> list[Message]:
     """The chat history of earlier user turns: each asked in order, its own answer becoming the history."""
-    history: list[dict] = []
+    history: list[Message] = []
     for turn in turns:
-        history += history_turn(turn, assistant.ask(turn, history))
+        history += Message.exchange(turn, assistant.ask(turn, history))
     return history
 
 

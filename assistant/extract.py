@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .schema import AssistantError
+
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 
 MAGIC = {
@@ -22,7 +24,7 @@ MAGIC = {
 }
 
 
-class ExtractError(Exception):
+class ExtractError(AssistantError):
     """The file cannot become text; the message is the one-line reason shown to the user."""
 
 

@@ -11,15 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from .answer import Draft, Span, register
+from .answer import Draft, Span
 from .answer_evidence import Evidence, idf_weights
 from .calibration import combination
 from .chunking import sentence_spans
 from .config import Settings
-from .normalize import normalize_question
 from .onnx_models import answer_model
 from .rewrite import find_person, scoring_query
-from .schema import Passage
+from .schema import Message, Passage
 
 MAX_SENTENCE_CHARS = 600  # longer "sentences" (tables, run-ons) are scored on their start: ~128 tokens
 LEADING_NOISE = re.compile(r"^(?:[\s•·*\-–—>]+|(?:However|But|And|Instead|Meanwhile|Still|Also|So|Yet|Moreover|"
@@ -70,9 +69,10 @@ class Candidate:
     p: float = 0.0  # calibrated probability that it answers the question (calibration.py)
 
 
-@register("extractive")
 class ExtractiveAnswerer:
     name = "extractive"
+    uses_store = True  # scores with the collection's BM25 vocabulary: bind(store)
+    may_fall_back = False  # it is the fallback
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -151,9 +151,8 @@ class ExtractiveAnswerer:
         return sorted(scored, key=lambda c: -c.p)
 
     # -- answering ---------------------------------------------------------------------------
-    def answer(self, question: str, query: str, passages: list[Passage], history: list[dict]) -> Iterator[Draft]:
+    def answer(self, question: str, query: str, passages: list[Passage], history: list[Message]) -> Iterator[Draft]:
         s = self.settings
-        question = normalize_question(question, self.store)
         ranked = self.shortlist(question, query, passages)
         if not ranked:
             yield Draft("abstain", "nothing relevant was retrieved")
@@ -168,3 +167,7 @@ class ExtractiveAnswerer:
             text = text[:1].upper() + text[1:]
             yield Draft("delta", text + " ")
             yield Draft("sentence", text, [c.span], c.p)
+
+
+def register(registry) -> None:
+    registry.answerers.add("extractive", ExtractiveAnswerer)

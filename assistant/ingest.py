@@ -18,7 +18,7 @@ from .store import Store, has_terms
 
 
 @dataclass
-class Candidate:
+class FoundFile:
     path: Path
     root: str  # absolute folder the source path is relative to
     source: str
@@ -55,10 +55,10 @@ def printable(name: str) -> str:
     return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
-def collect(paths: list[Path], summary: Summary, unlisted: list[str] | None = None) -> tuple[list[Candidate], list[str]]:
+def collect(paths: list[Path], summary: Summary, unlisted: list[str] | None = None) -> tuple[list[FoundFile], list[str]]:
     """Files to ingest, and the folders whose documents the index must mirror; problems go to summary.failed,
     folders that could not be listed to unlisted."""
-    files: list[Candidate] = []
+    files: list[FoundFile] = []
     unlisted = [] if unlisted is None else unlisted
     mirrored: list[str] = []
     for given in paths:
@@ -69,7 +69,7 @@ def collect(paths: list[Path], summary: Summary, unlisted: list[str] | None = No
                 mirrored.append(printable(str(root)))
                 files.extend(_walk(root, summary, unlisted))
             elif path.is_file():
-                files.append(Candidate(path, printable(str(path.resolve().parent)), printable(path.name)))
+                files.append(FoundFile(path, printable(str(path.resolve().parent)), printable(path.name)))
             elif path.is_symlink():
                 summary.failed.append({"path": printable(str(path)), "reason": _link_reason(path)})
             else:
@@ -79,8 +79,8 @@ def collect(paths: list[Path], summary: Summary, unlisted: list[str] | None = No
     return files, mirrored
 
 
-def _walk(root: Path, summary: Summary, unlisted: list[str]) -> list[Candidate]:
-    found: list[Candidate] = []
+def _walk(root: Path, summary: Summary, unlisted: list[str]) -> list[FoundFile]:
+    found: list[FoundFile] = []
     seen_dirs: set[str] = set()
 
     real_root = os.path.realpath(root)
@@ -116,7 +116,7 @@ def _walk(root: Path, summary: Summary, unlisted: list[str]) -> list[Candidate]:
                 # x.txt -> /etc/passwd: a folder's documents are the files in it, not whatever they point at
                 summary.failed.append({"path": source, "reason": "symlink to a file outside the ingested folder (not followed)"})
                 continue
-            found.append(Candidate(path, printable(str(root)), source))
+            found.append(FoundFile(path, printable(str(root)), source))
     return found
 
 
@@ -169,7 +169,7 @@ def upload_name(name: str) -> str:
     return stem.encode()[:room].decode("utf-8", "ignore") + suffix
 
 
-def read_file(candidate: Candidate, max_bytes: int) -> bytes:
+def read_file(candidate: FoundFile, max_bytes: int) -> bytes:
     """A file's bytes; raises ExtractError or OSError with the reason."""
     info = candidate.path.stat()
     if not stat.S_ISREG(info.st_mode):
@@ -179,7 +179,7 @@ def read_file(candidate: Candidate, max_bytes: int) -> bytes:
     return candidate.path.read_bytes()
 
 
-def read_document(candidate: Candidate, max_bytes: int) -> Document:
+def read_document(candidate: FoundFile, max_bytes: int) -> Document:
     """Read and extract one file; raises ExtractError or OSError with the reason."""
     return document_from_bytes(read_file(candidate, max_bytes), candidate.source, candidate.root)
 
@@ -224,95 +224,118 @@ def estimate_tokens(text: str, samples: int = 10) -> int:
     return int(counted * len(text) / (SAMPLE_CHARS * samples))
 
 
+class BatchWriter:
+    """Documents embedded and written together, in batches of about batch_chunks chunks (fuller batches, fewer
+    Chroma commits), inside one commit started by the first write; the summary counts what was written."""
+
+    def __init__(self, store: Store, summary: Summary, batch_chunks: int):
+        self.store, self.summary, self.batch_chunks = store, summary, batch_chunks
+        self.pending: list[tuple[Document, list[Chunk], bool]] = []
+        self.changed = False
+
+    def begin(self) -> None:
+        if not self.changed:
+            self.store.commit_start()
+            self.changed = True
+
+    def add(self, doc: Document, chunks: list[Chunk], is_update: bool) -> None:
+        self.pending.append((doc, chunks, is_update))
+        if sum(len(c) for _, c, _ in self.pending) >= self.batch_chunks:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        self.begin()
+        vectors = self.store.embedder.embed_documents([c.text for _, chunks, _ in self.pending for c in chunks])
+        batch, k = [], 0
+        for doc, chunks, _ in self.pending:
+            batch.append((doc, chunks, vectors[k:k + len(chunks)]))
+            k += len(chunks)
+        # only updated documents can have chunks to delete: a new one's leftovers (a killed ingest's) were dropped
+        self.store.add_documents(batch, replace=[doc.id for doc, _, is_update in self.pending if is_update])
+        self.summary.updated += sum(1 for *_, is_update in self.pending if is_update)
+        self.summary.added += sum(1 for *_, is_update in self.pending if not is_update)
+        self.pending.clear()
+
+    def remove(self, document_id: str) -> None:
+        self.begin()
+        self.store.remove_document(document_id)
+        self.summary.removed += 1
+
+    def finish(self) -> None:
+        if self.changed:
+            self.store.commit()
+        else:
+            self.store.sync_bm25()  # a no-op unless another writer changed the collection
+
+
+def recover(store: Store) -> None:
+    """Writers bump the revision before (commit_start) and after (commit) they write, so an odd revision means one
+    was killed half way: drop the chunks it wrote without their document record."""
+    if store.revision() % 2:
+        drop_orphan_chunks(store)
+        store.commit_start()  # even again: the index is whole
+
+
+def prepare(found: FoundFile, old: Document | None, settings: Settings,
+            summary: Summary) -> tuple[Document, list[Chunk]] | None:
+    """The document and chunks of one file; None when it is unchanged (counted) or fails (its reason recorded)."""
+    try:
+        data = read_file(found, int(settings.max_file_mb * 1e6))
+        sha256 = hashlib.sha256(data).hexdigest()
+        # the hash is checked before extraction: an unchanged document costs one read and one hash
+        if old is not None and old.sha256 == sha256:
+            summary.unchanged += 1
+            return None
+        doc = document_from_bytes(data, found.source, found.root, sha256, settings)
+        return doc, chunks_of(doc, settings)
+    except ExtractError as exc:
+        reason = str(exc)
+    except OSError as exc:
+        reason = _os_reason(exc)
+    except (AssistantError, KeyboardInterrupt):
+        raise  # the embedder or the index failed, not this file
+    except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's reason, never the ingest's
+        reason = one_line(exc)
+    summary.failed.append({"path": found.source, "reason": reason})
+    return None
+
+
 def ingest(
     paths: list[Path],
     store: Store,
     settings: Settings,
     progress: Callable[[int, int, str], None] | None = None,
     prune: bool = True,
-    files: list[Candidate] | None = None,
+    files: list[FoundFile] | None = None,
 ) -> Summary:
     """Bring the index up to date with paths (and files, already named, e.g. uploads). Folders are mirrored
     (documents gone from them are dropped)."""
     summary = Summary()
     unlisted: list[str] = []
-    candidates, mirrored = collect(paths, summary, unlisted)
-    candidates += files or []
-    if store.revision() % 2:
-        # Writers bump the revision before (commit_start) and after (commit) they write, so an odd revision
-        # means one was killed half way: drop the chunks it wrote without their document record.
-        drop_orphan_chunks(store)
-        store.commit_start()  # even again: the index is whole
+    found, mirrored = collect(paths, summary, unlisted)
+    found += files or []
+    recover(store)
     indexed = {d.id: d for d in store.list_documents()}
-    max_bytes = int(settings.max_file_mb * 1e6)
-    pending: list[tuple[Document, list[Chunk], bool]] = []
-    changed = False
-
-    def flush() -> None:
-        nonlocal changed
-        if not pending:
-            return
-        if not changed:
-            store.commit_start()
-            changed = True
-        texts = [c.text for _, chunks, _ in pending for c in chunks]
-        vectors = store.embedder.embed_documents(texts)
-        batch, k = [], 0
-        for doc, chunks, _ in pending:
-            batch.append((doc, chunks, vectors[k:k + len(chunks)]))
-            k += len(chunks)
-        # only updated documents can have chunks to delete: a new one's leftovers (a killed ingest's) were dropped
-        store.add_documents(batch, replace=[doc.id for doc, _, is_update in pending if is_update])
-        summary.updated += sum(1 for *_, is_update in pending if is_update)
-        summary.added += sum(1 for *_, is_update in pending if not is_update)
-        pending.clear()
-
+    writer = BatchWriter(store, summary, settings.ingest_batch_chunks)
     seen: set[str] = set()
-    for n, candidate in enumerate(candidates, 1):
+    for n, file in enumerate(found, 1):
         if progress:
-            progress(n, len(candidates), candidate.source)
-        doc_id = document_id(candidate.root, candidate.source)
+            progress(n, len(found), file.source)
+        doc_id = document_id(file.root, file.source)
         if doc_id in seen:
             continue  # named twice (a folder and a file in it): once is enough
         seen.add(doc_id)
-        old = indexed.get(doc_id)
-        try:
-            data = read_file(candidate, max_bytes)
-            sha256 = hashlib.sha256(data).hexdigest()
-            # the hash is checked before extraction: an unchanged document costs one read and one hash
-            if old is not None and old.sha256 == sha256:
-                summary.unchanged += 1
-                continue
-            doc = document_from_bytes(data, candidate.source, candidate.root, sha256, settings)
-            chunks = chunks_of(doc, settings)
-        except ExtractError as exc:
-            summary.failed.append({"path": candidate.source, "reason": str(exc)})
-            continue
-        except OSError as exc:
-            summary.failed.append({"path": candidate.source, "reason": _os_reason(exc)})
-            continue
-        except (AssistantError, KeyboardInterrupt):
-            raise  # the embedder or the index failed, not this file
-        except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's reason, never the ingest's
-            summary.failed.append({"path": candidate.source, "reason": one_line(exc)})
-            continue
-        pending.append((doc, chunks, old is not None))
-        # chunks of several documents are embedded and written together: fuller batches, fewer Chroma commits
-        if sum(len(c) for _, c, _ in pending) >= settings.ingest_batch_chunks:
-            flush()
-    flush()
+        prepared = prepare(file, indexed.get(doc_id), settings, summary)
+        if prepared is not None:
+            writer.add(*prepared, is_update=doc_id in indexed)
+    writer.flush()
     if prune:
         for doc in indexed.values():
             if doc.root in mirrored and doc.id not in seen and not _under(doc, unlisted):
-                if not changed:
-                    store.commit_start()
-                    changed = True
-                store.remove_document(doc.id)
-                summary.removed += 1
-    if changed:
-        store.commit()
-    else:
-        store.sync_bm25()  # a no-op unless another writer changed the collection
+                writer.remove(doc.id)
+    writer.finish()
     summary.documents = store.documents.count()
     summary.chunks = store.count_chunks()
     return summary

@@ -17,12 +17,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from .answer import Draft, Span, register
+from .answer import Draft, Span
 from .chunking import sentence_spans
 from .config import Settings
-from .schema import AssistantError, Passage
+from .onnx_models import cross_encoder, sigmoid
+from .rewrite import scoring_query, user_turns
+from .schema import AssistantError, Message, Passage, messages
 from .verify import STOPWORDS
 
 log = logging.getLogger(__name__)
@@ -161,13 +163,12 @@ class Source:
     relevance: float  # cross-encoder probability that it answers the question
 
 
-@register("llm")
 class LlmAnswerer:
     name = "llm"
+    uses_store = False
+    may_fall_back = True  # a server that fails before its first sentence: the extractive answerer answers
 
     def __init__(self, settings: Settings):
-        from .onnx_models import cross_encoder
-
         self.settings = settings
         base_url(settings)  # a missing URL is a configuration error, said now
         self.model = cross_encoder()
@@ -175,8 +176,6 @@ class LlmAnswerer:
     def select(self, query: str, passages: list[Passage]) -> list[Source]:
         """The sentences worth showing the model: the most relevant ones and the sentence before each, grouped by
         document (best document first) in document order."""
-        from .onnx_models import sigmoid
-
         spans: list[Span] = []
         seen: set[tuple[str, int]] = set()
         for p in passages:
@@ -215,9 +214,7 @@ class LlmAnswerer:
         return render("answer", {"sources": "\n".join(lines), "question": as_data(asked), "tag": tag,
                                  "abstain": ABSTAIN_PHRASE, "max_sentences": str(self.settings.max_answer_sentences)})
 
-    def answer(self, question: str, query: str, passages: list[Passage], history: list[dict]) -> Iterator[Draft]:
-        from .rewrite import scoring_query
-
+    def answer(self, question: str, query: str, passages: list[Passage], history: list[Message]) -> Iterator[Draft]:
         # history reaches the model only through the standalone query: earlier answers are not evidence.
         # Sentences are scored as the extractive answerer scores them, so both abstain on the same evidence.
         sources = self.select(scoring_query(question, query), passages)
@@ -288,7 +285,7 @@ class LlmAnswerer:
         text = clean(raw)
         if not re.search(r"\w", text):
             return None
-        if _norm(ABSTAIN_PHRASE) in _norm(text) or (not ids and ABSTAIN_RE.search(text)):
+        if _plain_words(ABSTAIN_PHRASE) in _plain_words(text) or (not ids and ABSTAIN_RE.search(text)):
             # a sentence with ids is a claim ("the report did not mention casualties [S3]"), not an abstention
             return Draft("abstain", "the LLM found no answer in the sources")
         # a claim resting on these spans: the verifier checks that each bears on the question (citing an unrelated
@@ -316,7 +313,7 @@ def clean(raw: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _norm(text: str) -> str:
+def _plain_words(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.casefold()).strip()
 
 
@@ -394,20 +391,20 @@ class DeltaFilter:
 
 
 # -- follow-up rewriting -------------------------------------------------------------------------
-def condense_with_llm(question: str, history: list[dict], settings: Settings) -> str:
+def condense_with_llm(question: str, history: Iterable[Message | dict], settings: Settings) -> str:
     """A standalone form of a follow-up question, written by the LLM from the conversation; on any failure the
     question unchanged (rewriting helps retrieval, it must never stop an answer)."""
     import openai
 
-    turns = [m for m in history if m.get("role") in ("user", "assistant") and str(m.get("content", "")).strip()]
+    turns = [m for m in messages(history) if m.role in ("user", "assistant") and m.content.strip()]
     if not turns or not settings.llm_base_url:
         return question
     lines = []
     for m in turns[-6:]:
-        content = as_data(MARKER_RE.sub("", str(m["content"])))
+        content = as_data(MARKER_RE.sub("", m.content))
         if len(content) > 600:
             content = content[:600] + "..."
-        lines.append(f"{'User' if m['role'] == 'user' else 'Assistant'}: {content}")
+        lines.append(f"{'User' if m.role == 'user' else 'Assistant'}: {content}")
     values = {"history": "\n".join(lines), "question": as_data(question), "tag": secrets.token_hex(4)}
     try:
         response = client(settings, retries=min(1, settings.llm_retries)).chat.completions.create(
@@ -432,3 +429,20 @@ def _standalone(text: str, question: str) -> str:
     if words and not words & set(re.findall(r"[a-z0-9]+", line.casefold())):
         return question  # shares no content word with the question: an answer or a ramble, not a rewrite
     return line
+
+
+class LlmRewriter:
+    """The LLM's condense prompt for a (cleaned) follow-up question; a first question needs no rewriting."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def __call__(self, question: str, history: list[Message], assistant=None) -> str:
+        if not user_turns(history):
+            return question
+        return condense_with_llm(question, history, self.settings)
+
+
+def register(registry) -> None:
+    registry.answerers.add("llm", LlmAnswerer)
+    registry.rewriters.add("llm", LlmRewriter)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+
+from .lexicon import FUNCTION_WORDS, WORD, english_words
 
 # fillers; one before a capitalised word is part of a name ("Umm Qasr")
 FILLERS = re.compile(r"(?:^|(?<=[\s,]))(?i:u+h+|u+m+|e+r+m*|h+m+|you know|like)\s*,\s*|"
@@ -29,10 +30,6 @@ REPAIR = re.compile(r"\s+(?i:no,?\s+wait|i mean|or rather|rather(?!\s+than)|sorr
                     r"which|when|where|why|how|than|to)\b)(?=[\w'-])")
 # "... Normandy not Norse": the word the user took back
 TAKEN_BACK = re.compile(r"\s+not\s+([\w'-]+)\s*(?=[?.!]*$)")
-FUNCTION_WORDS = {"the", "a", "an", "of", "in", "on", "at", "to", "for", "is", "was", "are", "were", "did", "does", "do",
-                  "and", "or", "by", "with", "from", "he", "she", "it", "they", "i", "you", "we", "be", "been",
-                  "would", "could", "should", "will", "can", "may", "might", "must", "has", "have", "had"}
-WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]")  # a word, any script; the collection's vocabulary is built with it too
 MAX_CORRECTIONS = 10  # a pasted paragraph is not a typo: stop matching after this many unknown words
 
 
@@ -100,14 +97,6 @@ def correct_spelling(question: str, words: dict[str, int], known_stem=None) -> s
         return _case(word, best) if best else word
 
     return WORD.sub(fix, question)
-
-
-@lru_cache(maxsize=1)
-def english_words() -> frozenset[str]:
-    """Whole words of the cross-encoder's (BERT uncased) vocabulary: real words, never "corrected" ("router", "Linux")."""
-    from .onnx_models import cross_encoder
-
-    return frozenset(w for w in cross_encoder().encoder.tokenizer.get_vocab() if w.isalpha())
 
 
 def is_english(word: str) -> bool:

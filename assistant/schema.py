@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 
 @dataclass
@@ -163,6 +163,32 @@ class Answer:
         }
 
 
+@dataclass
+class Message:
+    """One turn of a conversation, oldest first in a history: a user's question or the assistant's reply (with the
+    Answer it showed, when the reply came from this assistant; the follow-up rewriter reads it)."""
+
+    role: str  # "user" | "assistant"
+    content: str
+    answer: Answer | None = None
+
+    @classmethod
+    def of(cls, item: "Message | dict[str, Any]") -> "Message":
+        """A Message from a Message or from an OpenAI-style {"role", "content"} dict (API and UI requests)."""
+        if isinstance(item, Message):
+            return item
+        return cls(role=str(item.get("role", "")), content=str(item.get("content") or ""), answer=item.get("answer"))
+
+    @staticmethod
+    def exchange(question: str, answer: Answer) -> list["Message"]:
+        """The two messages one ask adds to a history."""
+        return [Message("user", question), Message("assistant", answer.text, answer)]
+
+
+def messages(history: "Iterable[Message | dict[str, Any]] | None") -> list[Message]:
+    return [Message.of(m) for m in history or ()]
+
+
 def is_text(value: str) -> bool:
     """Whether value can be written as UTF-8: JSON may carry a lone surrogate ("\\ud800"), which no tokenizer,
     index or response encoder takes."""
@@ -175,3 +201,7 @@ def is_text(value: str) -> bool:
 
 class AssistantError(Exception):
     """An error with a one-line reason meant for the user."""
+
+
+class ConfigError(AssistantError):
+    """A setting (flag or environment variable) with a value it cannot take; the command line exits 2."""

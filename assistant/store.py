@@ -10,43 +10,46 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import normalize
-from .config import Settings, offline_setup
+from .lexicon import WORD
+from .config import Settings
 from .schema import AssistantError, Chunk, Document
 
-offline_setup()
-
 PAGE = 1000  # Chroma get() page size; large collections are read in pages
+
+
+def open_chroma(settings: Settings):
+    """The one place the backend is chosen: (client, location, backend name) for a Chroma server when
+    settings.chroma_url is set, else for the embedded index in settings.index_dir."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if settings.chroma_url:
+            m = re.match(r"^(https?)://([^/:]+)(?::(\d+))?(/.*)?$", settings.chroma_url)
+            if not m:
+                raise AssistantError(f"not a Chroma server URL: {settings.chroma_url}")
+            scheme, host, port = m.group(1), m.group(2), int(m.group(3) or (443 if m.group(1) == "https" else 8000))
+            client = chromadb.HttpClient(host=host, port=port, ssl=scheme == "https", settings=chroma_settings)
+            client.heartbeat()
+            return client, settings.chroma_url, "chroma-server"
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
+        return client, str(settings.index_dir.resolve()), "chroma-embedded"
+    except AssistantError:
+        raise
+    except Exception as exc:
+        where = settings.chroma_url or settings.index_dir
+        raise AssistantError(f"cannot open the Chroma index at {where}: {exc}") from None
 
 
 class Store:
     """The collection of one index: chunks with embeddings, the documents they come from, and BM25."""
 
     def __init__(self, settings: Settings, embedder=None):
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
         self.settings = settings
         self.embedder = embedder
-        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        try:
-            if settings.chroma_url:
-                m = re.match(r"^(https?)://([^/:]+)(?::(\d+))?(/.*)?$", settings.chroma_url)
-                if not m:
-                    raise AssistantError(f"not a Chroma server URL: {settings.chroma_url}")
-                scheme, host, port = m.group(1), m.group(2), int(m.group(3) or (443 if m.group(1) == "https" else 8000))
-                self.client = chromadb.HttpClient(host=host, port=port, ssl=scheme == "https", settings=chroma_settings)
-                self.client.heartbeat()
-                self.location = settings.chroma_url
-            else:
-                settings.index_dir.mkdir(parents=True, exist_ok=True)
-                self.client = chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
-                self.location = str(settings.index_dir.resolve())
-        except AssistantError:
-            raise
-        except Exception as exc:
-            where = settings.chroma_url or settings.index_dir
-            raise AssistantError(f"cannot open the Chroma index at {where}: {exc}") from None
+        self.client, self.location, self.backend = open_chroma(settings)
         name = settings.collection
         self.documents = self.client.get_or_create_collection(f"{name}_documents")
         self.chunks = self._chunk_collection(name)
@@ -265,7 +268,7 @@ class Store:
             offset += PAGE
 
     def size_on_disk(self) -> int | None:
-        if self.settings.chroma_url:
+        if self.backend != "chroma-embedded":
             return None
         return sum(f.stat().st_size for f in self.settings.index_dir.rglob("*") if f.is_file())
 
@@ -351,7 +354,7 @@ class Bm25Index:
             model.save(str(tmp), show_progress=False)
         words: dict[str, int] = {}
         for text in texts:
-            for w in set(normalize.WORD.findall(text.lower())):
+            for w in set(WORD.findall(text.lower())):
                 words[w] = words.get(w, 0) + 1
         (tmp / "words.json").write_text(json.dumps(words))
         (tmp / "meta.json").write_text(json.dumps({"ids": ids, "revision": revision, "collection_id": collection_id,

@@ -1,7 +1,7 @@
 """The Gradio chat page: streamed cited answers, a sources panel that opens the exact cited span, collection management.
 
 Everything that comes from articles or answers is rendered by this module as HTML with html.escape, so an
-article holding <script> or <img onerror=...> shows as text. build_ui() is self-contained (its stylesheet is
+article holding <script> or <img onerror=...> shows as text. ChatUI.create_app() is self-contained (its stylesheet is
 injected by a component's `head`), so it looks right however it is mounted; mount_options() adds the theme
 with system fonts so that the page loads nothing but its own files.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ import gradio as gr
 
 from .access import change_refusal, page_caller
 from .config import Settings
-from .schema import Answer, AssistantError, Citation, Document, Sentence, shown_probability
+from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
+from .uploads import UploadTally
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def esc(text: Any) -> str:
 
 # -- conversation state ------------------------------------------------------------------------
 @dataclass
-class Turn:
+class ChatTurn:
     """One question and its answer as it forms; the finished Answer object is kept for follow-ups."""
 
     question: str
@@ -87,15 +89,9 @@ class Turn:
         return self.sentences, self.citations
 
 
-def history_of(turns: list[Turn]) -> list[dict]:
+def history_of(turns: list[ChatTurn]) -> list[Message]:
     """The finished turns as Assistant history: assistant messages carry their Answer."""
-    history: list[dict] = []
-    for t in turns:
-        if t.answer is None:
-            continue
-        history.append({"role": "user", "content": t.question})
-        history.append({"role": "assistant", "content": t.answer.text, "answer": t.answer})
-    return history
+    return [m for t in turns if t.answer is not None for m in Message.exchange(t.question, t.answer)]
 
 
 # -- rendering (every piece of text goes through esc) -------------------------------------------
@@ -124,7 +120,7 @@ def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> st
     return f'<span class="aui-sent v-{verdict}" title="{esc(title)}">{"".join(out)}</span>'
 
 
-def render_turn(turn_no: int, t: Turn) -> str:
+def render_turn(turn_no: int, t: ChatTurn) -> str:
     sentences, citations = t.view()
     cites = {c.marker: c for c in citations}
     state = "done" if t.done else "streaming"
@@ -177,7 +173,7 @@ def render_verdicts(said: list[Sentence]) -> str:
             f'✓ {"every sentence likely answers" if len(said) > 1 else "likely answers"}{sure}, supported by its source</span>')
 
 
-def render_footer(t: Turn, said: list[Sentence]) -> str:
+def render_footer(t: ChatTurn, said: list[Sentence]) -> str:
     if not t.done or t.error:
         return ""
     answer = t.answer
@@ -196,7 +192,7 @@ def render_footer(t: Turn, said: list[Sentence]) -> str:
     return '<div class="aui-foot">' + "".join(bits) + "</div>"
 
 
-def render_chat(turns: list[Turn]) -> str:
+def render_chat(turns: list[ChatTurn]) -> str:
     if not turns:
         return ('<div class="aui-chat"><div class="aui-empty">Ask a question about the articles. Every sentence of the '
                 "answer cites its source: click a marker such as <b>[1]</b> to read the exact words in the article."
@@ -217,7 +213,7 @@ def span_context(c: Citation, text: str, offset: int) -> str:
     return ("…" if lo > 0 else "") + esc(text[lo:a]) + f"<mark>{esc(text[a:b])}</mark>" + esc(text[b:hi]) + ("…" if hi < len(text) else "")
 
 
-def render_sources(turn_no: int | None, t: Turn | None, active: str = "") -> str:
+def render_sources(turn_no: int | None, t: ChatTurn | None, active: str = "") -> str:
     head = "<h3>Sources</h3>"
     if t is None:
         return f'<div class="aui-sources">{head}<p class="aui-hint">The articles an answer cites are listed here.</p></div>'
@@ -376,7 +372,7 @@ def theme() -> gr.themes.Base:
 
 
 def mount_options() -> dict[str, Any]:
-    """Keyword arguments for gr.mount_gradio_app / Blocks.launch that go with build_ui(): system fonts, no run history."""
+    """Keyword arguments for gr.mount_gradio_app / Blocks.launch that go with ChatUI.create_app(): system fonts, no run history."""
     return {"theme": theme(), "footer_links": ["api", "settings"], "run_history": False}
 
 
@@ -391,72 +387,58 @@ def refusal_to_change(settings: Settings, request: gr.Request | None) -> str | N
     return f'<div class="aui-result fail">{esc(reason)}.</div>' if reason else None
 
 
-def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
-    """The chat page and the collection tab, both served by one Assistant; settings: the server's (keys,
-    remote access), by default the assistant's."""
-    policy = settings or assistant.settings
-    css = (STATIC / "ui.css").read_text(encoding="utf-8")
-    examples_cache: dict[tuple, list[str]] = {}
+class ChatUI:
+    """The chat page and the collection tab, both served by one Assistant; settings: the server's (keys, remote
+    access), by default the assistant's. create_app() builds the page; launch() serves it on its own."""
 
-    def stats() -> str:
+    def __init__(self, assistant, settings: Settings | None = None):
+        self.assistant = assistant
+        self.policy = settings or assistant.settings
+        self.examples_cache: dict[tuple, list[str]] = {}
+
+    # -- the header and the collection's state ------------------------------------------------------
+    def stats(self) -> str:
         try:
-            info = assistant.status()
+            info = self.assistant.status()
             line = f"{info['documents']} documents · {info['chunks']} chunks · answers by {info['answerer']}"
         except Exception as exc:  # a status failure must not take the page down
             line = f"status unavailable: {exc}"
         return f'<div class="aui-head"><h1>Ask your articles</h1><span class="aui-stats">{esc(line)}</span></div>'
 
-    def examples() -> str:
-        docs = assistant.documents()[:EXAMPLE_DOCS]
+    def examples(self) -> str:
+        docs = self.assistant.documents()[:EXAMPLE_DOCS]
         if not docs:
             return EMPTY_COLLECTION
         key = tuple(sorted((d.id, d.sha256) for d in docs))
-        if key not in examples_cache:
-            full = [assistant.document(d.id) for d in docs]
-            examples_cache.clear()
-            examples_cache[key] = example_questions([d for d in full if d is not None])
-        return render_examples(examples_cache[key])
+        if key not in self.examples_cache:
+            full = [self.assistant.document(d.id) for d in docs]
+            self.examples_cache.clear()
+            self.examples_cache[key] = example_questions([d for d in full if d is not None])
+        return render_examples(self.examples_cache[key])
 
-    def refresh():
-        docs = assistant.documents()
+    def refresh(self):
+        docs = self.assistant.documents()
         choices = [(f"{d.title or d.source} ({d.source})", d.id) for d in sorted(docs, key=lambda d: (d.title or d.source).lower())]
-        return stats(), examples(), render_documents(docs), gr.Dropdown(choices=choices, value=None)
+        return self.stats(), self.examples(), render_documents(docs), gr.Dropdown(choices=choices, value=None)
 
-    def respond(question: str, turns: list[Turn] | None):
-        import time
-
+    # -- the chat -----------------------------------------------------------------------------------
+    def respond(self, question: str, turns: list[ChatTurn] | None):
         question = (question or "").strip()
         turns = list(turns or [])
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), turns, gr.skip()
             return
-        turn = Turn(question)
+        turn = ChatTurn(question)
         history = history_of(turns)
         turns.append(turn)
         n = len(turns) - 1
-        if collection_empty(assistant):
+        if collection_empty(self.assistant):
             turn.error = EMPTY_COLLECTION  # markup of ours, not text from a document
             yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, ""
             return
         yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, ""
-        last = 0.0
         try:
-            for event in assistant.stream(question, history):
-                kind = event["event"]
-                if kind == "query":
-                    turn.query = event["rewritten_query"]
-                elif kind == "delta":
-                    turn.pending += event["text"]
-                    if time.monotonic() - last < DELTA_REFRESH_S:
-                        continue
-                elif kind == "sentence":
-                    turn.sentences.append(event["sentence"])
-                    turn.citations.extend(event["citations"])
-                    turn.pending = ""
-                elif kind == "done":
-                    turn.answer = event["answer"]
-                    continue
-                last = time.monotonic()
+            for _ in self.streamed(turn, question, history):
                 yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, gr.skip()
         except AssistantError as exc:
             turn.error = str(exc)
@@ -466,7 +448,29 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
         turn.pending = ""
         yield render_chat(turns), render_sources(n, turn), gr.skip(), turns, gr.skip()
 
-    def open_cite(turns: list[Turn] | None, evt: gr.EventData):
+    def streamed(self, turn: ChatTurn, question: str, history: list[Message]):
+        """Fill turn from the answer's events; yields whenever the page should show it again (raw text at most
+        every DELTA_REFRESH_S)."""
+        last = 0.0
+        for event in self.assistant.stream(question, history):
+            kind = event["event"]
+            if kind == "query":
+                turn.query = event["rewritten_query"]
+            elif kind == "delta":
+                turn.pending += event["text"]
+                if time.monotonic() - last < DELTA_REFRESH_S:
+                    continue
+            elif kind == "sentence":
+                turn.sentences.append(event["sentence"])
+                turn.citations.extend(event["citations"])
+                turn.pending = ""
+            elif kind == "done":
+                turn.answer = event["answer"]
+                continue
+            last = time.monotonic()
+            yield
+
+    def open_cite(self, turns: list[ChatTurn] | None, evt: gr.EventData):
         data = getattr(evt, "_data", None) or {}
         turns = turns or []
         try:
@@ -474,58 +478,50 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
             t = turns[n]
         except (TypeError, ValueError, IndexError):
             return gr.skip(), gr.skip()
-        sentences, citations = t.view()
-        if cite.startswith("m"):
-            c = next((c for c in citations if f"m{c.marker}" == cite), None)
-            if c is None:
-                return gr.skip(), gr.skip()
-            doc_id, start, end, label = c.document_id, c.start, c.end, f"[{c.marker}]"
-        elif cite.startswith("p") and t.answer is not None and cite[1:].isdigit() and int(cite[1:]) < len(t.answer.passages):
-            ch = t.answer.passages[int(cite[1:])].chunk
-            doc_id, start, end, label = ch.document_id, ch.start, ch.end, "Passage from"
-        else:
+        target = cited_span(t, cite)
+        if target is None:
             return gr.skip(), gr.skip()
-        doc = assistant.document(doc_id)
+        doc_id, start, end, label = target
+        doc = self.assistant.document(doc_id)
         if doc is None:
             viewer = '<div class="aui-viewer"><h3>Article</h3><p class="aui-error">This document is no longer in the collection.</p></div>'
         else:
             viewer = render_document(doc, start, end, label)
         return render_sources(n, t, active=cite), viewer
 
+    @staticmethod
     def new_conversation():
         return render_chat([]), render_sources(None, None), VIEWER_HINT, [], ""
 
+    @staticmethod
     def pick_example(evt: gr.EventData):
         data = getattr(evt, "_data", None) or {}
         return str(data.get("example") or "")[:1000] if data.get("example") else gr.skip()
 
-    def upload(files, request: gr.Request, progress=gr.Progress()):
-        if refusal := refusal_to_change(policy, request):
+    # -- the collection -----------------------------------------------------------------------------
+    def upload(self, files, request: gr.Request, progress=gr.Progress()):
+        if refusal := refusal_to_change(self.policy, request):
             return refusal, gr.skip()
         if not files:
             return '<div class="aui-result fail">Choose one or more files first.</div>', gr.skip()
         paths = [Path(f if isinstance(f, str) else f.name) for f in files]
-        total = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0, "failed": [], "documents": 0, "chunks": 0}
+        tally = UploadTally()
         for i, path in enumerate(paths):
             progress((i, len(paths)), desc=f"ingesting {path.name}")
             try:
-                s = assistant.add_bytes(path.read_bytes(), path.name).to_dict()
+                tally.add(self.assistant.add_bytes(path.read_bytes(), path.name).to_dict())
             except (AssistantError, OSError) as exc:
-                total["failed"].append({"path": path.name, "reason": str(exc)})
-                continue
-            for k in ("added", "updated", "unchanged"):
-                total[k] += s[k]
-            total["failed"] += s["failed"]
-            total["documents"], total["chunks"] = s["documents"], s["chunks"]
+                tally.fail(path.name, str(exc))
         progress((len(paths), len(paths)), desc="done")
+        total = tally.total
         if not total["documents"]:
-            total["documents"], total["chunks"] = assistant.status()["documents"], assistant.status()["chunks"]
+            total["documents"], total["chunks"] = self.assistant.status()["documents"], self.assistant.status()["chunks"]
         return render_summary("Uploaded", total), None
 
-    def reindex(request: gr.Request, progress=gr.Progress()):
-        if refusal := refusal_to_change(policy, request):
+    def reindex(self, request: gr.Request, progress=gr.Progress()):
+        if refusal := refusal_to_change(self.policy, request):
             return refusal
-        docs = assistant.documents()
+        docs = self.assistant.documents()
         # Nested sources came from a folder: mirror it. Flat ones are re-read file by file (same ids), so a file
         # that was ingested on its own does not pull its neighbours in.
         folders = sorted({d.root for d in docs if d.root and "/" in d.source})
@@ -535,21 +531,21 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
             return '<div class="aui-result">Nothing to re-index: every document was uploaded (its file is stored only in the index).</div>'
         progress(0, desc="re-indexing")
         try:
-            summary = assistant.ingest([Path(p) for p in folders + files], prune=True,
-                                       progress=lambda i, n, name: progress((i, n), desc=f"re-indexing {name}"))
+            summary = self.assistant.ingest([Path(p) for p in folders + files], prune=True,
+                                            progress=lambda i, n, name: progress((i, n), desc=f"re-indexing {name}"))
         except AssistantError as exc:
             return f'<div class="aui-result fail">Re-index failed: {esc(exc)}</div>'
         note = f'<div class="aui-hint">{uploads} uploaded documents kept as they are.</div>' if uploads else ""
         return render_summary("Re-indexed", summary.to_dict()) + note
 
-    def remove(doc_id: str | None, request: gr.Request):
-        if refusal := refusal_to_change(policy, request):
+    def remove(self, doc_id: str | None, request: gr.Request):
+        if refusal := refusal_to_change(self.policy, request):
             return refusal
         if not doc_id:
             return '<div class="aui-result fail">Choose a document to remove.</div>'
-        doc = assistant.document(doc_id)
+        doc = self.assistant.document(doc_id)
         try:
-            found = assistant.remove(doc_id)
+            found = self.assistant.remove(doc_id)
         except AssistantError as exc:
             return f'<div class="aui-result fail">Could not remove it: {esc(exc)}</div>'
         if not found:
@@ -557,71 +553,106 @@ def build_ui(assistant, settings: Settings | None = None) -> gr.Blocks:
         name = doc.title or doc.source if doc else doc_id
         return f'<div class="aui-result"><span class="ok">Removed “{esc(name)}”.</span></div>'
 
-    # -- API endpoints (gradio_client and scripts): the same shapes as `assistant ask --json` --
-    def ask(question: str, history: list[dict] | None = None) -> dict:
+    # -- API endpoints (gradio_client and scripts): the same shapes as `assistant ask --json` --------
+    def ask(self, question: str, history: list[dict] | None = None) -> dict:
         """Answer a question (with earlier {role, content} messages); every sentence cites exact spans."""
         try:
-            return assistant.ask(question, history or []).to_dict()
+            return self.assistant.ask(question, history or []).to_dict()
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
 
-    def document(document_id: str) -> dict:
+    def document(self, document_id: str) -> dict:
         """One document with its full text: citation start/end index into text."""
-        doc = assistant.document(document_id)
+        doc = self.assistant.document(document_id)
         if doc is None:
             raise gr.Error("no such document")
         return {**doc.summary(), "text": doc.text, "pages": doc.pages}
 
-    with gr.Blocks(title="Ask your articles", analytics_enabled=False) as demo:
-        turns = gr.State([])
-        header = gr.HTML(stats(), head=f"<style>{css}</style>", js_on_load=None, apply_default_css=False, elem_id="aui-header")
-        with gr.Tabs():
-            with gr.Tab("Chat", id="chat"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=380):
-                        chat = gr.HTML(render_chat([]), js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-chat", autoscroll=True,
-                                       min_height=320, max_height="62vh", container=True, padding=True)
-                        with gr.Row(equal_height=False, elem_id="aui-ask-row"):
-                            question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
-                                                  lines=1, max_lines=6, scale=1, container=False, elem_id="aui-question", autofocus=True)
-                            ask_btn = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="aui-ask")
-                            new_btn = gr.Button("New chat", variant="secondary", size="sm", scale=0, min_width=84,
-                                                elem_id="aui-new")
-                        example_box = gr.HTML("", js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-examples")
-                    with gr.Column(scale=2, min_width=320):
-                        sources = gr.HTML(render_sources(None, None), js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-sources")
-                        viewer = gr.HTML(VIEWER_HINT, js_on_load=SCROLL_JS, apply_default_css=False, elem_id="aui-viewer")
-            with gr.Tab("Collection", id="collection") as collection_tab:
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=380):
-                        doc_table = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="aui-docs")
-                    with gr.Column(scale=2, min_width=320):
-                        files = gr.File(label="Add articles (txt, md, html, pdf, docx)", file_count="multiple",
-                                        file_types=UPLOAD_TYPES, elem_id="aui-upload")
-                        add_btn = gr.Button("Add to collection", variant="primary", elem_id="aui-add")
-                        reindex_btn = gr.Button("Re-index from the source files", elem_id="aui-reindex")
-                        doc_pick = gr.Dropdown(label="Remove a document", choices=[], value=None, elem_id="aui-pick")
-                        remove_btn = gr.Button("Remove", variant="stop", elem_id="aui-remove")
-                        result = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="aui-result")
+    # -- the page -----------------------------------------------------------------------------------
+    def create_app(self) -> gr.Blocks:
+        """The page (not started: mount it, or launch())."""
+        css = (STATIC / "ui.css").read_text(encoding="utf-8")
+        with gr.Blocks(title="Ask your articles", analytics_enabled=False) as demo:
+            turns = gr.State([])
+            header = gr.HTML(self.stats(), head=f"<style>{css}</style>", js_on_load=None, apply_default_css=False,
+                             elem_id="aui-header")
+            with gr.Tabs():
+                with gr.Tab("Chat", id="chat"):
+                    examples = self.chat_tab(turns)
+                with gr.Tab("Collection", id="collection") as collection_tab:
+                    self.collection_tab(demo, header, examples, collection_tab)
+            gr.api(self.ask, api_name="ask")
+            gr.api(self.document, api_name="document")
+        return demo
+
+    def chat_tab(self, turns: gr.State) -> gr.HTML:
+        """The conversation, the question box, the examples, the sources and the article viewer, wired; returns
+        the examples box (the collection tab refreshes it)."""
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=380):
+                chat = gr.HTML(render_chat([]), js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-chat", autoscroll=True,
+                               min_height=320, max_height="62vh", container=True, padding=True)
+                with gr.Row(equal_height=False, elem_id="aui-ask-row"):
+                    question = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
+                                          lines=1, max_lines=6, scale=1, container=False, elem_id="aui-question", autofocus=True)
+                    ask_btn = gr.Button("Ask", variant="primary", scale=0, min_width=64, elem_id="aui-ask")
+                    new_btn = gr.Button("New chat", variant="secondary", size="sm", scale=0, min_width=84,
+                                        elem_id="aui-new")
+                example_box = gr.HTML("", js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-examples")
+            with gr.Column(scale=2, min_width=320):
+                sources = gr.HTML(render_sources(None, None), js_on_load=CLICK_JS, apply_default_css=False, elem_id="aui-sources")
+                viewer = gr.HTML(VIEWER_HINT, js_on_load=SCROLL_JS, apply_default_css=False, elem_id="aui-viewer")
 
         chat_outputs = [chat, sources, viewer, turns, question]
-        listeners = dict(fn=respond, inputs=[question, turns], outputs=chat_outputs, show_progress="hidden",
+        listeners = dict(fn=self.respond, inputs=[question, turns], outputs=chat_outputs, show_progress="hidden",
                          concurrency_limit=4, api_visibility="private")
         question.submit(**listeners)
         ask_btn.click(**listeners)
-        example_box.click(pick_example, None, question, show_progress="hidden", api_visibility="private").then(**listeners)
+        example_box.click(self.pick_example, None, question, show_progress="hidden", api_visibility="private").then(**listeners)
         for panel in (chat, sources):
-            panel.click(open_cite, [turns], [sources, viewer], show_progress="hidden", api_visibility="private")
-        new_btn.click(new_conversation, None, chat_outputs, show_progress="hidden", api_visibility="private")
+            panel.click(self.open_cite, [turns], [sources, viewer], show_progress="hidden", api_visibility="private")
+        new_btn.click(self.new_conversation, None, chat_outputs, show_progress="hidden", api_visibility="private")
+        return example_box
+
+    def collection_tab(self, demo: gr.Blocks, header: gr.HTML, example_box: gr.HTML, tab: gr.Tab) -> None:
+        """The document table, upload, re-index and remove, wired; the header and examples follow every change."""
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=380):
+                doc_table = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="aui-docs")
+            with gr.Column(scale=2, min_width=320):
+                files = gr.File(label="Add articles (txt, md, html, pdf, docx)", file_count="multiple",
+                                file_types=UPLOAD_TYPES, elem_id="aui-upload")
+                add_btn = gr.Button("Add to collection", variant="primary", elem_id="aui-add")
+                reindex_btn = gr.Button("Re-index from the source files", elem_id="aui-reindex")
+                doc_pick = gr.Dropdown(label="Remove a document", choices=[], value=None, elem_id="aui-pick")
+                remove_btn = gr.Button("Remove", variant="stop", elem_id="aui-remove")
+                result = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="aui-result")
 
         refreshed = [header, example_box, doc_table, doc_pick]
-        after = dict(fn=refresh, inputs=None, outputs=refreshed, api_visibility="private", show_progress="hidden")
+        after = dict(fn=self.refresh, inputs=None, outputs=refreshed, api_visibility="private", show_progress="hidden")
         demo.load(**after)
-        collection_tab.select(**after)
-        add_btn.click(upload, [files], [result, files], api_visibility="private").then(**after)
-        reindex_btn.click(reindex, None, [result], api_visibility="private").then(**after)
-        remove_btn.click(remove, [doc_pick], [result], api_visibility="private").then(**after)
+        tab.select(**after)
+        add_btn.click(self.upload, [files], [result, files], api_visibility="private").then(**after)
+        reindex_btn.click(self.reindex, None, [result], api_visibility="private").then(**after)
+        remove_btn.click(self.remove, [doc_pick], [result], api_visibility="private").then(**after)
 
-        gr.api(ask, api_name="ask")
-        gr.api(document, api_name="document")
-    return demo
+    def launch(self, **kwargs) -> gr.Blocks:
+        """Serve the page on its own (without the API), with the theme it is meant for; kwargs go to
+        Blocks.launch. Returns the page (its close() stops the server)."""
+        page = self.create_app()
+        page.launch(**{**mount_options(), **kwargs})
+        return page
+
+
+def cited_span(t: ChatTurn, cite: str) -> tuple[str, int, int, str] | None:
+    """What a click on `cite` opens in the viewer: (document id, start, end, label); "mN" is citation N, "pN" the
+    answer's N-th passage (an abstention's closest passages)."""
+    _, citations = t.view()
+    if cite.startswith("m"):
+        c = next((c for c in citations if f"m{c.marker}" == cite), None)
+        return None if c is None else (c.document_id, c.start, c.end, f"[{c.marker}]")
+    if cite.startswith("p") and t.answer is not None and cite[1:].isdigit() and int(cite[1:]) < len(t.answer.passages):
+        ch = t.answer.passages[int(cite[1:])].chunk
+        return ch.document_id, ch.start, ch.end, "Passage from"
+    return None
+

@@ -21,7 +21,8 @@ from functools import lru_cache
 
 from .config import Settings
 from .extractive import titled
-from .onnx_models import ANSWER_MODEL_DIR
+from .lexicon import CLAIM_WORDS, NUMBER_WORDS, STOPWORDS
+from .model_files import ANSWER_MODEL_DIR
 from .schema import AssistantError
 
 VERDICT_FILE = ANSWER_MODEL_DIR / "verdict.json"
@@ -31,17 +32,7 @@ VERDICT_FILE = ANSWER_MODEL_DIR / "verdict.json"
 MIN_COVERAGE = 0.75
 # Words that state an amount or flip a claim: numbers in words, which the coverage share hides ("a majority of the
 # troops" scores 0.86 and 0.996 support against "38 per cent had a favourable view"). In a sentence, they must be
-# in what it cites (or in the question).
-CLAIM_WORDS = frozenset("""all every none no nobody nothing never not neither nor majority minority most half
-few several many dozens hundreds thousands millions billions twice double doubled triple tripled""".split())
-STOPWORDS = frozenset("""a about after all also an and any are as at be been being but by can could did do does for
-from had has have he her him his how i if in into is it its me more most no not now of on one or our out over she so
-some such than that the their them then there these they this those to too under up very was we were what when where
-which while who whom whose why will with would you your yes said says say according article articles source sources
-report reports document documents""".split())
-NUMBER_WORDS = frozenset("""one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
-sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million
-billion""".split())
+# in what it cites (or in the question): lexicon.CLAIM_WORDS and NUMBER_WORDS.
 _TOKEN = re.compile(r"\d[\d,.]*\d|\d|[A-Za-z]+")
 
 
@@ -91,7 +82,7 @@ def verify_sentence(draft, settings: Settings, question: str = "") -> Verdict:
         confident = probability is None or probability >= limits.span_supported
     doubt = "supported" if confident else "uncertain"
     span_text = " ".join(s.text for s in spans)
-    if _norm(draft.text) in _norm(span_text):  # a verbatim quote: its spans say exactly this
+    if _comparable(draft.text) in _comparable(span_text):  # a verbatim quote: its spans say exactly this
         return Verdict(1.0 if draft.score is None else draft.score, doubt, [], probability, spans)
     missing = unsupported_parts(draft.text, span_text, question)
     if missing:
@@ -122,8 +113,8 @@ def model_input(span) -> str:
 def unsupported_parts(sentence: str, span_text: str, question: str = "") -> list[str]:
     """What a sentence states that its spans do not: names, numbers and dates; amounts and negations; numbers that
     count something else; and, when too few of its words are there, the words that are not."""
-    spans = _norm(span_text)
-    missing = [f for f in key_facts(sentence) if _norm(f) not in spans]
+    spans = _comparable(span_text)
+    missing = [f for f in key_facts(sentence) if _comparable(f) not in spans]
     evidence = f"{span_text} {question}"
     missing += sorted(claim_words(sentence) - claim_words(evidence))
     missing += [n for n in misattributed_numbers(sentence, evidence) if n.split()[0] not in missing]  # not twice
@@ -200,6 +191,6 @@ def misattributed_numbers(sentence: str, evidence: str) -> list[str]:
     return wrong
 
 
-def _norm(text: str) -> str:
+def _comparable(text: str) -> str:
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     return re.sub(r"\s+", " ", text).strip().casefold()

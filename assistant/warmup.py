@@ -7,6 +7,8 @@ import threading
 import time
 from contextlib import asynccontextmanager
 
+from . import onnx_models
+
 log = logging.getLogger("assistant.warmup")
 
 PROBE = "When was it founded?"  # any question: only the models' first run is wanted, not its answer
@@ -28,8 +30,6 @@ class Warmup:
         return self.done.is_set() and self.error is None
 
     def run(self) -> None:
-        from . import onnx_models
-
         t0 = time.perf_counter()
         try:
             passages = self.assistant.retriever.retrieve(PROBE)  # embedder, BM25, Chroma
@@ -40,9 +40,7 @@ class Warmup:
             # the extractive answerer (the LLM answerer's fallback too) with what it loads on first use (nltk's
             # sentence splitter, the vocabulary); its answer is thrown away. An LLM is not asked.
             for _ in self.assistant.answerer("extractive").answer(PROBE, PROBE, passages, []):
-                pass
-            from . import verify  # noqa: F401  (imported on the first verified sentence otherwise)
-
+                pass  # (verify is imported with core: nothing is left to load on the first verified sentence)
             self.loaded.append("answerer")
         except Exception as exc:  # reported by /healthz; a question would fail the same way and say so
             log.exception("warm-up failed")

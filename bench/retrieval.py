@@ -214,17 +214,16 @@ def _ms(t0: float) -> float:
 
 def run_followups(assistant, arms: Arms, cases: list[dict]) -> dict:
     from assistant.eval import replay
-    from assistant.rewrite import rewrite_query
 
     rows = []
     for case in cases:
         messages = replay(assistant, case["history"])
         t = time.perf_counter()
-        rewritten = rewrite_query(case["question"], messages, assistant)
+        rewritten = assistant.rewrite(case["question"], messages)
         rewrite_ms = _ms(t)
         row = {"id": case["id"], "history": case["history"], "question": case["question"], "rewritten": rewritten,
                "standalone": case.get("standalone"), "rewrite_ms": rewrite_ms,
-               "history_answers": [m["content"] for m in messages if m["role"] == "assistant"]}
+               "history_answers": [m.content for m in messages if m.role == "assistant"]}
         for label, q in (("raw", case["question"]), ("rewritten", rewritten), ("standalone", case.get("standalone"))):
             if not q:
                 continue

@@ -53,7 +53,7 @@ def settings_factory(tmp_path: Path, monkeypatch):
     """Settings for a fresh index under tmp_path; keyword arguments override (as flags would)."""
     from assistant.config import Settings
 
-    for var in Settings.ENV.values():
+    for var in Settings.env_names():
         monkeypatch.delenv(var, raising=False)
 
     def make(**overrides):

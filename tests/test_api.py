@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import free_port
 from servers import ADMIN_KEY, READ_KEY, ThreadServer, assistant_serve, build_index, copy_index
 
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
@@ -276,6 +277,29 @@ def test_too_many_or_too_long_messages_are_400(local):
         assert r.status_code == 400 and error(r) == "the question is empty"
         r = http.post("/api/ask", json={"question": "???"})
         assert r.status_code == 400 and error(r) == "the question has no words"
+
+
+def test_a_question_the_assistant_refuses_is_400_and_an_assistant_that_cannot_answer_503(seed_index, tmp_path):
+    """The asker's fault is a 400 whichever layer finds it (here the assistant's own, lower limit); the server's
+    (its LLM server is down) a 503."""
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    index = copy_index(seed_index, tmp_path / "index")
+    down = Assistant(Settings(index_dir=index, answerer="llm", llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
+                              llm_fallback=False, llm_retries=0, max_question_chars=60))
+    server = serve(down, rate_limit_per_minute=0)  # the server's limit: 4000 characters
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            r = http.post("/api/ask", json={"question": "why " * 20})
+            assert r.status_code == 400 and error(r) == "the question is too long (79 characters; the limit is 60)"
+            for path, body in (("/api/ask", {"question": D04}),
+                               ("/v1/chat/completions", {"messages": [{"role": "user", "content": D04}]})):
+                r = http.post(path, json=body)
+                assert r.status_code == 503 and r.json()["error"]["type"] == "server_error"
+                assert "cannot reach the LLM server" in error(r)
+    finally:
+        server.stop()
 
 
 def test_bad_uploads_give_the_ingest_reason_and_lose_nothing(local):

@@ -95,9 +95,15 @@ def test_marker_opens_the_article_with_exactly_the_cited_span_highlighted(page, 
     assert expected["text"][:40] in card.locator(f'button.aui-src[data-cite="m{n}"]').inner_text()
     titles = page.page.locator("#aui-sources .aui-src-title").all_inner_texts()
     assert len(titles) == len(set(titles)), titles
-    # Verdicts: the sentence says how well its source backs it.
-    assert turn.locator(".aui-sent.v-supported, .aui-sent.v-weak").count() >= 1
-    assert turn.locator(".aui-sent").first.get_attribute("title").split(":")[0] in ("Supported", "Weakly supported")
+    # Verdicts: every sentence says, in plain words, how sure the answer model is that it answers.
+    first = turn.locator(".aui-sent").first
+    verdict = next(c for c in first.get_attribute("class").split() if c.startswith("v-"))
+    assert verdict in ("v-supported", "v-uncertain", "v-weak"), verdict
+    words = {"v-supported": "Likely answers (p ", "v-uncertain": "May not answer the question (p ",
+             "v-weak": "Only partly backed by its source"}[verdict]
+    assert first.get_attribute("title").startswith(words), first.get_attribute("title")
+    if verdict != "v-supported":  # a doubted sentence says so where it stands, not only on hover
+        assert first.locator(".aui-doubt").count() == 1
     # The search query is there on demand.
     turn.locator("details.aui-details summary").click()
     assert "McKenzie" in turn.locator(".aui-query").inner_text()
@@ -183,7 +189,7 @@ def test_collection_upload_lists_failures_and_removes(page, server, tmp_path):
     page.page.locator("#aui-result").get_by_text("Re-indexed").wait_for(timeout=60_000)
     assert "7 unchanged" in page.page.locator("#aui-result").inner_text()
     page.page.set_input_files("#aui-upload input[type=file]", [str(good), str(empty)])
-    page.page.locator("#aui-upload").get_by_text("pelican-census.md").first.wait_for()
+    page.page.locator("#aui-upload").get_by_text("pelican-census").first.wait_for()
     page.page.click("#aui-add")
     page.page.locator("#aui-result").get_by_text("Uploaded").wait_for(timeout=60_000)
     text = page.page.locator("#aui-result").inner_text()

@@ -21,9 +21,10 @@ def test_a_missing_index_is_a_usage_error_and_is_not_created(command, tmp_path: 
     assert not missing.exists()
 
 
-def test_an_empty_question_is_a_usage_error(tmp_path: Path):
-    run = run_cli("ask", "  ", "--index", tmp_path / "index")
-    assert run.returncode == 2 and run.stderr.strip() == "error: the question is empty"
+@pytest.mark.parametrize("question, reason", [("  ", "the question is empty"), ("???", "the question has no words")])
+def test_a_question_that_cannot_be_asked_is_a_usage_error(question: str, reason: str, tmp_path: Path):
+    run = run_cli("ask", question, "--index", tmp_path / "index")
+    assert run.returncode == 2 and run.stderr.strip() == f"error: {reason}"
 
 
 def test_a_busy_port_is_a_one_line_error_before_serving_is_announced(tmp_path: Path):

@@ -309,9 +309,9 @@ class TinyEmbedder:
 
 @pytest.fixture
 def tiny_embedder():
-    from assistant.embed import register
+    from assistant.registry import registry
 
-    register("tiny-test")(TinyEmbedder)
+    registry.embedders.add("tiny-test", TinyEmbedder)
     return "tiny-test"
 
 

@@ -7,20 +7,43 @@ import re
 import pytest
 
 from assistant.schema import Answer, Chunk, Citation, Document, Passage, Sentence
-from assistant.ui import Turn, example_questions, history_of, render_chat, render_document, render_sources
+from assistant.ui import ChatTurn, example_questions, history_of, render_chat, render_document, render_sources
 
-from servers import assistant_serve, build_index
+from conftest import free_port
+from servers import assistant_serve, build_index, copy_index
 
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 PAYLOAD = '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>'
 
 
 @pytest.fixture(scope="module")
-def client(seeds_dir, tmp_path_factory):
+def seed_index(seeds_dir, tmp_path_factory):
+    return build_index(tmp_path_factory.mktemp("ui") / "index", seeds_dir)
+
+
+@pytest.fixture(scope="module")
+def client(seed_index):
     from gradio_client import Client
 
-    with assistant_serve(build_index(tmp_path_factory.mktemp("ui") / "index", seeds_dir)) as url:
+    with assistant_serve(seed_index) as url:
         yield Client(url + "/", verbose=False)
+
+
+def test_the_chat_page_serves_on_its_own_without_the_api(seed_index, tmp_path):
+    from gradio_client import Client
+
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.ui import ChatUI
+
+    assistant = Assistant(Settings(index_dir=copy_index(seed_index, tmp_path / "index")))
+    port = free_port()
+    page = ChatUI(assistant).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(question=D02, history=[], api_name="/ask")
+        assert "3,000" in result["answer"] and result["citations"]
+    finally:
+        page.close()
 
 
 def test_ask_endpoint_answers_with_citations_that_resolve(client):
@@ -68,7 +91,7 @@ def test_everything_from_articles_and_answers_is_escaped():
     start = text.index("The festival")
     end = text.index("visitors.") + len("visitors.")
     doc, answer = make_answer(text, start, end)
-    turn = Turn(question=answer.question, answer=answer, query=answer.rewritten_query)
+    turn = ChatTurn(question=answer.question, answer=answer, query=answer.rewritten_query)
     pages = [render_chat([turn]), render_sources(0, turn), render_document(doc, start, end, "[1]")]
     for page in pages:
         assert "<script" not in page.lower() and "<img" not in page.lower()
@@ -89,7 +112,7 @@ def test_viewer_marks_exactly_the_cited_span_across_a_pdf_page_break():
 def test_markers_become_buttons_and_verdicts_show():
     text = "Alpha beta gamma delta. Epsilon zeta eta theta."
     doc, answer = make_answer(text, 0, 23, verdict="weak")
-    chat = render_chat([Turn(question="q", answer=answer)])
+    chat = render_chat([ChatTurn(question="q", answer=answer)])
     assert re.search(r'<button class="aui-cite v-weak" data-turn="0" data-cite="m1"[^>]*>\[1\]</button>', chat)
     assert 'class="aui-sent v-weak" title="Only partly backed by its source (support 0.90)' in chat
     assert '<span class="aui-verdicts some-weak"' in chat and "✓" not in chat
@@ -98,15 +121,15 @@ def test_markers_become_buttons_and_verdicts_show():
 def test_abstention_is_shown_as_such():
     answer = Answer(question="q", abstained=True, sentences=[Sentence(text="The articles do not say.", citations=[],
                                                                       verdict="abstain")])
-    chat = render_chat([Turn(question="q", answer=answer)])
+    chat = render_chat([ChatTurn(question="q", answer=answer)])
     assert "Not in the articles" in chat and "The articles do not say." in chat
 
 
 def test_history_keeps_the_answer_objects():
     _, answer = make_answer("Alpha beta gamma delta.", 0, 23)
-    history = history_of([Turn(question="q1", answer=answer), Turn(question="q2")])
-    assert [m["role"] for m in history] == ["user", "assistant"]
-    assert history[1]["answer"] is answer and history[1]["content"] == answer.text
+    history = history_of([ChatTurn(question="q1", answer=answer), ChatTurn(question="q2")])
+    assert [m.role for m in history] == ["user", "assistant"]
+    assert history[1].answer is answer and history[1].content == answer.text
 
 
 def test_example_questions_come_from_the_collection():
@@ -138,7 +161,7 @@ def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():
     answer = Answer(question="q", sentences=[Sentence(text=f"S{c.marker} [{c.marker}]", citations=[c.marker], support=0.9,
                                                       verdict="supported") for c in citations],
                     citations=citations, passages=[Passage(c) for c in chunks])
-    page = render_sources(0, Turn(question="q", answer=answer))
+    page = render_sources(0, ChatTurn(question="q", answer=answer))
     cards = page.split('<div class="aui-src-card"')[1:]
     assert [re.match(r' data-document="(\w+)"', c).group(1) for c in cards] == ["a", "b"]  # in the order first cited
     assert page.count("Article A") == 1 and page.count("Article B") == 1

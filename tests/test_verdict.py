@@ -84,10 +84,10 @@ def test_the_verdict_follows_the_answerers_probability():
 
 
 def test_the_chat_never_shows_a_doubted_sentence_as_supported(doubtful_answer):
-    from assistant.ui import Turn, render_chat
+    from assistant.ui import ChatTurn, render_chat
 
     answer, _, _ = doubtful_answer
-    chat = render_chat([Turn(question=D02, answer=answer, query=answer.rewritten_query)])
+    chat = render_chat([ChatTurn(question=D02, answer=answer, query=answer.rewritten_query)])
     assert "✓" not in chat and "v-supported" not in chat and "likely answers" not in chat
     assert all(s.verdict == "uncertain" for s in answer.sentences)
     p = shown_probability(answer.sentences[0].probability)
@@ -116,7 +116,7 @@ def test_the_cli_says_the_model_doubts_it(doubtful_answer, capsys, monkeypatch):
 
 def test_a_confident_answer_says_so(seed_assistant, capsys, monkeypatch):
     from assistant.cli import _print_answer
-    from assistant.ui import Turn, render_chat
+    from assistant.ui import ChatTurn, render_chat
 
     monkeypatch.setenv("COLUMNS", "1000")
     patch = with_threshold(0.0)  # whatever the answerer's probability, it is at or above this
@@ -127,7 +127,7 @@ def test_a_confident_answer_says_so(seed_assistant, capsys, monkeypatch):
     assert answer.sentences and all(s.verdict == "supported" for s in answer.sentences)
     _print_answer(answer, verbose=False)
     assert f"likely answers (p {shown_probability(answer.sentences[0].probability)})" in capsys.readouterr().out
-    chat = render_chat([Turn(question=D02, answer=answer)])
+    chat = render_chat([ChatTurn(question=D02, answer=answer)])
     assert "✓" in chat and "aui-doubt" not in chat and "may not answer" not in chat
 
 

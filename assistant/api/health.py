@@ -1,0 +1,24 @@
+"""/healthz: readiness (the warm-up's state) and the collection's size, for load balancers and monitors (no key
+needed)."""
+from __future__ import annotations
+
+from fastapi import Depends
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ..warmup import Warmup
+from . import deps
+from .routes import Routes
+
+routes = Routes(tags=["server"])
+
+
+@routes.get("/healthz", summary="Readiness and collection size (no key needed)",
+            description="200 with `ready: true` once every model is loaded and warm; 503 with `ready: false` (and "
+                        "`status`: starting or error) before: a load balancer sends no question here until then.")
+async def healthz(assistant=Depends(deps.assistant), warmup: Warmup = Depends(deps.warmup)):
+    body = warmup.health()
+    if warmup.ready:
+        info = await run_in_threadpool(assistant.status)
+        body.update(documents=info["documents"], chunks=info["chunks"], answerer=info["answerer"])
+    return JSONResponse(body, status_code=200 if warmup.ready else 503)

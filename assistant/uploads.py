@@ -1,0 +1,26 @@
+"""The tally of an upload of several files, as the API answers it and the chat page shows it."""
+from __future__ import annotations
+
+from typing import Any
+
+COUNTS = ("added", "updated", "unchanged", "removed")
+
+
+class UploadTally:
+    """Each file's ingest summary added up; the collection's size is the last summary's."""
+
+    def __init__(self):
+        self.total: dict[str, Any] = {**{k: 0 for k in COUNTS}, "failed": [], "documents": 0, "chunks": 0}
+
+    def add(self, summary: dict) -> None:
+        for k in COUNTS:
+            self.total[k] += summary[k]
+        self.total["failed"] += summary["failed"]
+        self.total["documents"], self.total["chunks"] = summary["documents"], summary["chunks"]
+
+    def fail(self, name: str, reason: str) -> None:
+        self.total["failed"].append({"path": name, "reason": reason})
+
+    def nothing_kept(self) -> bool:
+        """Every file failed: none was added, updated or found unchanged."""
+        return bool(self.total["failed"]) and not (self.total["added"] or self.total["updated"] or self.total["unchanged"])
