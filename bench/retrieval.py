@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -29,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assistant.config import Settings  # noqa: E402
+from assistant.evaluate.metrics import norm  # noqa: E402  (the scorer's own matching: FORMAT.md)
 from machine import machine as _machine  # noqa: E402
 
 DATA = REPO / "bench" / "data"
@@ -40,11 +40,6 @@ DEPTH = 10  # ranks beyond this count as misses
 
 def machine() -> dict:
     return _machine(onnx_threads=os.environ.get("ASSISTANT_THREADS", "auto"))
-
-
-def norm(text: str) -> str:
-    text = (text or "").replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    return re.sub(r"\s+", " ", text).casefold()
 
 
 def hit_rank(texts: list[str], evidence: list[str]) -> int | None:

@@ -38,6 +38,7 @@ from assistant.calibration import WEIGHTS_FILE  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
 from assistant.eval import replay  # noqa: E402
+from assistant.evaluate.metrics import contains_any  # noqa: E402  (the scorer's own matching: FORMAT.md)
 from assistant.normalize import normalize_question  # noqa: E402
 from assistant.onnx_models import ANSWER_MODEL_DIR, AnswerModel  # noqa: E402
 from assistant.rewrite import scoring_query  # noqa: E402
@@ -48,18 +49,13 @@ SETS = {"seeds": (ROOT.parent / "shared" / "seeds", ROOT / "bench" / "data" / "s
         "wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wiki_questions.jsonl")}
 
 
-def _norm(text: str) -> str:
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    return " ".join(text.split()).casefold()
-
-
 def holds_answer(case: dict, span) -> bool:
     if not case.get("answerable", True):
         return False
     sources = case.get("sources") or []
     if sources and Path(span.source).name not in sources:
         return False
-    return any(_norm(a) in _norm(span.text) for a in case.get("answer_any") or [])
+    return contains_any(span.text, case.get("answer_any"))
 
 
 class CachedModel:

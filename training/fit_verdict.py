@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from assistant.evaluate.metrics import contains_any, norm  # noqa: E402  (the scorer's own matching: FORMAT.md)
 from split import cases, half  # noqa: E402  (the one rule that splits the bench questions by article)
 
 QUESTION_SETS = {  # question set -> the folder of articles it asks about
@@ -56,13 +56,8 @@ class Collected:
     best_wrong: list[dict] = field(default_factory=list)  # per unanswerable question: the highest logit of each scorer
 
 
-def norm(text: str) -> str:
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
 def holds(text: str, needles: list[str]) -> bool:
-    return any(norm(n) in norm(text) for n in needles)
+    return contains_any(text, needles)
 
 
 def span_logits(question: str, spans) -> dict[str, list[float]]:
