@@ -73,6 +73,26 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
+def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of chunk.text: the spans found at ingest (the same Punkt gives on the chunk's
+    own text, without loading it at question time), else Punkt's on the chunk's text."""
+    return chunk.sentences if chunk.sentences is not None else sentence_spans(chunk.text)
+
+
+def encode_sentences(spans: list[tuple[int, int]]) -> str:
+    """Sentence spans as Chroma metadata (a string: Chroma keeps scalars): "0:120,121:250"."""
+    return ",".join(f"{a}:{b}" for a, b in spans)
+
+
+def decode_sentences(value: object) -> list[tuple[int, int]] | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return [(int(a), int(b)) for a, b in (pair.split(":") for pair in value.split(","))]
+    except ValueError:  # not written by encode_sentences: split the text afresh
+        return None
+
+
 def chunk_id(document_id: str, start: int, end: int) -> str:
     return hashlib.sha1(f"{document_id}:{start}:{end}".encode()).hexdigest()[:20]
 
@@ -99,6 +119,7 @@ def chunk_document(doc: Document, max_tokens: int = 250, overlap_sentences: int 
         chunks.append(Chunk(
             id=chunk_id(doc.id, start, end), document_id=doc.id, start=start, end=end, text=text[start:end],
             tokens=count_tokens(text[start:end]), source=doc.source, title=doc.title, page=doc.page_at(start),
+            sentences=[(a - start, b - start) for a, b, _ in sentences[i:j]],
         ))
         if j >= len(sentences):
             break

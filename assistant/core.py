@@ -49,15 +49,35 @@ class Assistant:
     (normalize.normalize_question) once, here: the rewriter and the answerer get the cleaned question.
     """
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, preload: bool = False):
+        """preload: load the embedder's and the answerer's models in a thread while the index opens (for a process
+        that is about to answer: opening the index imports chromadb, half a second of one core, and loading the
+        models takes as long; on two cores the two overlap)."""
         self.settings = settings or Settings.load()
         self.check_settings(self.settings)
         self.embedder = registry.embedders.create(self.settings.embedder, self.settings)
+        self._answerers: dict[str, Any] = {}
+        self._made: dict[str, Any] = {}  # answerers made by the preload thread, not yet bound to the store
+        self._preloading = self._preload() if preload else None
         self.store = Store(self.settings, self.embedder)
         self.retriever = Retriever(self.store, self.settings)
         self.rewriter = registry.rewriters.create(self.settings.rewriter_name, self.settings)
-        self._answerers: dict[str, Any] = {}
         self._write_lock = threading.Lock()
+
+    def _preload(self) -> threading.Thread:
+        def load() -> None:
+            try:
+                load_embedder = getattr(self.embedder, "load", None)
+                if load_embedder is not None:
+                    load_embedder()
+                name = self.settings.answerer_name
+                self._made[name] = registry.answerers.create(name, self.settings)
+            except Exception:  # noqa: BLE001 - the same error comes back, and is reported, when the answer needs it
+                pass
+
+        thread = threading.Thread(target=load, name="preload", daemon=True)
+        thread.start()
+        return thread
 
     @staticmethod
     def check_settings(settings: Settings) -> None:
@@ -114,8 +134,11 @@ class Assistant:
     # -- answering -----------------------------------------------------------------------------
     def answerer(self, name: str | None = None):
         name = name or self.settings.answerer_name
+        if self._preloading is not None:
+            self._preloading.join()
+            self._preloading = None
         if name not in self._answerers:
-            answerer = registry.answerers.create(name, self.settings)
+            answerer = self._made.pop(name, None) or registry.answerers.create(name, self.settings)
             if answerer.uses_store:
                 answerer.bind(self.store)
             self._answerers[name] = answerer

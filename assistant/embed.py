@@ -38,6 +38,10 @@ class BgeSmallEmbedder:
             self._model = bge_small()
         return self._model
 
+    def load(self) -> None:
+        """Load the model now (ahead of the first embedding)."""
+        self.model  # noqa: B018
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.model.embed(texts)
 

@@ -14,7 +14,7 @@ from typing import Iterator
 from .answer import Draft, Span
 from .answer_evidence import Evidence, idf_weights
 from .calibration import combination
-from .chunking import sentence_spans
+from .chunking import chunk_sentences
 from .config import Settings
 from .onnx_models import answer_model
 from .rewrite import find_person, scoring_query
@@ -92,7 +92,7 @@ class ExtractiveAnswerer:
         seen, out = set(), []
         for rank, p in enumerate(passages):
             c = p.chunk
-            spans = sentence_spans(c.text)
+            spans = chunk_sentences(c)
             for k, (a, b) in enumerate(spans):
                 noise = LEADING_NOISE.match(c.text[a:b])
                 a += len(noise.group(0)) if noise else 0

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Iterable, Iterator
 
 from .answer import Draft, Span
-from .chunking import sentence_spans
+from .chunking import chunk_sentences, sentence_spans
 from .config import Settings
 from .onnx_models import cross_encoder, sigmoid
 from .rewrite import scoring_query, user_turns
@@ -180,7 +180,7 @@ class LlmAnswerer:
         seen: set[tuple[str, int]] = set()
         for p in passages:
             c = p.chunk
-            for a, b in sentence_spans(c.text):
+            for a, b in chunk_sentences(c):
                 key = (c.document_id, c.start + a)
                 if key not in seen and c.text[a:b].strip():
                     seen.add(key)

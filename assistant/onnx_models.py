@@ -2,9 +2,9 @@
 and the answer-bearing MiniLM cross-encoder shipped in this package (assistant/models/answer_bearing, MODEL_CARD.md)."""
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -143,17 +143,35 @@ class AnswerModel:
         return [float(r[0]) for r in self.encoder.run_batched(encodings)]
 
 
-@lru_cache(maxsize=1)
+def shared(make):
+    """make() once per process, safe across threads: a second thread asking while the first loads waits for that
+    model instead of loading another copy (models are loaded ahead in a thread while the index opens)."""
+    lock = threading.Lock()
+    made: list = []
+
+    @functools.wraps(make)
+    def get():
+        with lock:
+            if not made:
+                made.append(make())
+            return made[0]
+
+    get.cache_clear = made.clear
+    get.loaded = lambda: bool(made)
+    return get
+
+
+@shared
 def answer_model() -> AnswerModel:
     return AnswerModel()
 
 
-@lru_cache(maxsize=1)
+@shared
 def bge_small() -> BgeSmall:
     return BgeSmall()
 
 
-@lru_cache(maxsize=1)
+@shared
 def cross_encoder() -> CrossEncoder:
     return CrossEncoder()
 

@@ -46,6 +46,8 @@ class Chunk:
     source: str = ""
     title: str = ""
     page: int | None = None
+    # the sentences as (start, end) within text, found at ingest (None: an index from before they were kept)
+    sentences: list[tuple[int, int]] | None = None
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Passage:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self.chunk)
+        d.pop("sentences")  # an ingest-time detail of the chunk, not part of what a passage shows
         d.update(
             score=self.score, dense=self.dense, bm25=self.bm25, fused=self.fused,
             rerank=self.rerank, dense_rank=self.dense_rank, bm25_rank=self.bm25_rank,

@@ -10,8 +10,9 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
-from .lexicon import WORD
+from .chunking import decode_sentences, encode_sentences
 from .config import Settings
+from .lexicon import WORD
 from .schema import AssistantError, Chunk, Document
 
 PAGE = 1000  # Chroma get() page size; large collections are read in pages
@@ -140,13 +141,11 @@ class Store:
             nodes = []
             for doc, chunks, embeddings in batch:
                 for chunk, vector in zip(chunks, embeddings):
+                    metadata = _chunk_metadata(chunk)
                     node = TextNode(
                         id_=chunk.id, text=chunk.text, embedding=vector,
-                        start_char_idx=chunk.start, end_char_idx=chunk.end,
-                        metadata={"source": chunk.source, "title": chunk.title, "start": chunk.start, "end": chunk.end,
-                                  "tokens": chunk.tokens, "page": chunk.page if chunk.page is not None else -1},
-                        excluded_embed_metadata_keys=["source", "title", "start", "end", "tokens", "page"],
-                        excluded_llm_metadata_keys=["source", "title", "start", "end", "tokens", "page"],
+                        start_char_idx=chunk.start, end_char_idx=chunk.end, metadata=metadata,
+                        excluded_embed_metadata_keys=list(metadata), excluded_llm_metadata_keys=list(metadata),
                     )
                     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.id)
                     nodes.append(node)
@@ -168,9 +167,8 @@ class Store:
         def write(part: list) -> None:
             self.chunks.add(ids=[c.id for c, _, _ in part], embeddings=[v for _, v, _ in part],
                             documents=[c.text for c, _, _ in part],
-                            metadatas=[{"source": c.source, "title": c.title, "start": c.start, "end": c.end,
-                                        "tokens": c.tokens, "page": c.page if c.page is not None else -1,
-                                        "document_id": d, "ref_doc_id": d, "doc_id": d} for c, _, d in part])
+                            metadatas=[{**_chunk_metadata(c), "document_id": d, "ref_doc_id": d, "doc_id": d}
+                                       for c, _, d in part])
 
         with ThreadPoolExecutor(max(workers, 1)) as pool:
             list(pool.map(write, [rows[k:k + step] for k in range(0, len(rows), step)]))
@@ -287,7 +285,17 @@ def _chunk_from(chunk_id: str, m: dict[str, Any], text: str) -> Chunk:
         id=chunk_id, document_id=m.get("document_id") or m.get("ref_doc_id", ""), start=int(m["start"]),
         end=int(m["end"]), text=text, tokens=int(m.get("tokens", 0)), source=m.get("source", ""),
         title=m.get("title", ""), page=None if page in (-1, None) else int(page),
+        sentences=decode_sentences(m.get("sentences")),
     )
+
+
+def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    """What a chunk's Chroma record carries besides its text and vector (llama-index adds the document's ids)."""
+    meta = {"source": chunk.source, "title": chunk.title, "start": chunk.start, "end": chunk.end,
+            "tokens": chunk.tokens, "page": chunk.page if chunk.page is not None else -1}
+    if chunk.sentences is not None:
+        meta["sentences"] = encode_sentences(chunk.sentences)
+    return meta
 
 
 class Bm25Index:

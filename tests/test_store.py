@@ -32,3 +32,41 @@ def test_a_server_that_is_not_one_is_a_one_line_reason(settings_factory, url: st
 def test_has_terms_says_whether_bm25_would_index_anything():
     assert has_terms("Luanda is the capital")
     assert not has_terms("the of and")
+
+
+def test_chunks_keep_the_sentences_found_at_ingest(settings_factory, seeds_dir):
+    """The sentence spans found while chunking come back with every chunk from the index, equal to what the sentence
+    splitter finds on the chunk's own text: a question reads them instead of splitting again."""
+    from assistant.chunking import sentence_spans
+    from assistant.core import Assistant
+
+    assistant = Assistant(settings_factory())
+    assistant.ingest([seeds_dir])
+    chunks = list(assistant.store.all_chunks())
+    assert len(chunks) > 10
+    for chunk in chunks:
+        assert chunk.sentences, chunk.id
+        assert chunk.sentences == sentence_spans(chunk.text)
+        assert all(chunk.text[a:b].strip() == chunk.text[a:b] for a, b in chunk.sentences)
+
+
+def test_an_answer_from_an_index_needs_no_sentence_splitter(settings_factory, seeds_dir):
+    """Asking in a fresh process loads neither nltk, tiktoken nor llama-index: the chunks carry their sentences and
+    token counts, and llama-index only writes."""
+    import subprocess
+    import sys
+
+    from assistant.core import Assistant
+
+    settings = settings_factory()
+    Assistant(settings).ingest([seeds_dir])
+    code = ("import sys; from pathlib import Path; from assistant.config import Settings; "
+            "from assistant.core import Assistant; "
+            f"a = Assistant(Settings(index_dir=Path({str(settings.index_dir)!r})), preload=True); "
+            "answer = a.ask('How many US troops will remain in Iraq?'); "
+            "print(answer.citations[0].text if answer.citations else '-'); "
+            "print(sorted(m for m in ('nltk', 'tiktoken', 'llama_index.core') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True).stdout
+    cited, loaded = out.strip().splitlines()
+    assert "2,500" in cited
+    assert loaded == "[]"

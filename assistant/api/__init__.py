@@ -21,14 +21,16 @@ DESCRIPTION = ("OpenAI-compatible `/v1/chat/completions` (citations in `message.
                "are configured: read keys may ask, admin keys may also change the collection.")
 
 
-def create_app(settings: Settings | None = None, assistant=None) -> FastAPI:
+def create_app(settings: Settings | None = None, assistant=None, warmup: Warmup | None = None) -> FastAPI:
     """Build the whole server (API, widget, chat UI at "/") without starting it.
 
     settings govern the server (keys, origins, limits); a given assistant answers and ingests by its own settings.
+    warmup: the assistant's warm-up, when the caller started it already (`serve` does, so that the models warm up
+    while the chat UI is built); else one that starts with the server.
     """
     settings = settings or Settings.load()
     assistant = assistant if assistant is not None else Assistant(settings)
-    warmup = Warmup(assistant)
+    warmup = warmup if warmup is not None else Warmup(assistant)
     app = FastAPI(
         docs_url=None, redoc_url=None,  # FastAPI's own pages load Swagger from a CDN; mount_docs serves it locally
         lifespan=warmup.lifespan,
