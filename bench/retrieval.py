@@ -330,8 +330,17 @@ def run_scaled(store, cases: list[dict]) -> dict:
         t = time.perf_counter(); store.dense_search(vec, 30); dense.append(_ms(t))
         t = time.perf_counter(); store.bm25_search(q, 30); bm25.append(_ms(t))
         t = time.perf_counter(); retriever.retrieve(q, k=8); total.append(_ms(t))
+    # the whole answer as a user waits for it (retrieval, the answer model, verification), on the same collection
+    from assistant.core import Assistant
+
+    assistant = Assistant(Settings.load(index_dir=store.settings.index_dir))
+    assistant.ask(cases[0]["question"])  # models loaded before timing
+    asks, abstained = [], 0
+    for case in cases:
+        t = time.perf_counter(); answer = assistant.ask(case["question"]); asks.append(_ms(t))
+        abstained += answer.abstained
     return {"chunks": store.count_chunks(), "question_cleanup": lat(clean), "query_embedding": lat(embed), "dense_search": lat(dense),
-            "bm25_search": lat(bm25), "hybrid_retrieve": lat(total)}
+            "bm25_search": lat(bm25), "hybrid_retrieve": lat(total), "ask": lat(asks), "ask_abstained": abstained}
 
 
 # -- report -----------------------------------------------------------------------------------------
@@ -465,9 +474,12 @@ def main() -> None:
             res = run_scaled(store, questions)
             report["scaled"] = res
             print(f"\nretrieval latency with {res['chunks']} chunks ({len(questions)} queries, {report['machine']['cores']} cores):")
-            for part in ("question_cleanup", "query_embedding", "dense_search", "bm25_search", "hybrid_retrieve"):
+            for part in ("question_cleanup", "query_embedding", "dense_search", "bm25_search", "hybrid_retrieve", "ask"):
                 print(f"  {part:16s} p50 {res[part]['p50_ms']:7.1f} ms  p95 {res[part]['p95_ms']:7.1f} ms")
+            print(f"  (ask: the whole answer, {res['ask_abstained']} of {len(questions)} abstained; "
+                  f"load average {[round(x, 2) for x in os.getloadavg()]})")
             print(f"  target: hybrid p95 <= 150 ms -> {'met' if res['hybrid_retrieve']['p95_ms'] <= 150 else 'NOT met'}")
+            print(f"  target: ask p50 <= 250 ms -> {'met' if res['ask']['p50_ms'] <= 250 else 'NOT met'}")
         if args.json:
             args.json.write_text(json.dumps(report, indent=1, default=str))
             print(f"\nwrote {args.json}")
