@@ -57,18 +57,7 @@ class Store:
         key = hashlib.sha1((settings.chroma_url or "local").encode()).hexdigest()[:8]
         self.bm25 = Bm25Index(settings.index_dir / "bm25" / f"{name}-{key}")
         self._lock = threading.RLock()
-        self._vector_store = None
         self._counted: tuple[int, int] | None = None  # (revision, chunks) of the last count
-
-    @property
-    def vector_store(self):
-        """llama-index's ChromaVectorStore over the chunks, made on the first write: importing llama-index takes
-        seconds, which status, sources, queries and a no-change ingest need not wait for."""
-        if self._vector_store is None:
-            from llama_index.vector_stores.chroma import ChromaVectorStore
-
-            self._vector_store = ChromaVectorStore.from_collection(self.chunks)
-        return self._vector_store
 
     # -- collections -------------------------------------------------------------------------
     def _chunk_collection(self, name: str):
@@ -129,8 +118,6 @@ class Store:
         document would cost more than the writing). The records are written last, so an ingest killed half way
         leaves no record (or the old hash) and the next ingest redoes the document. replace: the ids that may
         already be indexed and are deleted first (None: all of them)."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
-
         if not batch:
             return
         replace = [doc.id for doc, _, _ in batch] if replace is None else replace
@@ -138,29 +125,20 @@ class Store:
             if replace:
                 self.documents.delete(ids=replace)
                 self.chunks.delete(where={"document_id": {"$in": replace}})
-            nodes = []
-            for doc, chunks, embeddings in batch:
-                for chunk, vector in zip(chunks, embeddings):
-                    metadata = _chunk_metadata(chunk)
-                    node = TextNode(
-                        id_=chunk.id, text=chunk.text, embedding=vector,
-                        start_char_idx=chunk.start, end_char_idx=chunk.end, metadata=metadata,
-                        excluded_embed_metadata_keys=list(metadata), excluded_llm_metadata_keys=list(metadata),
-                    )
-                    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=doc.id)
-                    nodes.append(node)
-            step = self.client.get_max_batch_size()  # Chroma refuses larger writes (llama-index's own limit is higher)
-            for k in range(0, len(nodes), step):
-                self.vector_store.add(nodes[k:k + step])
+            self._write_chunks(batch, workers=1)
             self._add_records(batch)
 
     def bulk_add(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]], workers: int = 4) -> None:
         """Write new documents whose chunks' vectors are known (a large collection built for a benchmark, a
-        migration) straight into Chroma, `workers` writes at once. The chunks carry the metadata llama-index's
-        writes give them (document_id, ref_doc_id) but not its serialised node, which nothing here reads and
-        which took two thirds of the CPU time. The caller brackets it with commit_start() and commit()."""
-        from concurrent.futures import ThreadPoolExecutor
+        migration), `workers` Chroma writes at once. The caller brackets it with commit_start() and commit()."""
+        self._write_chunks(batch, workers)
+        self._add_records(batch)
 
+    def _write_chunks(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]], workers: int) -> None:
+        """The chunks with their vectors, straight into Chroma in writes of at most its batch size. Each carries the
+        ids llama-index's ChromaVectorStore gives a node (document_id, ref_doc_id, doc_id), so that llama-index reads
+        and deletes them too, but not its serialised node: nothing reads it, building it took a tenth of the
+        write, and importing llama-index to build it took a second before a process's first write."""
         rows = [(c, v, doc.id) for doc, chunks, vectors in batch for c, v in zip(chunks, vectors)]
         step = min(self.client.get_max_batch_size(), max(PAGE, -(-len(rows) // max(workers, 1))))
 
@@ -170,9 +148,15 @@ class Store:
                             metadatas=[{**_chunk_metadata(c), "document_id": d, "ref_doc_id": d, "doc_id": d}
                                        for c, _, d in part])
 
-        with ThreadPoolExecutor(max(workers, 1)) as pool:
-            list(pool.map(write, [rows[k:k + step] for k in range(0, len(rows), step)]))
-        self._add_records(batch)
+        parts = [rows[k:k + step] for k in range(0, len(rows), step)]
+        if workers <= 1 or len(parts) <= 1:
+            for part in parts:
+                write(part)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(write, parts))
 
     def _add_records(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]]) -> None:
         """The documents' own records (whole text, hash, chunk count), written after their chunks."""
@@ -186,7 +170,7 @@ class Store:
         with self._lock:
             found = bool(self.documents.get(ids=[document_id])["ids"])
             self.documents.delete(ids=[document_id])
-            self.vector_store.delete(document_id)
+            self.chunks.delete(where={"document_id": document_id})
             return found
 
     def commit_start(self) -> None:
@@ -290,7 +274,7 @@ def _chunk_from(chunk_id: str, m: dict[str, Any], text: str) -> Chunk:
 
 
 def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
-    """What a chunk's Chroma record carries besides its text and vector (llama-index adds the document's ids)."""
+    """What a chunk's Chroma record carries besides its text, vector and document ids."""
     meta = {"source": chunk.source, "title": chunk.title, "start": chunk.start, "end": chunk.end,
             "tokens": chunk.tokens, "page": chunk.page if chunk.page is not None else -1}
     if chunk.sentences is not None:

@@ -127,7 +127,6 @@ def main() -> None:
     t = time.perf_counter()
     assistant = Assistant(Settings(index_dir=index))
     assistant.embedder.embed_documents(["warm-up"])
-    assistant.store.vector_store  # llama-index is imported on the first write; start-up, not throughput
     info["open_s"] = time.perf_counter() - t
 
     # time the parts of the ingest: embedding, the store's writes, the rest (read, extract, chunk, BM25)
