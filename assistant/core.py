@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .config import Settings
-from .extract import SUPPORTED
-from .ingest import FoundFile, ingest, upload_name
 from .normalize import normalize_question
 from .registry import registry
 from .retrieve import Retriever
@@ -85,12 +83,18 @@ class Assistant:
         registry.fusions.factory(settings.fusion)
 
     # -- collection ----------------------------------------------------------------------------
+    # ingesting imports the extractors: a process that only answers never loads them
     def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True):
+        from .ingest import ingest
+
         with self._write_lock:
             return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune)
 
     def add_bytes(self, data: bytes, name: str):
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
+        from .extract import SUPPORTED
+        from .ingest import FoundFile, ingest, upload_name
+
         source = upload_name(name)  # '..' or a 300-byte name must not become the file's path: only its suffix does
         suffix = Path(source).suffix.lower()
         with tempfile.TemporaryDirectory() as tmp:
