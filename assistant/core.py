@@ -73,7 +73,9 @@ class Assistant:
             except Exception:  # noqa: BLE001 - the same error comes back, and is reported, when the answer needs it
                 pass
 
-        thread = threading.Thread(target=load, name="preload", daemon=True)
+        # not a daemon: a process that exits while onnxruntime is still building a session (an ask that fails at
+        # once) waits for it (a fraction of a second) instead of tearing the runtime down under it (abort)
+        thread = threading.Thread(target=load, name="preload")
         thread.start()
         return thread
 

@@ -52,7 +52,9 @@ class Warmup:
     def start(self) -> None:
         """Start the warm-up thread (once: later calls do nothing)."""
         if self._started.acquire(blocking=False):
-            threading.Thread(target=self.run, name="warmup", daemon=True).start()
+            # not a daemon: a server stopped during its warm-up lets the models finish loading (a second or two)
+            # rather than exiting under onnxruntime, which aborts ("terminate called without an active exception")
+            threading.Thread(target=self.run, name="warmup").start()
 
     def wait(self) -> None:
         self.start()  # an app run without its lifespan (a test client) warms up on its first question

@@ -1,6 +1,7 @@
 """Behind a real nginx at /assistant/ (the README's block): the chat page, streaming, citations, uploads, API, docs, widget."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -118,7 +119,11 @@ def test_a_public_url_as_root_path_names_the_proxys_host_and_origin(tmp_path):
     server = ThreadServer(create_app(Settings(index_dir=tmp_path / "index", root_path="https://intranet.example/assistant")))
     try:
         with httpx.Client(base_url=server.url) as http:
-            assert http.get("/healthz", headers={"Host": "intranet.example"}).status_code == 200
+            deadline = time.monotonic() + 120  # /healthz is 503 "starting" until the models are warm
+            while (health := http.get("/healthz", headers={"Host": "intranet.example"})).status_code == 503:
+                assert health.json()["status"] == "starting" and time.monotonic() < deadline, health.text
+                time.sleep(0.1)
+            assert health.status_code == 200
             assert http.get("/healthz", headers={"Host": "attacker.example"}).status_code == 403
             # the page at the public URL is ours, wherever the proxy says the request went
             assert http.get("/v1/models", headers={"Origin": "https://intranet.example"}).status_code == 200
