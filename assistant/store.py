@@ -86,7 +86,7 @@ class Store:
         # Read afresh: a collection object keeps the metadata it was fetched with, and another process (or
         # another client of the server) may have changed the collection since.
         self.documents = self.client.get_collection(self.documents.name)
-        return int((self.documents.metadata or {}).get("revision", 0))
+        return self.known_revision()
 
     def known_revision(self) -> int:
         """The revision as last read (by revision() or a BM25 sync), without asking Chroma again."""
