@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from dataclasses import dataclass
 
 from .lexicon import QUESTION_WORDS
 
@@ -58,26 +59,42 @@ class Evidence:
         df, _ = self.bm25.doc_freq(terms)
         return [t for t in terms if df.get(t, 0) == 0]
 
-    def features(self, question: str, query: str, cands: list, passages: list) -> list[dict[str, float]]:
-        """One feature dict a candidate (its .score is the model's logit); question: the user's words, cleaned;
-        query: the standalone query (with what a follow-up carried over)."""
+    def about(self, question: str, query: str, passages: list) -> "QuestionEvidence":
+        """What the features need of the question and the passages, measured once a question (not once a round of
+        candidates); question: the user's words, cleaned; query: the standalone query (with what a follow-up
+        carried over)."""
         names, terms = self.specific_terms(query)
-        unknown = 1.0 if self.unknown(names) else 0.0
-        typed_names = self.specific_terms(question)[0]
-        typed_numbers = NUMBER.findall(question)
         by_doc: dict[str, str] = {}
         for p in passages:
             by_doc[p.chunk.document_id] = by_doc.get(p.chunk.document_id, "") + " " + p.chunk.text + " " + p.chunk.title
-        doc_coverage = {doc: self.coverage(terms, text) for doc, text in by_doc.items()}
+        return QuestionEvidence(unknown=1.0 if self.unknown(names) else 0.0,
+                                typed_names=self.specific_terms(question)[0], typed_numbers=NUMBER.findall(question),
+                                doc_coverage={doc: self.coverage(terms, text) for doc, text in by_doc.items()})
+
+    def rows(self, about: "QuestionEvidence", cands: list) -> list[dict[str, float]]:
+        """One feature dict a candidate (its .score is the model's logit)."""
         rows = []
         for c in cands:
             nearby = c.context.replace(",", "")
-            off = any(not re.search(rf"(?<![\d.]){re.escape(n.replace(',', ''))}(?![\d]|\.\d)", nearby) for n in typed_numbers)
-            rows.append({"logit": c.score, "unknown": unknown, "off_number": 1.0 if off else 0.0,
-                         "names_nearby": self.coverage(typed_names, c.context),
-                         "coverage": doc_coverage.get(c.span.document_id, 0.0),
+            off = any(not re.search(rf"(?<![\d.]){re.escape(n.replace(',', ''))}(?![\d]|\.\d)", nearby)
+                      for n in about.typed_numbers)
+            rows.append({"logit": c.score, "unknown": about.unknown, "off_number": 1.0 if off else 0.0,
+                         "names_nearby": self.coverage(about.typed_names, c.context),
+                         "coverage": about.doc_coverage.get(c.span.document_id, 0.0),
                          "passage_rank": 1.0 / (1.0 + c.rank)})
         return rows
+
+    def features(self, question: str, query: str, cands: list, passages: list) -> list[dict[str, float]]:
+        """rows(about(...), cands) in one call."""
+        return self.rows(self.about(question, query, passages), cands)
+
+
+@dataclass
+class QuestionEvidence:
+    unknown: float  # 1.0 when a name or number of the query occurs nowhere in the collection
+    typed_names: list[str]  # the names and numbers the user typed, stemmed
+    typed_numbers: list[str]  # the numbers the user typed, as typed
+    doc_coverage: dict[str, float]  # document id -> share of the query's specific terms in its retrieved passages
 
 
 def idf_weights(bm25, query: str) -> dict[str, float]:

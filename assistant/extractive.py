@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .answer import Draft, Span
-from .answer_evidence import Evidence, idf_weights
+from .answer_evidence import Evidence, QuestionEvidence, idf_weights
 from .calibration import combination
 from .chunking import chunk_sentences
 from .config import Settings
@@ -111,12 +111,12 @@ class ExtractiveAnswerer:
         text = (c.scored_text or c.span.text)[:MAX_SENTENCE_CHARS]
         return f"{text} || {c.previous[:MAX_SENTENCE_CHARS]}" if self.combination.context_input and c.previous else text
 
-    def score(self, question: str, query: str, cands: list[Candidate], passages: list[Passage]) -> None:
-        """Set each unscored candidate's model logit and calibrated probability."""
+    def score(self, question: str, query: str, cands: list[Candidate], about: QuestionEvidence) -> None:
+        """Set each unscored candidate's model logit and calibrated probability (about: the question's evidence)."""
         todo = [c for c in cands if c.score is None]
         for c, logit in zip(todo, self.model.score(scoring_query(question, query), [self.model_input(c) for c in todo])):
             c.score = logit
-        for c, features in zip(todo, self.evidence.features(question, query, todo, passages)):
+        for c, features in zip(todo, self.evidence.rows(about, todo)):
             c.p = self.combination.probability(features)
 
     def prior_order(self, query: str, cands: list[Candidate]) -> list[Candidate]:
@@ -144,10 +144,11 @@ class ExtractiveAnswerer:
         s = self.settings
         order = self.prior_order(query, self.candidates(passages))
         scored = order[:s.sentence_budget]
-        self.score(question, query, scored, passages)
+        about = self.evidence.about(question, query, passages)
+        self.score(question, query, scored, about)
         if scored and max(c.p for c in scored) < s.confident_answer and len(order) > len(scored):
             scored = order[:max(s.sentence_budget_max, s.sentence_budget)]
-            self.score(question, query, scored, passages)
+            self.score(question, query, scored, about)
         return sorted(scored, key=lambda c: -c.p)
 
     # -- answering ---------------------------------------------------------------------------
