@@ -345,6 +345,10 @@ def test_keyless_server_answers_this_machine_only(local):
         # A page whose DNS name was rebound to 127.0.0.1 is not this machine either.
         r = http.get("/v1/models", headers={"Host": "attacker.example"})
         assert r.status_code == 403
+        # ... nor one whose name merely starts like a loopback address
+        assert http.get("/v1/models", headers={"Host": "127.0.0.1.attacker.example"}).status_code == 403
+        assert http.get("/v1/models", headers={"Host": "127.0.0.1"}).status_code == 200
+        assert http.get("/v1/models", headers={"Host": "[::1]:8080"}).status_code == 200
 
 
 def test_opened_keyless_server_lets_others_ask_but_not_change(assistant):

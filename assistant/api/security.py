@@ -18,7 +18,6 @@ from ..config import Settings
 from ..proxy import public_root
 from .errors import ApiError, error_response
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 RATE_WINDOW_S = 60.0
 
 # auto_error off: the answer to a missing key is ours (401 with a message); this declares the scheme in /docs.
@@ -172,7 +171,7 @@ class Guard:
                                       "(ASSISTANT_API_KEYS / ASSISTANT_READ_KEYS) or start it with --allow-remote",
                                       "permission_error")
             host = urlsplit("//" + headers.get("host", "localhost")).hostname or ""
-            if host not in LOCAL_HOSTS and not host.startswith("127.") and host != self.public.hostname:
+            if not is_loopback(host) and host != self.public.hostname:
                 # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server;
                 # a proxy's own name is declared with a full-URL root path.
                 return error_response(403, f"unexpected Host {host!r} for a local-only server (behind a proxy, "
