@@ -94,10 +94,9 @@ class AnsweringSettings:
 
     answerer: str = "auto"  # "auto": llm when llm_base_url is set, else extractive
     max_answer_sentences: int = 3
-    support_threshold: float = 0.5  # verifier: below this a sentence's support is "weak"
+    support_threshold: float = 0.5  # below this a reworded sentence is "weak", and the LLM is not asked (answering/policy.py)
     sentence_budget: int = 10  # sentences the answer model scores first per question (a cheap prior picks them) ...
     sentence_budget_max: int = 24  # ... and up to this many when none of the first is a confident answer
-    confident_answer: float = 0.65  # probability at which the first round's best sentence ends the search (fitted: answerer.json)
     extra_sentence_min: float = 0.5  # a sentence beside the best is shown when its calibrated probability is this high
 
     @property

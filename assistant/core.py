@@ -14,9 +14,10 @@ from .registry import registry
 from .index.retrieve import Retriever
 from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, is_text, messages
 from .index.store import Store
+from .answering import policy
+from .answering.policy import ABSTAIN_TEXT
 from .answering.verify import verify_sentence
 
-ABSTAIN_TEXT = "The articles do not say."
 History = Iterable["Message | dict"] | None
 FALLBACK_ANSWERER = "extractive"  # embedded, needs no server: answers when one that may_fall_back fails
 
@@ -258,7 +259,7 @@ class Assistant:
                 answer.confidence = draft.score
                 continue
             verdict = verify_sentence(draft, self.settings, asked)
-            if verdict.verdict == "unsupported":
+            if not policy.kept(verdict.verdict):
                 continue
             if draft.score is not None:  # the answer is as confident as its best shown sentence
                 answer.confidence = max(draft.score, answer.confidence or 0.0)

@@ -186,12 +186,13 @@ def test_the_fitting_script_writes_weights_the_answerer_reads(seeds_index: Path,
                             capture_output=True, text=True, timeout=600, cwd=str(REPO))
     assert result.returncode == 0, result.stderr[-2000:]
     fitted = json.loads(out.read_text(encoding="utf-8"))
-    assert set(fitted["weights"]) == set(FEATURES) and 0.0 < fitted["threshold"] < 1.0, fitted
+    threshold = json.loads((tmp_path / "policy.json").read_text(encoding="utf-8"))["answer_threshold"]
+    assert set(fitted["weights"]) == set(FEATURES) and 0.0 < threshold < 1.0, fitted
     assert fitted["weights"]["logit"] > 0, "a higher answer-model logit must mean a likelier answer"
     combination = Combination.load(out)
     likely = combination.probability(dict.fromkeys(FEATURES, 1.0) | {"logit": 8.0, "unknown": 0.0, "off_number": 0.0})
     unlikely = combination.probability(dict.fromkeys(FEATURES, 1.0) | {"logit": -8.0, "unknown": 0.0, "off_number": 0.0})
-    assert unlikely < combination.threshold <= likely
+    assert unlikely < threshold <= likely
 
 
 def test_the_abstention_threshold_keeps_false_abstention_under_the_cap_beyond_the_questions_it_saw():

@@ -15,10 +15,11 @@ import pytest
 from servers import ThreadServer
 
 from assistant.answering.drafts import Draft, Span
-from assistant.answering import verify
+from assistant.answering import policy
 from assistant.config import Settings
 from assistant.schema import shown_probability
-from assistant.answering.verify import thresholds, verify_sentence
+from assistant.answering.policy import thresholds
+from assistant.answering.verify import verify_sentence
 
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 TROOPS = ("General McKenzie said the number of US troops in Iraq would fall from 5,200 to about 3,000 by the end "
@@ -43,7 +44,7 @@ def with_threshold(limit: float):
     """The fitted thresholds, with "supported" starting at limit (the only thing these tests change)."""
     changed = dataclasses.replace(thresholds(), answer_supported=limit, span_supported=limit)
     patch = pytest.MonkeyPatch()
-    patch.setattr(verify, "thresholds", lambda: changed)
+    patch.setattr(policy, "thresholds", lambda: changed)
     return patch
 
 
@@ -154,8 +155,8 @@ def test_the_fitting_script_writes_thresholds_verify_can_read(tmp_path):
     result = subprocess.run([sys.executable, "training/fit_verdict.py", "--quick", "3", "--cache", str(tmp_path / "cache"),
                              "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    fitted = json.loads(out.read_text())
-    read = verify.Thresholds(**{name: fitted[name] for name in verify.Thresholds.__dataclass_fields__})
+    fitted = json.loads(out.read_text()) | json.loads((tmp_path / "policy.json").read_text())
+    read = policy.Thresholds(**{name: fitted[name] for name in policy.Thresholds.__dataclass_fields__})
     assert 0.0 <= read.span_floor <= 1.0 and 0.0 <= read.answer_supported <= 1.0
     assert "reporting" in fitted["figures"]
 

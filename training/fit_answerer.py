@@ -6,7 +6,8 @@ the evidence features (assistant/answering/evidence.py), and the label "it holds
 numpy logistic regression (L2, Newton steps) turns them into P(sentence answers); the abstention threshold is chosen
 on out-of-fold probabilities (--folds, by article): the one that gets most tuning questions right while false
 abstention stays under --false-abstention in 90 % of the tuning articles resampled (choose_threshold). Weights,
-threshold and the figures they were fitted with go to assistant/models/answer_bearing/answerer.json.
+and the figures they were fitted with go to assistant/models/answer_bearing/answerer.json; the threshold and the
+first round's confidence go to policy.json beside it (assistant/answering/policy.py reads every threshold there).
 
 With --compare-context both shared models (model.onnx: "{title}. {sentence}"; model-context.onnx: "... || {previous
 sentence}") are scored on the same candidates, and the one that ranks and separates better on the tuning half is
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from assistant.answering.evidence import FEATURES  # noqa: E402
 from assistant.answering.calibration import WEIGHTS_FILE  # noqa: E402
 from assistant.config import Settings  # noqa: E402
+from assistant.answering.policy import POLICY_FILE, write_fitted  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
 from assistant.evaluation.run import replay  # noqa: E402
 from assistant.evaluation.metrics import contains_any  # noqa: E402  (the scorer's own matching: FORMAT.md)
@@ -289,13 +291,15 @@ def main() -> None:
                "in_sample": outcome_figures(harvested, *best_sentences(harvested, p, y, owner), threshold)}
     figures |= first_round_confidence(harvested, p, owner, Settings.load().sentence_budget)
     data = {"weights": {f: round(float(w), 5) for f, w in zip(FEATURES, weights)}, "bias": round(bias, 5),
-            "threshold": float(f"{threshold:.5g}"), "context_input": chosen == "context",
+            "context_input": chosen == "context",
             "fitted_on": "the tune half of bench/data (bench/split.py)" + (" (--tiny)" if args.tiny else ""),
             "sentences": int(len(y)), "answer_sentences": int(y.sum()), "models_alone": compared,
             "tuning_figures": figures}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(data, indent=1))
+    thresholds = {"answer_threshold": float(f"{threshold:.5g}"), "confident_answer": figures["confident_answer"]}
+    write_fitted(args.out.parent / POLICY_FILE.name, thresholds)
+    print(json.dumps(data | thresholds, indent=1))
     print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
 
 

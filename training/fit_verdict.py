@@ -1,6 +1,6 @@
 """Fit the thresholds behind the verdict a user sees, on the TUNING half of the bench question sets, and report
-them on the REPORTING half; writes assistant/models/answer_bearing/verdict.json, which assistant/answering/verify.py
-reads.
+them on the REPORTING half; writes the thresholds into assistant/models/answer_bearing/policy.json, which
+assistant/answering/policy.py reads, and the figures into verdict.json beside it.
 
 Two judgements are fitted:
 - the badge of an extractive sentence: "supported" only when the answerer's calibrated probability (Draft.score)
@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from assistant.evaluation.metrics import contains_any, norm  # noqa: E402  (the scorer's own matching: FORMAT.md)
 from split import cases, half  # noqa: E402  (the one rule that splits the bench questions by article)
+from assistant.answering.policy import POLICY_FILE, write_fitted  # noqa: E402
 
 QUESTION_SETS = {  # question set -> the folder of articles it asks about
     ROOT / "bench" / "data" / "wiki_questions.jsonl": ROOT / "bench" / "data" / "wiki",
@@ -235,14 +236,20 @@ def auc(data: Collected, scorer: str) -> float:
 
 
 def fitted_with() -> str:
-    """A fingerprint of the packaged answer-bearing files the probabilities come from (the model, the answerer's
-    fitted weights): thresholds fitted on other files are stale (tests/test_verdict.py checks)."""
+    """A fingerprint of the packaged answer-bearing files the probabilities come from (the model, its tokenizer, the
+    answerer's fitted weights, not the thresholds or figures): thresholds fitted on other files are stale
+    (tests/test_verdict.py checks)."""
     import hashlib
 
     digest = hashlib.sha256()
     for path in sorted(OUT.parent.iterdir()):
-        if path.suffix in (".onnx", ".json") and path.name != OUT.name:
-            digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+        if path.suffix not in (".onnx", ".json") or path.name in (OUT.name, POLICY_FILE.name):
+            continue
+        content = path.read_bytes()
+        if path.name == "answerer.json":  # its weights, not the figures it was fitted with
+            fitted = json.loads(content)
+            content = json.dumps({k: fitted[k] for k in ("weights", "bias", "context_input")}, sort_keys=True).encode()
+        digest.update(path.name.encode() + hashlib.sha256(content).digest())
     return digest.hexdigest()[:16]
 
 
@@ -261,11 +268,12 @@ def main() -> None:
     figures = {"tuning": report(fitted, tuning), "reporting": report(fitted, reporting),
                "AUC on reporting, evidence span vs best unanswerable span": {
                    s: round(auc(reporting, s), 3) for s in ("answer", "answer_titled", "relevance")}}
-    result = {**fitted, "precision_target": PRECISION_TARGET, "span_recall_target": SPAN_RECALL_TARGET,
+    result = {"precision_target": PRECISION_TARGET, "span_recall_target": SPAN_RECALL_TARGET,
               "fitted_on": "tuning half of bench/data (bench/split.py)", "fitted_with": fitted_with(),
               "figures": figures}
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=1))
+    write_fitted(args.out.parent / POLICY_FILE.name, fitted)
+    print(json.dumps(fitted | result, indent=1))
     print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
 
 

@@ -1,8 +1,9 @@
 """The one fitted combination behind the extractive answerer's confidence: P(this sentence answers the question).
 
 The answer-bearing model's logit and a handful of evidence features it cannot see (answer_evidence.py) enter one
-logistic regression; its weights, the abstention threshold and the input format of the model live in
-models/answer_bearing/answerer.json, written by training/fit_answerer.py from the tuning half of bench/data only.
+logistic regression; its weights and the input format of the model live in models/answer_bearing/answerer.json,
+written by training/fit_answerer.py from the tuning half of bench/data only (with the abstention threshold, which
+goes to policy.json: policy.py).
 Without that file the model's own sigmoid is used (weight 1 on the logit) and nothing else counts.
 """
 from __future__ import annotations
@@ -22,7 +23,6 @@ WEIGHTS_FILE = ANSWER_MODEL_DIR / "answerer.json"
 class Combination:
     weights: dict[str, float] = field(default_factory=lambda: {"logit": 1.0})
     bias: float = 0.0
-    threshold: float = 0.5  # abstain when the best sentence's probability is under this
     context_input: bool = False  # the model reads "{sentence} || {previous sentence}" (model-context.onnx)
 
     def probability(self, features: dict[str, float]) -> float:
@@ -34,7 +34,7 @@ class Combination:
         if not path.exists():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(weights=dict(data["weights"]), bias=float(data["bias"]), threshold=float(data["threshold"]),
+        return cls(weights=dict(data["weights"]), bias=float(data["bias"]),
                    context_input=bool(data.get("context_input", False)))
 
 

@@ -3,7 +3,8 @@
 Candidate sentences of the retrieved passages are scored by the packaged answer-bearing model (does this sentence
 hold the answer? MODEL_CARD.md), and its logit is combined with evidence it cannot see (answer_evidence.py) by one
 fitted logistic regression (calibration.py): the calibrated probability that the sentence answers. The answer is the
-most probable sentence, with the others that are probable enough beside it; below the fitted threshold it abstains.
+most probable sentence, with the others that are probable enough beside it; below the fitted threshold it abstains
+(policy.py decides each of these).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from . import policy
 from .drafts import Draft, Span
 from .evidence import Evidence, QuestionEvidence, idf_weights
 from .calibration import combination
@@ -146,7 +148,7 @@ class ExtractiveAnswerer:
         scored = order[:s.sentence_budget]
         about = self.evidence.about(question, query, passages)
         self.score(question, query, scored, about)
-        if scored and max(c.p for c in scored) < s.confident_answer and len(order) > len(scored):
+        if scored and policy.searches_further(max(c.p for c in scored)) and len(order) > len(scored):
             scored = order[:max(s.sentence_budget_max, s.sentence_budget)]
             self.score(question, query, scored, about)
         return sorted(scored, key=lambda c: -c.p)
@@ -159,10 +161,10 @@ class ExtractiveAnswerer:
             yield Draft("abstain", "nothing relevant was retrieved")
             return
         best = ranked[0]
-        if best.p < self.combination.threshold:
+        if policy.abstains(best.p):
             yield Draft("abstain", f"no sentence answers with enough confidence (best {best.p:.2f})", [best.span], best.p)
             return
-        chosen = [best] + [c for c in ranked[1:] if c.p >= s.extra_sentence_min][:s.max_answer_sentences - 1]
+        chosen = [best] + [c for c in ranked[1:] if policy.shown_beside(c.p, s)][:s.max_answer_sentences - 1]
         for c in chosen:
             text = c.span.text.strip()
             text = text[:1].upper() + text[1:]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator
 
+from . import policy
 from .drafts import Draft, Span
 from ..ingest.chunking import chunk_sentences, sentence_spans
 from ..config import Settings
@@ -218,7 +219,7 @@ class LlmAnswerer:
         # history reaches the model only through the standalone query: earlier answers are not evidence.
         # Sentences are scored as the extractive answerer scores them, so both abstain on the same evidence.
         sources = self.select(scoring_query(question, query), passages)
-        if not sources or max(s.relevance for s in sources) < self.settings.support_threshold:
+        if not policy.sources_answer([s.relevance for s in sources], self.settings):
             # abstention driven by the evidence: no sentence answers the question, so no model call at all
             yield Draft("abstain", "no passage answers the question")
             return

@@ -3,29 +3,24 @@ answers the question.
 
 Every answerer's sentences go through verify_sentence. The verdict a user sees comes from the answer-bearing
 model's probability that the sentence answers the question: "supported" only at or above a threshold fitted on the
-tuning half of the bench questions (models/answer_bearing/verdict.json, written by training/fit_verdict.py),
-"uncertain" below it. An answerer with its own calibrated probability (the extractive one, which quotes) gives it
+tuning half of the bench questions (policy.py, which holds every threshold), "uncertain" below it. An answerer with its own calibrated probability (the extractive one, which quotes) gives it
 in Draft.score. Otherwise (the LLM's sentences) each cited span is scored against the question: a span that does
 not bear on it is no citation, and a sentence left with none is refused. Anything reworded must also keep its
 spans' names, numbers and dates, say no amount or negation they do not, count with their numbers what they
 count, use mostly their (or the question's) words, and be scored as supported by the relevance cross-encoder
-(sentence against spans): below settings.support_threshold it is "weak".
+(sentence against spans): below settings.support_threshold it is "weak" (policy.wording_backed).
 """
 from __future__ import annotations
 
-import json
 import re
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..config import Settings
 from .extractive import titled
 from ..lexicon import CLAIM_WORDS, NUMBER_WORDS, STOPWORDS
-from ..model_files import ANSWER_MODEL_DIR
-from ..schema import AssistantError
+from . import policy
 
-VERDICT_FILE = ANSWER_MODEL_DIR / "verdict.json"
 # Share of a sentence's content words (stemmed) that must appear in its cited spans or the question. A small
 # model keeps the cited sentence's words and adds invented ones ("..., and the latest is the attack on the embassy"),
 # which the cross-encoder, a relevance model, still scores as support.
@@ -34,28 +29,6 @@ MIN_COVERAGE = 0.75
 # troops" scores 0.86 and 0.996 support against "38 per cent had a favourable view"). In a sentence, they must be
 # in what it cites (or in the question): lexicon.CLAIM_WORDS and NUMBER_WORDS.
 _TOKEN = re.compile(r"\d[\d,.]*\d|\d|[A-Za-z]+")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The fitted thresholds of verdict.json (training/fit_verdict.py says how each is chosen)."""
-
-    answer_supported: float  # the answerer's calibrated probability at or above which a sentence is "supported"
-    span_scale: float  # a cited span's probability of bearing on the question: sigmoid(scale * logit + shift)
-    span_shift: float
-    span_floor: float  # a span below this does not bear on the question: it supports no answer
-    span_supported: float  # a sentence whose best span is below this is "uncertain"
-    span_titled: bool  # the span is scored after its document's title, as the answerer scores sentences
-
-
-@lru_cache(maxsize=1)
-def thresholds() -> Thresholds:
-    try:
-        data = json.loads(VERDICT_FILE.read_text(encoding="utf-8"))
-        return Thresholds(**{name: data[name] for name in Thresholds.__dataclass_fields__})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AssistantError(f"the verdict thresholds are missing or broken at {VERDICT_FILE}: reinstall the "
-                             f"package or run training/fit_verdict.py ({exc})") from None
 
 
 @dataclass
@@ -72,14 +45,13 @@ def verify_sentence(draft, settings: Settings, question: str = "") -> Verdict:
     may also use (without one, the spans are not judged against it and only the wording counts)."""
     if not draft.spans:
         return Verdict(0.0, "unsupported", ["a citation"])
-    limits = thresholds()
     if draft.score is not None:  # the answerer's own calibrated probability of this sentence
-        probability, spans, confident = draft.score, list(draft.spans), draft.score >= limits.answer_supported
+        probability, spans, confident = draft.score, list(draft.spans), policy.quote_supported(draft.score)
     else:
-        probability, spans = bearing_spans(question, draft.spans, limits)
+        probability, spans = bearing_spans(question, draft.spans)
         if not spans:
             return Verdict(0.0, "unsupported", ["a span that bears on the question"], probability)
-        confident = probability is None or probability >= limits.span_supported
+        confident = policy.span_supported(probability)
     doubt = "supported" if confident else "uncertain"
     span_text = " ".join(s.text for s in spans)
     if _comparable(draft.text) in _comparable(span_text):  # a verbatim quote: its spans say exactly this
@@ -90,19 +62,20 @@ def verify_sentence(draft, settings: Settings, question: str = "") -> Verdict:
     from ..onnx_models import cross_encoder, sigmoid
 
     support = sigmoid(cross_encoder().score(draft.text, [span_text])[0])
-    return Verdict(support, doubt if support >= settings.support_threshold else "weak", [], probability, spans)
+    return Verdict(support, doubt if policy.wording_backed(support, settings) else "weak", [], probability, spans)
 
 
-def bearing_spans(question: str, spans: list, limits: Thresholds) -> tuple[float | None, list]:
+def bearing_spans(question: str, spans: list) -> tuple[float | None, list]:
     """The best span's probability of bearing on the question, and the spans at or above the floor (all of them,
     with no probability, when there is no question)."""
     if not question.strip():
         return None, list(spans)
     from ..onnx_models import answer_model, sigmoid
 
+    limits = policy.thresholds()
     logits = answer_model().score(question, [model_input(s) if limits.span_titled else s.text for s in spans])
     probabilities = [sigmoid(limits.span_scale * x + limits.span_shift) for x in logits]
-    return max(probabilities), [s for s, p in zip(spans, probabilities) if p >= limits.span_floor]
+    return max(probabilities), [s for s, p in zip(spans, probabilities) if policy.span_bears(p)]
 
 
 def model_input(span) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import gradio as gr
 
 from .access import change_refusal, page_caller
+from ..answering.policy import ABSTAIN_TEXT
 from ..config import Settings
 from ..schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
 from .uploads import UploadTally
@@ -133,7 +134,7 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
     elif t.error:
         parts.append(f'<p class="aui-error">Could not answer: {esc(t.error)}</p>')
     elif answer is not None and answer.abstained:
-        abstain = " ".join(s.text for s in sentences if s.verdict == "abstain") or "The articles do not say."
+        abstain = " ".join(s.text for s in sentences if s.verdict == "abstain") or ABSTAIN_TEXT
         parts.append('<div class="aui-abstain"><span class="aui-badge">Not in the articles</span>'
                      f'<p><span class="aui-sent v-abstain">{esc(abstain)}</span></p>')
         if said:
