@@ -157,7 +157,7 @@ class Assistant:
 
     def rewrite(self, question: str, history: History = None) -> str:
         """The standalone query retrieval uses for question after history."""
-        return self.rewriter(self.clean(question), messages(history), self)
+        return self.rewriter(self.clean(question), messages(history), self.store)
 
     def ask(self, question: str, history: History = None) -> Answer:
         answer = None
@@ -185,7 +185,7 @@ class Assistant:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         cleaned = self.clean(question)
-        query = self.rewriter(cleaned, history, self)
+        query = self.rewriter(cleaned, history, self.store)
         timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
         yield {"event": "query", "rewritten_query": query}
         t1 = time.perf_counter()
@@ -271,9 +271,7 @@ class Assistant:
                     if page is not None:  # a PDF chunk carries the page it starts on; the span may lie on a later one
                         doc = self.store.get_document(span.document_id)
                         page = doc.page_at(span.start) if doc is not None else page
-                    by_key[key] = Citation(marker=len(by_key) + 1, document_id=span.document_id, source=span.source,
-                                           chunk_id=span.chunk_id, start=span.start, end=span.end, text=span.text,
-                                           title=span.title, page=page)
+                    by_key[key] = Citation.of(span, len(by_key) + 1, page)
                     new.append(by_key[key])
                 if by_key[key].marker not in markers:
                     markers.append(by_key[key].marker)

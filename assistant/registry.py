@@ -3,15 +3,20 @@
 The built-in parts are plugins like any other (simonw/llm's DEFAULT_PLUGINS): each module in DEFAULT_PLUGINS, and
 each module a package names under the entry-point group "assistant", has a `register(registry)` function that
 adds its parts. Nothing registers by being imported, so no module needs to import the modules that plug into it.
+What each kind of part must be, and its factory's signature (settings -> part), is in plugins.py.
 """
 from __future__ import annotations
 
 import importlib
 import threading
 from importlib.metadata import entry_points
-from typing import Any, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Callable, Generic, TypeVar
 
+from .plugins import Answerer, Embedder, Fusion, Rewriter
 from .schema import AssistantError, ConfigError
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 T = TypeVar("T")
 
@@ -25,9 +30,9 @@ class Kind(Generic[T]):
 
     def __init__(self, kind: str):
         self.kind = kind
-        self._factories: dict[str, Callable[..., T]] = {}
+        self._factories: dict[str, Callable[["Settings"], T]] = {}
 
-    def add(self, name: str, factory: Callable[..., T]) -> None:
+    def add(self, name: str, factory: Callable[["Settings"], T]) -> None:
         known = self._factories.get(name)
         if known is not None and known is not factory:
             raise AssistantError(f"two {self.kind}s are registered as {name!r}")
@@ -37,23 +42,23 @@ class Kind(Generic[T]):
         load_plugins()
         return list(self._factories)
 
-    def factory(self, name: str) -> Callable[..., T]:
+    def factory(self, name: str) -> Callable[["Settings"], T]:
         load_plugins()
         try:
             return self._factories[name]
         except KeyError:
             raise ConfigError(f"unknown {self.kind} {name!r}; choose one of {', '.join(self._factories)}") from None
 
-    def create(self, name: str, *args: Any, **kwargs: Any) -> T:
-        return self.factory(name)(*args, **kwargs)
+    def create(self, name: str, settings: "Settings") -> T:
+        return self.factory(name)(settings)
 
 
 class Registry:
     def __init__(self):
-        self.embedders: Kind[Any] = Kind("embedder")
-        self.answerers: Kind[Any] = Kind("answerer")
-        self.rewriters: Kind[Any] = Kind("rewriter")
-        self.fusions: Kind[Any] = Kind("fusion method")
+        self.embedders: Kind[Embedder] = Kind("embedder")
+        self.answerers: Kind[Answerer] = Kind("answerer")
+        self.rewriters: Kind[Rewriter] = Kind("rewriter")
+        self.fusions: Kind[Fusion] = Kind("fusion method")
 
 
 registry = Registry()

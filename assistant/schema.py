@@ -74,19 +74,38 @@ class Passage:
 
 
 @dataclass
-class Citation:
-    marker: int
+class Span:
+    """A stretch of a document's text: text == document.text[start:end]."""
+
     document_id: str
     source: str
     chunk_id: str
     start: int
     end: int
-    text: str  # the cited span: == document.text[start:end]
+    text: str
     title: str = ""
     page: int | None = None
 
+    @classmethod
+    def within(cls, chunk: Chunk, start: int, end: int) -> "Span":
+        """A span given in document offsets inside chunk."""
+        return cls(chunk.document_id, chunk.source, chunk.id, start, end,
+                   chunk.text[start - chunk.start:end - chunk.start], chunk.title, chunk.page)
+
+
+@dataclass
+class Citation(Span):
+    """A cited span and the marker its sentences show ([1], [2], ... in order of first use)."""
+
+    marker: int = field(kw_only=True)
+
+    @classmethod
+    def of(cls, span: Span, marker: int, page: int | None = None) -> "Citation":
+        """span cited as [marker] (page: the page it starts on, when it lies past its chunk's first page)."""
+        return cls(**{**{f: getattr(span, f) for f in Span.__dataclass_fields__}, "page": page}, marker=marker)
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {"marker": self.marker} | {f: getattr(self, f) for f in Span.__dataclass_fields__}
         d["document"] = d["document_id"]
         return d
 

@@ -438,7 +438,7 @@ class LlmRewriter:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def __call__(self, question: str, history: list[Message], assistant=None) -> str:
+    def __call__(self, question: str, history: list[Message], store=None) -> str:
         if not user_turns(history):
             return question
         return condense_with_llm(question, history, self.settings)

@@ -1,21 +1,12 @@
-"""Embedders behind one small interface, found by name in registry.registry.embedders (the built-ins registered below)."""
+"""Embedders behind one small interface (plugins.Embedder), found by name in registry.registry.embedders (the
+built-ins registered below)."""
 from __future__ import annotations
-
-from typing import Protocol
 
 from ..config import Settings
 from ..onnx_models import bge_small
+from ..plugins import Embedder
 from ..registry import registry
 from ..schema import AssistantError
-
-
-class Embedder(Protocol):
-    name: str
-    dim: int
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
-
-    def embed_query(self, text: str) -> list[float]: ...
 
 
 def get_embedder(settings: Settings) -> Embedder:

@@ -8,15 +8,12 @@ beat both single retrievers on all three sets (Wikipedia .867, dev .967, seeds .
 """
 from __future__ import annotations
 
-from typing import Callable
-
 from ..config import Settings
+from ..plugins import Fusion, Hits
 from ..registry import registry
 from ..schema import Passage
 from .store import Store
 
-Hits = list[tuple[str, float]]  # (chunk id, score), best first
-Fusion = Callable[[Hits, Hits, Settings], dict[str, float]]  # dense hits, BM25 hits -> fused score by chunk id
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
@@ -50,8 +47,8 @@ def fuse_by_relative_score(dense: Hits, bm25: Hits, settings: Settings) -> dict[
 
 
 def register(registry) -> None:
-    registry.fusions.add("relative_score", lambda: fuse_by_relative_score)
-    registry.fusions.add("rrf", lambda: fuse_by_rank)
+    registry.fusions.add("relative_score", lambda settings: fuse_by_relative_score)
+    registry.fusions.add("rrf", lambda settings: fuse_by_rank)
 
 
 class Retriever:
@@ -60,7 +57,7 @@ class Retriever:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
-        self.fuse: Fusion = registry.fusions.create(settings.fusion)
+        self.fuse: Fusion = registry.fusions.create(settings.fusion, settings)
 
     def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
         k = k or self.settings.top_k

@@ -28,13 +28,12 @@ def user_turns(history: list[Message]) -> list[str]:
     return [m.content for m in history if m.role == "user" and m.content]
 
 
-def rewrite_query(question: str, history: Iterable[Message | dict], assistant=None) -> str:
+def rewrite_query(question: str, history: Iterable[Message | dict], store=None) -> str:
     """The embedded rewriter: a standalone query for a (cleaned) question given the earlier turns; the question
     itself when it needs none. (An LLM backend brings its own rewriter: llm.LlmRewriter.)"""
     history = messages(history)
     if not user_turns(history):
         return question
-    store = getattr(assistant, "store", None)
     # Each earlier turn is made standalone in order, so a reference can reach back more than one turn
     # ("What is the capital of Angola?" / "How big is the Chinese community there?" / "And the Brazilian one?").
     standalone, previous_answer = None, ""
