@@ -12,7 +12,8 @@ from .config import Settings
 from .question.normalize import normalize_question
 from .registry import registry
 from .index.retrieve import Retriever
-from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, is_text, messages
+from .schema import (Answer, AssistantError, Citation, DeltaEvent, Document, DoneEvent, Message, QueryEvent, Sentence,
+                     SentenceEvent, StreamEvent, is_text, messages)
 from .index.store import Store
 from .answering import policy
 from .answering.policy import ABSTAIN_TEXT
@@ -162,23 +163,21 @@ class Assistant:
     def ask(self, question: str, history: History = None) -> Answer:
         answer = None
         for event in self._events(question, history, live=False):
-            if event["event"] == "done":
-                answer = event["answer"]
+            if isinstance(event, DoneEvent):
+                answer = event.answer
         assert answer is not None
         return answer
 
-    def stream(self, question: str, history: History = None) -> Iterator[dict]:
-        """Yield events as the answer forms:
-        {"event": "query", "rewritten_query"}, {"event": "delta", "text"} (raw text as it is produced),
-        {"event": "sentence", "sentence": Sentence, "citations": [Citation, ...]} once a sentence is complete and
-        verified (its citations: those it introduces), and last {"event": "done", "answer": Answer}.
+    def stream(self, question: str, history: History = None) -> Iterator[StreamEvent]:
+        """Yield events as the answer forms: a QueryEvent, DeltaEvents (raw text as it is produced), a SentenceEvent
+        once a sentence is complete and verified (its citations: those it introduces), and last a DoneEvent.
         Events come as the answerer produces them. An LLM that fails before its first event hands over to the
         extractive answerer (when configured to, said in answer.notice); one that fails later ends the answer with
         the sentences already shown and a notice, or raises AssistantError when none was.
         """
         return self._events(question, history, live=True)
 
-    def _events(self, question: str, history: History, live: bool) -> Iterator[dict]:
+    def _events(self, question: str, history: History, live: bool) -> Iterator[StreamEvent]:
         """stream()'s events; live: each is shown as it comes (else only the answer at the end counts)."""
         question = check_question(question, self.settings.max_question_chars)
         history = messages(history)
@@ -187,7 +186,7 @@ class Assistant:
         cleaned = self.clean(question)
         query = self.rewriter(cleaned, history, self.store)
         timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
-        yield {"event": "query", "rewritten_query": query}
+        yield QueryEvent(query)
         t1 = time.perf_counter()
         passages = self.retriever.retrieve(query)
         timings["retrieve_ms"] = (time.perf_counter() - t1) * 1000
@@ -200,14 +199,14 @@ class Assistant:
             answer.abstained = True
             text = ABSTAIN_TEXT
             answer.sentences = [Sentence(text=text, citations=[], support=0.0, verdict="abstain")]
-            yield {"event": "delta", "text": text}
-            yield {"event": "sentence", "sentence": answer.sentences[0], "citations": []}
+            yield DeltaEvent(text)
+            yield SentenceEvent(answer.sentences[0], [])
         timings["answer_ms"] = (time.perf_counter() - t2) * 1000
         timings["total_ms"] = (time.perf_counter() - t0) * 1000
         answer.timings = timings
-        yield {"event": "done", "answer": answer}
+        yield DoneEvent(answer)
 
-    def _answered(self, answerer, question, query, passages, history, answer: Answer, live: bool) -> Iterator[dict]:
+    def _answered(self, answerer, question, query, passages, history, answer: Answer, live: bool) -> Iterator[StreamEvent]:
         """The answerer's events as they come. If it fails before anything was shown, the extractive answerer takes
         over (when configured to); once part of its answer is shown, a failure ends the answer there with a notice:
         a second answer after half of the first would repeat it."""
@@ -233,7 +232,7 @@ class Assistant:
             answer.sentences, answer.citations, answer.abstained = [], [], False
             yield from self._answer_events(fallback, question, query, passages, history, answer)
 
-    def _answer_events(self, answerer, question, query, passages, history, answer: Answer) -> Iterator[dict]:
+    def _answer_events(self, answerer, question, query, passages, history, answer: Answer) -> Iterator[StreamEvent]:
         """Run an answerer, verify each sentence, number citations in order of first use."""
         drafts = iter(answerer.answer(question, query, passages, history))
         asked = answer.question  # as typed: a sentence may use the question's words besides its spans'
@@ -244,14 +243,14 @@ class Assistant:
             if close is not None:
                 close()  # enough sentences shown, or the reader left: an LLM stream stops generating
 
-    def _verified(self, drafts: Iterator, asked: str, answer: Answer) -> Iterator[dict]:
+    def _verified(self, drafts: Iterator, asked: str, answer: Answer) -> Iterator[StreamEvent]:
         """Each draft's event as it comes: deltas at once, a sentence once verified (asked: the question's words,
         which a sentence may use besides its spans')."""
         by_key: dict[tuple[str, int, int], Citation] = {}
         answer.confidence = None  # this answerer's own: a fallback answerer starts afresh
         for draft in drafts:
             if draft.kind == "delta":
-                yield {"event": "delta", "text": draft.text}
+                yield DeltaEvent(draft.text)
                 continue
             if draft.kind == "abstain":
                 answer.abstained = True
@@ -280,6 +279,6 @@ class Assistant:
                                 probability=verdict.probability)
             answer.sentences.append(sentence)
             answer.citations.extend(new)
-            yield {"event": "sentence", "sentence": sentence, "citations": new}
+            yield SentenceEvent(sentence, new)
             if len(answer.sentences) >= self.settings.max_answer_sentences:
                 return

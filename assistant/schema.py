@@ -185,6 +185,39 @@ class Answer:
         }
 
 
+# -- the events of an answer as it forms (Assistant.stream) ------------------------------------------
+@dataclass
+class QueryEvent:
+    """First: the standalone query the question was rewritten to."""
+
+    rewritten_query: str
+
+
+@dataclass
+class DeltaEvent:
+    """Raw text as the answerer produces it (not yet verified: a sentence may still be dropped)."""
+
+    text: str
+
+
+@dataclass
+class SentenceEvent:
+    """A sentence once complete and verified, with the citations it introduces."""
+
+    sentence: Sentence
+    citations: list[Citation]
+
+
+@dataclass
+class DoneEvent:
+    """Last: the whole answer."""
+
+    answer: Answer
+
+
+StreamEvent = QueryEvent | DeltaEvent | SentenceEvent | DoneEvent
+
+
 @dataclass
 class Message:
     """One turn of a conversation, oldest first in a history: a user's question or the assistant's reply (with the

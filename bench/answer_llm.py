@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
+from assistant.schema import DoneEvent, SentenceEvent  # noqa: E402
 from machine import machine  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -92,10 +93,10 @@ def bench_llm(base_url: str | None = None, model: str | None = None, repeat: int
                 timed.reset(t0)
                 first_event = None
                 for event in assistant.stream(case["question"], history):
-                    if event["event"] == "sentence" and first_event is None:
+                    if isinstance(event, SentenceEvent) and first_event is None:
                         first_event = (time.perf_counter() - t0) * 1000
-                    if event["event"] == "done":
-                        answer = event["answer"]
+                    if isinstance(event, DoneEvent):
+                        answer = event.answer
                 total_ms = (time.perf_counter() - t0) * 1000
                 text = answer.text.casefold()
                 right = not answer.abstained and any(a.casefold() in text for a in case.get("answer_any", []))

@@ -28,6 +28,11 @@ from assistant.answering.verify import key_facts, verify_sentence
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "dev.jsonl"
 
 
+def kind(event) -> str:
+    """A stream event's kind as the API names it: query, delta, sentence or done."""
+    return type(event).__name__.removesuffix("Event").lower()
+
+
 def dev_case(case_id: str) -> dict:
     for line in DEV.read_text().splitlines():
         case = json.loads(line)
@@ -98,12 +103,12 @@ def check_shown(assistant: Assistant, answer: Answer) -> None:
 def test_streamed_answer_cites_exact_spans(llm_url, seed_index, case_id):
     assistant = Assistant(make_settings(seed_index, llm_base_url=llm_url))
     events = list(assistant.stream(dev_case(case_id)["question"]))
-    kinds = [e["event"] for e in events]
+    kinds = [kind(e) for e in events]
     assert kinds[0] == "query" and kinds[-1] == "done"
     assert "delta" in kinds[:-1], "no text was streamed before the answer was done"
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     assert answer.answerer == "llm" and not answer.notice.endswith("instead")
-    streamed = [e["sentence"] for e in events if e["event"] == "sentence"]
+    streamed = [e.sentence for e in events if kind(e) == "sentence"]
     assert streamed == answer.sentences
     check_shown(assistant, answer)
 
@@ -152,7 +157,7 @@ def test_text_is_shown_while_the_model_is_still_answering(llm_url, seed_index):
         events, shown_early = [], None
         for event in assistant.stream(dev_case("d05")["question"]):
             events.append(event)
-            if event["event"] in ("delta", "sentence") and shown_early is None:
+            if kind(event) in ("delta", "sentence") and shown_early is None:
                 # the first text the reader sees: the second half of the model's answer must not have been sent yet
                 shown_early = not server.finished.is_set()
                 server.release.set()
@@ -161,9 +166,9 @@ def test_text_is_shown_while_the_model_is_still_answering(llm_url, seed_index):
         server.shutdown()
         server.server_close()
     assert shown_early, "no text was shown before the model's whole answer had arrived"
-    kinds = [e["event"] for e in events]
+    kinds = [kind(e) for e in events]
     assert kinds[-1] == "done" and kinds.index("delta") < kinds.index("done")
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     assert answer.answerer == "llm" and server.finished.is_set()
     check_shown(assistant, answer)
 
@@ -341,13 +346,13 @@ def test_a_server_failing_mid_answer_ends_it_without_repeating_it(seed_index, br
     question = dev_case("d05")["question"]
     assistant = breaking_assistant(seed_index, breaks_off, "after-sentence")
     events = list(assistant.stream(question))
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     # the quoted sentence was shown; the extractive answerer, which would quote it again, did not take over
     assert answer.answerer == "llm" and not answer.abstained
     assert "broke off its answer" in answer.notice and "the answer stops there" in answer.notice
     assert [NEEDLE in s.text for s in answer.sentences] == [True]
-    assert [e["sentence"] for e in events if e["event"] == "sentence"] == answer.sentences
-    assert "".join(e["text"] for e in events if e["event"] == "delta").count(NEEDLE) == 1
+    assert [e.sentence for e in events if kind(e) == "sentence"] == answer.sentences
+    assert "".join(e.text for e in events if kind(e) == "delta").count(NEEDLE) == 1
     check_shown(assistant, answer)
 
 
@@ -355,10 +360,10 @@ def test_a_server_failing_before_any_text_hands_over_to_extractive(seed_index, b
     question = dev_case("d05")["question"]
     assistant = breaking_assistant(seed_index, breaks_off, "at-once")
     events = list(assistant.stream(question))
-    answer = events[-1]["answer"]
+    answer = events[-1].answer
     assert answer.answerer == "extractive" and "broke off its answer" in answer.notice and "instead" in answer.notice
     assert sum(NEEDLE in s.text for s in answer.sentences) == 1
-    assert "".join(e["text"] for e in events if e["event"] == "delta").count(NEEDLE) == 1
+    assert "".join(e.text for e in events if kind(e) == "delta").count(NEEDLE) == 1
     check_shown(assistant, answer)
 
 
@@ -369,7 +374,7 @@ def test_a_server_failing_before_a_whole_sentence(seed_index, breaks_off):
     seen = []
     with pytest.raises(AssistantError, match="broke off its answer"):
         for event in assistant.stream(question):
-            seen.append(event["event"])
+            seen.append(kind(event))
     assert "delta" in seen and "sentence" not in seen
     # asked (nothing is shown until the answer is done): the extractive answerer answers instead
     answer = assistant.ask(question)

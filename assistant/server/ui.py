@@ -21,7 +21,8 @@ import gradio as gr
 from .access import change_refusal, page_caller
 from ..answering.policy import ABSTAIN_TEXT
 from ..config import Settings
-from ..schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
+from ..schema import (Answer, AssistantError, Citation, DeltaEvent, Document, DoneEvent, Message, QueryEvent, Sentence,
+                      SentenceEvent, shown_probability)
 from .uploads import UploadTally
 
 log = logging.getLogger(__name__)
@@ -454,19 +455,18 @@ class ChatUI:
         every DELTA_REFRESH_S)."""
         last = 0.0
         for event in self.assistant.stream(question, history):
-            kind = event["event"]
-            if kind == "query":
-                turn.query = event["rewritten_query"]
-            elif kind == "delta":
-                turn.pending += event["text"]
+            if isinstance(event, QueryEvent):
+                turn.query = event.rewritten_query
+            elif isinstance(event, DeltaEvent):
+                turn.pending += event.text
                 if time.monotonic() - last < DELTA_REFRESH_S:
                     continue
-            elif kind == "sentence":
-                turn.sentences.append(event["sentence"])
-                turn.citations.extend(event["citations"])
+            elif isinstance(event, SentenceEvent):
+                turn.sentences.append(event.sentence)
+                turn.citations.extend(event.citations)
                 turn.pending = ""
-            elif kind == "done":
-                turn.answer = event["answer"]
+            elif isinstance(event, DoneEvent):
+                turn.answer = event.answer
                 continue
             last = time.monotonic()
             yield

@@ -8,7 +8,7 @@ from typing import AsyncIterator, Iterator
 
 from starlette.concurrency import run_in_threadpool
 
-from ...schema import Answer, Message
+from ...schema import Answer, DoneEvent, Message, StreamEvent
 from ..warmup import Warmup
 from .cache import AnswerCache, cached_events
 
@@ -74,30 +74,31 @@ class Answering:
             if self.cache.pending.get(key) is future:
                 del self.cache.pending[key]
 
-    async def events(self, question: str, history: list[Message]) -> AsyncIterator[dict]:
+    async def events(self, question: str, history: list[Message]) -> AsyncIterator[StreamEvent]:
         """Stream events (replayed from the cache or produced in worker threads); errors before the first raise here."""
         key = await self.cache_key(question, history)
         hit = self.cache.get(key)
         if hit is not None:
             return replayed(hit)
-        gen: Iterator[dict] = self.assistant.stream(question, history)
+        gen: Iterator[StreamEvent] = self.assistant.stream(question, history)
         first = await self.step(gen)
         return self.rest(key, gen, first)
 
-    async def step(self, gen: Iterator[dict]) -> dict | None:
+    async def step(self, gen: Iterator[StreamEvent]) -> StreamEvent | None:
         # A slot per step, not per stream: a slow reader (or one that never starts reading) holds none.
         async with self.slots:
             return await run_in_threadpool(next, gen, None)
 
-    async def rest(self, key: tuple | None, gen: Iterator[dict], first: dict | None) -> AsyncIterator[dict]:
+    async def rest(self, key: tuple | None, gen: Iterator[StreamEvent],
+                   first: StreamEvent | None) -> AsyncIterator[StreamEvent]:
         event = first
         while event is not None:
-            if event["event"] == "done":
-                self.cache.put(key, event["answer"])
+            if isinstance(event, DoneEvent):
+                self.cache.put(key, event.answer)
             yield event
             event = await self.step(gen)
 
 
-async def replayed(answer: Answer) -> AsyncIterator[dict]:
+async def replayed(answer: Answer) -> AsyncIterator[StreamEvent]:
     for event in cached_events(answer):
         yield event

@@ -5,7 +5,7 @@ import asyncio
 from collections import OrderedDict
 from typing import Iterator
 
-from ...schema import Answer, Message
+from ...schema import Answer, DeltaEvent, DoneEvent, Message, QueryEvent, SentenceEvent, StreamEvent
 
 
 class AnswerCache:
@@ -66,14 +66,14 @@ class AnswerCache:
             self.answers.popitem(last=False)
 
 
-def cached_events(answer: Answer) -> Iterator[dict]:
+def cached_events(answer: Answer) -> Iterator[StreamEvent]:
     """The stream events of an answer already made."""
-    yield {"event": "query", "rewritten_query": answer.rewritten_query}
+    yield QueryEvent(answer.rewritten_query)
     seen: set[int] = set()
     by_marker = {c.marker: c for c in answer.citations}
     for sentence in answer.sentences:
         new = [by_marker[m] for m in sentence.citations if m not in seen and m in by_marker]
         seen.update(sentence.citations)
-        yield {"event": "delta", "text": sentence.text}
-        yield {"event": "sentence", "sentence": sentence, "citations": new}
-    yield {"event": "done", "answer": answer}
+        yield DeltaEvent(sentence.text)
+        yield SentenceEvent(sentence, new)
+    yield DoneEvent(answer)

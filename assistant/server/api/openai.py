@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from ..access import Caller
 from ...config import Settings
 from ..markdown import answer_markdown, sentence_markdown
-from ...schema import Answer, Message
+from ...schema import Answer, DoneEvent, Message, SentenceEvent, StreamEvent
 from . import deps
 from .answering import Answering
 from .conversation import conversation
@@ -44,17 +44,17 @@ class Completion:
         return sse({"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]})
 
-    async def sentences(self, stream: AsyncIterator[dict]) -> AsyncIterator[str]:
+    async def sentences(self, stream: AsyncIterator[StreamEvent]) -> AsyncIterator[str]:
         """Verified sentences only, with their markers: raw text could still be dropped by verification."""
         n = 0
         async for event in stream:
-            if event["event"] == "sentence":
-                yield self.chunk({"content": (" " if n else "") + sentence_markdown(event["sentence"])})
+            if isinstance(event, SentenceEvent):
+                yield self.chunk({"content": (" " if n else "") + sentence_markdown(event.sentence)})
                 n += 1
-            elif event["event"] == "done":
-                self.answer = event["answer"]
+            elif isinstance(event, DoneEvent):
+                self.answer = event.answer
 
-    async def chunks(self, stream: AsyncIterator[dict]) -> AsyncIterator[str]:
+    async def chunks(self, stream: AsyncIterator[StreamEvent]) -> AsyncIterator[str]:
         yield self.chunk({"role": "assistant", "content": ""})
         async for line in sent(self.sentences(stream), openai_error):
             yield line

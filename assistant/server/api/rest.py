@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from ..access import Caller
 from ...config import Settings
-from ...schema import Message
+from ...schema import Message, StreamEvent
 from . import deps
 from .answering import Answering
 from .conversation import conversation
@@ -32,7 +32,7 @@ async def ask(req: AskRequest, caller: Caller = Depends(caller), settings: Setti
     return JSONResponse(answer_json(await answering.whole(question, history)))
 
 
-async def event_lines(stream: AsyncIterator[dict]) -> AsyncIterator[str]:
+async def event_lines(stream: AsyncIterator[StreamEvent]) -> AsyncIterator[str]:
     async for event in stream:
         yield sse(event_json(event))
 

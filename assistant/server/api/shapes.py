@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...schema import Answer
+from ...schema import Answer, DeltaEvent, QueryEvent, SentenceEvent, StreamEvent
 
 
 def citation_dicts(answer: Answer) -> list[dict]:
@@ -41,11 +41,12 @@ def sse(data: Any) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def event_json(event: dict) -> dict:
-    """A core stream event as JSON."""
-    kind = event["event"]
-    if kind == "sentence":
-        return {"event": kind, "sentence": event["sentence"].to_dict(), "citations": [c.to_dict() for c in event["citations"]]}
-    if kind == "done":
-        return {"event": kind, "answer": answer_json(event["answer"])}
-    return dict(event)
+def event_json(event: StreamEvent) -> dict:
+    """A core stream event as JSON: {"event": "query" | "delta" | "sentence" | "done", ...its fields}."""
+    if isinstance(event, QueryEvent):
+        return {"event": "query", "rewritten_query": event.rewritten_query}
+    if isinstance(event, DeltaEvent):
+        return {"event": "delta", "text": event.text}
+    if isinstance(event, SentenceEvent):
+        return {"event": "sentence", "sentence": event.sentence.to_dict(), "citations": [c.to_dict() for c in event.citations]}
+    return {"event": "done", "answer": answer_json(event.answer)}
