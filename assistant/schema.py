@@ -59,7 +59,6 @@ class Passage:
     dense: float | None = None
     bm25: float | None = None
     fused: float | None = None
-    rerank: float | None = None
     dense_rank: int | None = None
     bm25_rank: int | None = None
 
@@ -68,7 +67,7 @@ class Passage:
         d.pop("sentences")  # an ingest-time detail of the chunk, not part of what a passage shows
         d.update(
             score=self.score, dense=self.dense, bm25=self.bm25, fused=self.fused,
-            rerank=self.rerank, dense_rank=self.dense_rank, bm25_rank=self.bm25_rank,
+            dense_rank=self.dense_rank, bm25_rank=self.bm25_rank,
         )
         return d
 

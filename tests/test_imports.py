@@ -88,3 +88,17 @@ def test_each_module_imports_alone(name):
     result = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, timeout=120,
                             cwd=str(PACKAGE.parent))
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_package_stays_small_and_its_functions_short():
+    """DESIGN.md's limits: at most 12 modules directly under assistant/ (the rest in domain folders) and no function
+    over 60 lines (a longer one does several things a reader has to hold at once)."""
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= 12, f"{len(top)} modules directly under assistant/: {top}"
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
+                long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name} "
+                            f"({node.end_lineno - node.lineno + 1} lines)")
+    assert not long, "functions over 60 lines: " + ", ".join(long)

@@ -179,11 +179,6 @@ def read_file(candidate: FoundFile, max_bytes: int) -> bytes:
     return candidate.path.read_bytes()
 
 
-def read_document(candidate: FoundFile, max_bytes: int) -> Document:
-    """Read and extract one file; raises ExtractError or OSError with the reason."""
-    return document_from_bytes(read_file(candidate, max_bytes), candidate.source, candidate.root)
-
-
 def document_from_bytes(data: bytes, source: str, root: str = "", sha256: str | None = None,
                         settings: Settings | None = None) -> Document:
     settings = settings or Settings()
