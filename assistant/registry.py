@@ -38,6 +38,10 @@ class Kind(Generic[T]):
             raise AssistantError(f"two {self.kind}s are registered as {name!r}")
         self._factories[name] = factory
 
+    def remove(self, name: str) -> None:
+        """Unregister name (a test's own part, once the test is over)."""
+        self._factories.pop(name, None)
+
     def names(self) -> list[str]:
         load_plugins()
         return list(self._factories)

@@ -5,6 +5,8 @@ seed articles, and over 1,000 ordinary documents.
 
 Targets (issue 13): the hostile folder in <= 2 minutes and <= 1.5 GB peak RSS on 2 cores, no good document lost;
 1,000 ordinary documents in <= 1 GB peak RSS. Each ingest runs as the CLI under GNU time (its own peak RSS).
+Also: how long the API takes to refuse a 39 MB conversation (413, refused unread rather than parsed first; target
+<= 2 s; tests/test_hostile.py checks the refusal itself).
 """
 from __future__ import annotations
 
@@ -80,6 +82,30 @@ def ordinary(work: Path, n: int) -> dict:
             "failed": len(summary["failed"]), "chunks": summary["chunks"]}
 
 
+def oversized_history(work: Path) -> dict:
+    """Seconds until the API refuses a conversation over its body limit (an empty index: nothing is answered)."""
+    import httpx
+    from servers import ThreadServer  # tests/servers.py: uvicorn in a thread, as `assistant serve` runs it
+
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.server.api import create_app
+
+    index = work / "oversized-index"
+    assistant = Assistant(Settings(index_dir=index))
+    server = ThreadServer(create_app(Settings(index_dir=index, rate_limit_per_minute=0), assistant))
+    turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}] * 500_000
+    body = json.dumps({"question": "What happened?", "history": turns})
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+            t = time.perf_counter()
+            r = client.post("/api/ask", content=body, headers={"Content-Type": "application/json"})
+            seconds = time.perf_counter() - t
+    finally:
+        server.stop()
+    return {"status": r.status_code, "megabytes": round(len(body) / 1e6, 1), "seconds": round(seconds, 3)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=1000, help="ordinary documents (default 1000)")
@@ -88,6 +114,9 @@ def main() -> None:
     info = {"machine": machine()}
     print(f"machine: {info['machine']}")
     work = Path(tempfile.mkdtemp(prefix="bench-hostile-"))
+    b = info["oversized_history"] = oversized_history(work)
+    print(f"a {b['megabytes']} MB conversation refused with {b['status']} in {b['seconds']:.2f} s "
+          f"(target <= 2 s: {'met' if b['seconds'] <= 2 else 'MISSED'})")
     h = info["hostile"] = hostile(work)
     print(f"hostile folder: {h['files']} files ({h['bad_files']} bad, {h['good_documents']} good) in {h['seconds']:.1f} s, "
           f"peak RSS {h['peak_rss_mb']:.0f} MB, exit {h['exit']}; {h['failed_reported']} failures reported, "

@@ -44,9 +44,12 @@ class FailingForGood(FailingAnswerer):
 
 @pytest.fixture
 def assistant_with(settings_factory):
-    for plugin in (RecordingAnswerer, FailingAnswerer, FailingForGood):
+    plugins = (RecordingAnswerer, FailingAnswerer, FailingForGood)
+    for plugin in plugins:
         registry.answerers.add(plugin.name, plugin)
-    return lambda answerer: Assistant(settings_factory(answerer=answerer))
+    yield lambda answerer: Assistant(settings_factory(answerer=answerer))
+    for plugin in plugins:  # the global registry lists only real answerers to the tests after this one
+        registry.answerers.remove(plugin.name)
 
 
 @pytest.mark.parametrize("question, reason", [

@@ -3,7 +3,6 @@ checked before the work), bad requests answered with a 4xx, quoted markers and l
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -186,10 +185,8 @@ def test_bad_requests_are_4xx_never_500(app_server: str):
 
         turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}] * 500_000
         body = json.dumps({"question": "What happened?", "history": turns})
-        start = time.monotonic()
         r = client.post("/api/ask", content=body, headers={"Content-Type": "application/json"})
-        assert r.status_code == 413 and "limit" in r.json()["error"]["message"]
-        assert time.monotonic() - start < 2  # refused unread, not parsed first
+        assert r.status_code == 413 and "limit" in r.json()["error"]["message"]  # how fast: bench/hostile.py
         r = client.post("/api/ask", json={"question": "What happened?", "history": turns[:60]})
         assert r.status_code == 400 and "too many messages" in r.json()["error"]["message"]
 

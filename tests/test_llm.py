@@ -8,6 +8,7 @@ over to the extractive answerer (saying so) or fails with a clear message.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -210,12 +211,15 @@ def test_article_cannot_steer_the_answer(llm_url, tmp_path, seeds_dir):
     check_shown(assistant, answer)
 
 
-def test_condense_rewrites_a_follow_up_or_keeps_it(llm_url, seed_index):
+def test_condense_rewrites_a_follow_up_or_keeps_it(llm_url, seed_index, caplog):
     settings = make_settings(seed_index, llm_base_url=llm_url)
     history = [{"role": "user", "content": "Who commands the Centcom region?"},
                {"role": "assistant", "content": "General Frank McKenzie commands the Centcom region [1]."}]
     question = "What did he say about the Iraqi security forces?"
-    rewritten = condense_with_llm(question, history, settings)
+    with caplog.at_level(logging.INFO, logger="assistant.answering.llm"):
+        rewritten = condense_with_llm(question, history, settings)
+    # the model was asked and answered: keeping the question because the call failed is no pass
+    assert not [r for r in caplog.records if "not rewritten" in r.getMessage()], caplog.text
     assert isinstance(rewritten, str) and rewritten.strip()
     assert "\n" not in rewritten
     # a rewrite keeps the question's subject; anything else falls back to the question itself
@@ -250,7 +254,8 @@ class _NotAnLlm(BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.startswith("/slow"):
-            time.sleep(3)
+            self.server.release.wait(30)  # answers only once the test lets it (or far too late)
+            self.server.answered.set()
         body = b"<html><body>It works!</body></html>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
@@ -270,16 +275,19 @@ class _NotAnLlm(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def not_an_llm():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _NotAnLlm)
+    server.release, server.answered = threading.Event(), threading.Event()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.release.set()
     server.shutdown()
     server.server_close()
 
 
 def test_garbage_from_the_server_is_a_clear_error_or_a_fallback(seed_index, not_an_llm):
     question = dev_case("d02")["question"]
-    settings = make_settings(seed_index, llm_base_url=f"{not_an_llm}/html/v1", llm_model="any", llm_retries=0)
+    url = f"http://127.0.0.1:{not_an_llm.server_address[1]}"
+    settings = make_settings(seed_index, llm_base_url=f"{url}/html/v1", llm_model="any", llm_retries=0)
     with pytest.raises(AssistantError, match="LLM server at .*(no usable text|could not be read)"):
         Assistant(settings).ask(question)
     settings.llm_fallback = True
@@ -288,12 +296,17 @@ def test_garbage_from_the_server_is_a_clear_error_or_a_fallback(seed_index, not_
 
 
 def test_slow_server_times_out_with_a_clear_error(seed_index, not_an_llm):
-    settings = make_settings(seed_index, llm_base_url=f"{not_an_llm}/slow/v1", llm_model="any", llm_retries=0,
-                             llm_timeout=0.5)
-    started = time.monotonic()
-    with pytest.raises(AssistantError, match=r"did not answer within 0.5 s"):
-        Assistant(settings).ask(dev_case("d02")["question"])
-    assert time.monotonic() - started < 60  # bounded by the timeout, not by the server
+    url = f"http://127.0.0.1:{not_an_llm.server_address[1]}"
+    settings = make_settings(seed_index, llm_base_url=f"{url}/slow/v1", llm_model="any", llm_retries=0, llm_timeout=0.5)
+    not_an_llm.release.clear()
+    not_an_llm.answered.clear()
+    try:
+        with pytest.raises(AssistantError, match=r"did not answer within 0.5 s"):
+            Assistant(settings).ask(dev_case("d02")["question"])
+        # the client gave up while the server still held the request: the timeout bounded it, not the server
+        assert not not_an_llm.answered.is_set()
+    finally:
+        not_an_llm.release.set()
 
 
 NEEDLE = "five children and two women"  # in the seed sentence that answers d05

@@ -412,7 +412,8 @@ def condense_with_llm(question: str, history: Iterable[Message | dict], settings
             model=model_name(settings), temperature=0.0, max_tokens=64, messages=render("condense", values),
         )
         text = (response.choices[0].message.content or "") if response.choices else ""
-    except (openai.OpenAIError, AssistantError, ValueError):
+    except (openai.OpenAIError, AssistantError, ValueError) as exc:
+        log.info("the follow-up was not rewritten: %s", exc)
         return question
     return _standalone(text, question)
 
