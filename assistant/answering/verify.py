@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 
 from ..config import Settings
-from .extractive import titled
+from .model_input import titled
 from ..lexicon import CLAIM_WORDS, NUMBER_WORDS, STOPWORDS
 from . import policy
 
