@@ -26,6 +26,8 @@ class FoundFile:
 
 @dataclass
 class Summary:
+    """What an ingest did, in documents (failed: one {"source", "reason"} entry a file), and the index after it."""
+
     added: int = 0
     updated: int = 0
     unchanged: int = 0
