@@ -13,7 +13,8 @@ span); the rules about a sentence's wording (names, numbers, negations, word cov
     LLM answerer          abstains            no source sentence's relevance reaches settings.support_threshold
                                               (no model call), or the model says it cannot answer (llm.py)
     every sentence        dropped             no citation, no cited span at or above span_floor, or a reworded
-                                              claim its spans do not hold (verify.unsupported_parts)
+                                              claim its spans do not hold (verify.unsupported_parts: names,
+                                              numbers, negations, and words_covered: MIN_COVERAGE)
                           "supported"         its probability >= answer_supported (a quote) or its best span's
                                               >= span_supported (a reworded sentence); else "uncertain"
                           "weak"              reworded and the cross-encoder's support < settings.support_threshold
@@ -31,6 +32,10 @@ from ..model_files import ANSWER_MODEL_DIR
 from ..schema import AssistantError
 
 POLICY_FILE = ANSWER_MODEL_DIR / "policy.json"
+# Share of a reworded sentence's content words (stemmed) that must appear in its cited spans or the question (set by
+# hand, not fitted). A small model keeps the cited sentence's words and adds invented ones ("..., and the latest is
+# the attack on the embassy"), which the cross-encoder, a relevance model, still scores as support.
+MIN_COVERAGE = 0.75
 # What the user reads when the articles do not hold the answer (the API's "answer", the chat page, the widget).
 ABSTAIN_TEXT = "The articles do not say."
 
@@ -107,6 +112,11 @@ def span_supported(probability: float | None) -> bool:
 def wording_backed(support: float, settings: Settings) -> bool:
     """The cross-encoder backs a reworded sentence with its spans (else it is "weak")."""
     return support >= settings.support_threshold
+
+
+def words_covered(share: float) -> bool:
+    """Enough of a reworded sentence's words are in its spans or the question (else the rest count as unsupported)."""
+    return share >= MIN_COVERAGE
 
 
 def kept(verdict: str) -> bool:

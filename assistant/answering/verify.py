@@ -21,10 +21,6 @@ from .model_input import titled
 from ..lexicon import CLAIM_WORDS, NUMBER_WORDS, STOPWORDS
 from . import policy
 
-# Share of a sentence's content words (stemmed) that must appear in its cited spans or the question. A small
-# model keeps the cited sentence's words and adds invented ones ("..., and the latest is the attack on the embassy"),
-# which the cross-encoder, a relevance model, still scores as support.
-MIN_COVERAGE = 0.75
 # Words that state an amount or flip a claim: numbers in words, which the coverage share hides ("a majority of the
 # troops" scores 0.86 and 0.996 support against "38 per cent had a favourable view"). In a sentence, they must be
 # in what it cites (or in the question): lexicon.CLAIM_WORDS and NUMBER_WORDS.
@@ -91,7 +87,7 @@ def unsupported_parts(sentence: str, span_text: str, question: str = "") -> list
     evidence = f"{span_text} {question}"
     missing += sorted(claim_words(sentence) - claim_words(evidence))
     missing += [n for n in misattributed_numbers(sentence, evidence) if n.split()[0] not in missing]  # not twice
-    if coverage(sentence, evidence) < MIN_COVERAGE:
+    if not policy.words_covered(coverage(sentence, evidence)):
         found = content_words(evidence)
         missing += [w for w, stem in dict.fromkeys(content_tokens(sentence)) if stem not in found and w not in missing]
     return missing
