@@ -19,6 +19,7 @@ from .markdown import escape, sentence_markdown
 from .schema import Answer, Chunk, Citation, Passage, Sentence
 
 MAX_CONVERSATIONS = 50  # kept in the browser, newest first; older ones are dropped (localStorage holds a few MB)
+MAX_STORE_CHARS = 1_000_000  # ... and about 1 MB of JSON, sent with each question and answer
 MAX_TITLE_CHARS = 80
 CLOSEST_PASSAGES = 2  # an abstention shows this many of the closest passages
 
@@ -73,9 +74,14 @@ def new_conversation(question: str) -> dict:
 
 
 def saved(store: Any, conversation: dict) -> dict:
-    """The browser's store with conversation put first (replacing its older copy), at most MAX_CONVERSATIONS."""
-    conversations = [c for c in listed(store) if c.get("id") != conversation["id"]]
-    return {"conversations": [conversation, *conversations][:MAX_CONVERSATIONS]}
+    """The browser's store with conversation put first (replacing its older copy): at most MAX_CONVERSATIONS and
+    MAX_STORE_CHARS of JSON (the store travels with every question), the oldest dropped first."""
+    kept = [conversation, *(c for c in listed(store) if c.get("id") != conversation["id"])][:MAX_CONVERSATIONS]
+    sizes = [len(json.dumps(c, ensure_ascii=False)) for c in kept]
+    while len(kept) > 1 and sum(sizes) > MAX_STORE_CHARS:
+        kept.pop()
+        sizes.pop()
+    return {"conversations": kept}
 
 
 def listed(store: Any) -> list[dict]:

@@ -209,3 +209,17 @@ def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():
     assert "2 cited passages" in first
     assert re.findall(r'data-cite="(m\d)"', first) == ["m1", "m3"]
     assert "<mark>Alpha one.</mark>" in first and "<mark>Alpha three.</mark>" in first
+
+
+def test_the_browser_store_keeps_the_newest_conversations_within_its_size():
+    from assistant.conversations import MAX_STORE_CHARS, new_conversation, saved
+
+    store = None
+    big = "x" * (MAX_STORE_CHARS // 5)
+    for n in range(8):
+        c = new_conversation(f"question {n}")
+        c["turns"] = [{"question": f"question {n}", "error": big}]
+        store = saved(store, c)
+    titles = [c["title"] for c in store["conversations"]]
+    assert titles[0] == "question 7" and titles == [f"question {n}" for n in range(7, 7 - len(titles), -1)]
+    assert len(json.dumps(store)) <= MAX_STORE_CHARS + 1000 and len(titles) == 4
