@@ -5,9 +5,9 @@ import codecs
 
 import pytest
 
-from assistant.chunking import chunk_document, count_tokens, sentence_spans
-from assistant.extract import ExtractError, decode_text, extract_bytes
-from assistant.ingest import document_from_bytes
+from assistant.ingest.chunking import chunk_document, count_tokens, sentence_spans
+from assistant.ingest.extract import ExtractError, decode_text, extract_bytes
+from assistant.ingest.pipeline import document_from_bytes
 from conftest import HTML_PAGE, MARKDOWN_PAGE, PDF_PAGES, make_pdf
 
 
@@ -183,7 +183,7 @@ def test_a_sentence_does_not_end_inside_quotation_marks_or_brackets(text, senten
 
 
 def test_a_line_without_terminal_punctuation_is_not_a_sentence_end():
-    from assistant.chunking import ends_a_sentence
+    from assistant.ingest.chunking import ends_a_sentence
 
     assert not ends_a_sentence("Live updates: Follow the latest news on Israel-Gaza")
     assert not ends_a_sentence("Eighteen astronauts in a 1986 photograph")

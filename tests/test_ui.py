@@ -8,9 +8,9 @@ import re
 import pytest
 
 from assistant.schema import Answer, Chunk, Citation, Document, Passage, Sentence
-from assistant.conversations import conversation_json, conversation_markdown
-from assistant.ui import (ChatTurn, example_questions, history_of, render_chat, render_document, render_sources, turn_record,
-                          turns_of)
+from assistant.server.conversations import conversation_json, conversation_markdown
+from assistant.server.ui import (ChatTurn, example_questions, history_of, render_chat, render_document, render_sources,
+                                 turn_record, turns_of)
 
 from conftest import free_port
 from servers import assistant_serve, build_index, copy_index
@@ -37,7 +37,7 @@ def test_the_chat_page_serves_on_its_own_without_the_api(seed_index, tmp_path):
 
     from assistant.config import Settings
     from assistant.core import Assistant
-    from assistant.ui import ChatUI
+    from assistant.server.ui import ChatUI
 
     assistant = Assistant(Settings(index_dir=copy_index(seed_index, tmp_path / "index")))
     port = free_port()
@@ -212,7 +212,7 @@ def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():
 
 
 def test_the_browser_store_keeps_the_newest_conversations_within_its_size():
-    from assistant.conversations import MAX_STORE_CHARS, new_conversation, saved
+    from assistant.server.conversations import MAX_STORE_CHARS, new_conversation, saved
 
     store = None
     big = "x" * (MAX_STORE_CHARS // 5)
