@@ -442,7 +442,8 @@ def render_documents(docs: list[Document]) -> str:
         title, date, added = d.title or d.source, when_published(d), d.ingested_at.replace("T", " ")[:16]
         rows.append(
             f'<tr data-title="{esc(title.lower())}" data-date="{esc(date)}" data-added="{esc(d.ingested_at)}">'
-            f'<td><span class="aui-doc-title">{esc(title)}</span><span class="aui-doc-source">{esc(d.source)}</span></td>'
+            f'<td><span class="aui-doc-title">{esc(title)}</span>'
+            + (f'<span class="aui-doc-source">{esc(d.source)}</span>' if d.source != title else "") + "</td>"
             f'<td>{esc(date) or "—"}</td><td>{esc(added)}</td><td class="num">{d.chunks}</td>'
             f'<td><button class="aui-remove" data-remove="{esc(d.id)}" aria-label="Remove “{esc(title)}”">Remove</button></td></tr>')
     head = "".join(f'<th scope="col"{sorted_by}><button data-sort="{key}">{label}</button></th>'
