@@ -25,7 +25,7 @@ SETS = {"wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wi
         "seeds": (SEEDS, ROOT / "bench" / "data" / "seeds_extra.jsonl")}
 
 
-def record(out: Path, cache: Path | None) -> None:
+def record(out: Path, cache: Path | None, only: list[str] | None = None) -> None:
     from assistant.config import Settings
     from assistant.core import Assistant
     from assistant.evaluation.run import replay
@@ -33,6 +33,8 @@ def record(out: Path, cache: Path | None) -> None:
     recorded: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (docs, questions) in SETS.items():
+            if only and name not in only:
+                continue
             assistant = Assistant(Settings.load(index_dir=(cache or Path(tmp)) / name))
             assistant.ingest([docs])
             for line in questions.read_text(encoding="utf-8").splitlines():
@@ -73,12 +75,13 @@ def main() -> None:
     rec = sub.add_parser("record")
     rec.add_argument("out", type=Path)
     rec.add_argument("--index-cache", type=Path, help="keep the indexes here between runs (ingest is idempotent)")
+    rec.add_argument("--only", nargs="+", choices=sorted(SETS), help="only these question sets (a quicker check)")
     dif = sub.add_parser("diff")
     dif.add_argument("before", type=Path)
     dif.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "record":
-        record(args.out, args.index_cache)
+        record(args.out, args.index_cache, args.only)
     else:
         sys.exit(diff(args.before, args.after))
 
