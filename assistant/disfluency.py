@@ -101,9 +101,57 @@ def features(tokens: list[str]) -> list[list[str]]:
     return out
 
 
-def hashed(tokens: list[str], bits: int = FEATURE_BITS) -> list[list[int]]:
+def context_features(tokens: list[str], first: list[int]) -> list[list[str]]:
+    """The second stage's extra features: what the first stage deleted around each token. A restart or a
+    correction deletes a run of words *before* the editing phrase, which the first stage finds most reliably;
+    the second sees that run and where the token stands to it (before it at the start, the same word after it)."""
+    low = [t.lower() for t in tokens]
+    n = len(low)
+    runs = []  # (start, end) of each run of first-stage deletions
+    i = 0
+    while i < n:
+        if first[i] == DELETE:
+            j = i
+            while j + 1 < n and first[j + 1] == DELETE:
+                j += 1
+            runs.append((i, j))
+            i = j + 1
+        else:
+            i += 1
+    out = []
+    for i in range(n):
+        label = lambda j: str(first[j]) if 0 <= j < n else "x"  # noqa: E731
+        f = ["p=" + label(i), "pp=" + label(i - 1) + label(i) + label(i + 1),
+             "pw=" + label(i) + low[i]]
+        after = next(((a, b) for a, b in runs if a > i), None)
+        before = next(((a, b) for a, b in reversed(runs) if b < i), None)
+        if after:
+            a, b = after
+            nxt = low[b + 1] if b + 1 < n else "</s>"
+            kept_before = all(first[j] == KEEP for j in range(i))
+            f += ["run=%d" % min(a - i, 8), "run+1=" + nxt, "run+1wh=%s" % (nxt in WH_WORDS),
+                  "run-start=%s|%d" % (kept_before, min(a - i, 8)),
+                  "run-start-wh=%s|%s" % (kept_before, nxt in WH_WORDS)]
+            for d in range(1, 6):
+                if b + d < n and low[b + d] == low[i]:
+                    f += ["par=%d" % d, "par-aligned=%s" % (d == a - i)]
+                    break
+        else:
+            f.append("norun")
+        if before:
+            a, b = before
+            f += ["since-run=%d" % min(i - b, 8), "run-len=%d" % min(b - a + 1, 5)]
+            for d in range(1, 6):
+                if a - d >= 0 and low[a - d] == low[i]:
+                    f.append("par-before=%d" % d)
+                    break
+        out.append(f)
+    return out
+
+
+def hashed(rows: list[list[str]], bits: int = FEATURE_BITS) -> list[list[int]]:
     mask = (1 << bits) - 1
-    return [[zlib.crc32(name.encode("utf-8")) & mask for name in names] for names in features(tokens)]
+    return [[zlib.crc32(name.encode("utf-8")) & mask for name in names] for names in rows]
 
 
 def viterbi(emission: np.ndarray, transition: np.ndarray) -> list[int]:
@@ -131,23 +179,35 @@ def viterbi(emission: np.ndarray, transition: np.ndarray) -> list[int]:
     return labels[::-1]
 
 
+def scores(weights: np.ndarray, rows: list[list[int]]) -> np.ndarray:
+    return np.array([weights[r].sum() for r in rows], dtype=np.float32)
+
+
 class Tagger:
-    def __init__(self, weights: np.ndarray, transition: np.ndarray, bits: int):
-        self.weights, self.transition, self.bits = weights.astype(np.float32), transition.astype(np.float32), bits
+    """Two stages of the same kind: the first tags from the words, the second from the words and the first's tags."""
+
+    def __init__(self, weights: np.ndarray, transitions: np.ndarray, bits: int):
+        self.weights = weights.astype(np.float32)  # [stages, 2**bits]: the delete score of each feature
+        self.transitions = transitions.astype(np.float32)  # [stages, previous label or start, label]
+        self.bits = bits
 
     @classmethod
     def load(cls, path=None) -> "Tagger":
         opened = resources.as_file(resources.files("assistant.models.disfluency") / "tagger.npz") if path is None \
             else nullcontext(path)
         with opened as file, np.load(file) as data:
-            return cls(data["weights"], data["transition"], int(data["bits"]))
+            return cls(data["weights"], data["transitions"], int(data["bits"]))
 
     def tag(self, tokens: list[str]) -> list[int]:
         if not tokens:
             return []
-        rows = hashed(tokens, self.bits)
-        emission = np.array([self.weights[r].sum() for r in rows], dtype=np.float32)
-        return viterbi(emission, self.transition)
+        rows = hashed(features(tokens), self.bits)
+        labels = viterbi(scores(self.weights[0], rows), self.transitions[0])
+        for stage in range(1, len(self.weights)):
+            extra = hashed(context_features(tokens, labels), self.bits)
+            labels = viterbi(scores(self.weights[stage], [a + b for a, b in zip(rows, extra)]),
+                             self.transitions[stage])
+        return labels
 
 
 _tagger: Tagger | None = None

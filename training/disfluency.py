@@ -13,8 +13,10 @@ training data; the product's cleaner, assistant/disfluency.py, is the tagger lea
 - repetition: a word or two said twice ("the the", "did the did the");
 - trailing: ", actually", "I mean", ", you know" before the end;
 - mixed: a correction or restart plus a filler;
-- fluent: the question unchanged (a third of them), so that the cleaner learns to leave "What does the word
-  sorry mean?" or "Which countries have no army?" alone.
+- fluent: the question unchanged (over a quarter of them), so that the cleaner learns to leave "What does the
+  word sorry mean?" or "Which countries have no army?" alone;
+- aside: a question with a topic said first or a clarification after a comma, every word meant ("Beyonce, when
+  was she born?", "when was it signed, what year"): a comma before a wh-word is not always a restart.
 
 Every example may also be lowercased or lose its question mark, as typed questions do. The articles of
 heldout_articles.txt make the reporting set, with some editing phrases that training never shows (UNSEEN_EDITS),
@@ -52,8 +54,9 @@ STARTERS = ["so", "well", "okay", "ok so", "um", "uh", "hmm", "so uh", "okay, so
 TRAILERS = ["actually", "I mean", "you know", "I guess", "I think", "then", "again", "though", "exactly"]
 WH_STARTS = ["what", "who", "which", "when", "where", "why", "how", "how many", "how much", "in what", "what year",
              "in which", "what kind of", "whose", "is", "did", "was", "does"]
-KINDS = {"fluent": 0.32, "restart": 0.2, "correction": 0.2, "filler": 0.12, "repetition": 0.06, "trailing": 0.04,
-         "mixed": 0.06}
+KINDS = {"fluent": 0.28, "aside": 0.06, "restart": 0.2, "correction": 0.2, "filler": 0.12, "repetition": 0.05,
+         "trailing": 0.04, "mixed": 0.05}
+UNCHANGED = ("fluent", "aside")  # kinds whose every word is meant: nothing to delete
 DASHES = ["-", "—", "–", "--"]
 
 
@@ -267,6 +270,32 @@ def trailing(q: list, rng: random.Random) -> list:
     return q[:end] + phrase + q[end:]
 
 
+ADDENDA = ["what year", "in what year", "which year", "the {word}", "the one with the {word}", "is it {name} or",
+           "{name}", "roughly", "and where", "and why", "and when", "exactly", "the {word} one", "in {name}",
+           "approximately", "or not", "if any"]
+
+
+def aside(q: list, source: Source, rng: random.Random) -> list | None:
+    """The question with a topic in front or a clarification after it, all of it meant."""
+    words = [t for t, _, _ in q]
+    if rng.random() < 0.5:
+        names = [w for k, w in enumerate(words) if k > 0 and w[:1].isupper() and w.lower() not in STOPWORDS]
+        topic = rng.choice(names) if names else (rng.choice(source.words) if source.words else None)
+        if not topic:
+            return None
+        head = pieces(rng.choice(["{}", "{}", "about {}", "{} question"]).format(topic), KEEP)
+        head[0] = (head[0][0], KEEP, False)
+        first = q[0][0]
+        if first[:1].isupper() and first.lower() in WH_WORDS | {"is", "did", "was", "does", "in"} and rng.random() < 0.7:
+            first = first.lower()
+        return head + [(rng.choice([",", ",", ":", " -"]).strip(), KEEP, False)] + [(first, KEEP, True)] + q[1:]
+    end = len(q) - 1 if q[-1][0] in "?.!" else len(q)
+    name = rng.choice(source.names) if source.names else "it"
+    word = rng.choice(source.words) if source.words else "one"
+    added = pieces(rng.choice(ADDENDA).format(name=name, word=word), KEEP)
+    return q[:end] + [(rng.choice([",", ",", "-", "—"]), KEEP, False)] + added + q[end:]
+
+
 def make(question: str, source: Source, kind: str, rng: random.Random, edits: list[str] = EDITS) -> Example | None:
     q = pieces(question, KEEP, first_space=False)
     if len(q) < 3:
@@ -286,6 +315,8 @@ def make(question: str, source: Source, kind: str, rng: random.Random, edits: li
         out = repetition(q, rng)
     elif kind == "trailing":
         out = trailing(q, rng)
+    elif kind == "aside":
+        out = aside(q, source, rng)
     elif kind == "mixed":
         out = restart(q, source, rng, edits) if rng.random() < 0.4 else correction(q, source, rng, edits)
         if out is not None:
