@@ -48,7 +48,7 @@ EDITS = ["no", "no wait", "wait", "wait no", "sorry", "no sorry", "sorry no", "I
 UNSEEN_EDITS = ["my bad", "I misspoke", "pardon me", "let me start over", "nope", "hang on", "I take that back",
                 "no no no", "oh wait", "eh, sorry", "ugh, no", "no, hold on", "let me correct that", "I meant to ask"]
 FILLERS = ["uh", "um", "umm", "uhh", "er", "erm", "hmm", "like", "you know", "I mean", "well", "so", "okay",
-           "ok", "oh", "ah", "basically", "kind of", "sort of", "right", "let's see", "let me think", "eh"]
+           "ok", "oh", "ah", "basically", "right", "let's see", "let me think", "eh"]
 STARTERS = ["so", "well", "okay", "ok so", "um", "uh", "hmm", "so uh", "okay, so", "hey", "right so", "alright",
             "er", "well, um", "oh", "now", "tell me", "quick question"]
 TRAILERS = ["actually", "I mean", "you know", "I guess", "I think", "then", "again", "though", "exactly"]
@@ -57,6 +57,22 @@ WH_STARTS = ["what", "who", "which", "when", "where", "why", "how", "how many", 
 KINDS = {"fluent": 0.28, "aside": 0.06, "restart": 0.2, "correction": 0.2, "filler": 0.12, "repetition": 0.05,
          "trailing": 0.04, "mixed": 0.05}
 UNCHANGED = ("fluent", "aside")  # kinds whose every word is meant: nothing to delete
+# words that are fillers or editing phrases in one question and meant in another ("Which countries have no
+# army?"): fluent questions holding them are shown more often, and some are made from CONTENT_USES
+AMBIGUOUS = re.compile(r"\b(?:no|sorry|rather|mean|meant|like|well|so|wait|actually|okay|right|or|not|correction|"
+                       r"oops|scratch|hold|excuse|pardon|er|um|uh)\b", re.I)
+CONTENT_USES = ["What does the word {e} mean?", "What does {e} mean in {name}?", "Why did {name} say {e}?",
+                "Who said {e} to {name}?", "Why did {name} vote no on the {word}?", "Which {word} has no {word2}?",
+                "Is there no {word} in {name}?", "Why was {name} sorry about the {word}?",
+                "Would {name} rather keep the {word}?", "What did {name} like about the {word}?",
+                "How well did {name} do in {number}?", "What did {name} mean by {word}?",
+                "Why did {name} not wait for the {word}?", "Was the {word} right or wrong?",
+                "Did {name} say no to the {word}?", "Why did {name} have no {word} in {number}?",
+                "What is the {word} rather than the {word2}?", "Who wrote the song {E}?",
+                "Is {word} a word like {word2}?", "Which {word} did {name} hold in {number}?",
+                "Why was the answer no for {name}?", "How is the {word} of {name} so {word2}?"]
+CONTENT_WORDS = ["no", "sorry", "rather", "wait", "actually", "okay", "well", "like", "oops", "mean", "so", "right",
+                 "um", "uh", "er", "hmm"]
 DASHES = ["-", "—", "–", "--"]
 
 
@@ -332,16 +348,33 @@ def make(question: str, source: Source, kind: str, rng: random.Random, edits: li
     return Example(text, [label for _, label, _ in out], fluent, kind, source.title)
 
 
+def content_use(source: Source, rng: random.Random) -> str | None:
+    if not source.names or len(source.words) < 2:
+        return None
+    word, word2 = rng.sample(source.words, 2)
+    e = rng.choice(CONTENT_WORDS)
+    number = rng.choice(source.numbers) if source.numbers else "1900"
+    return rng.choice(CONTENT_USES).format(e=e, E=e.title(), name=rng.choice(source.names), word=word, word2=word2,
+                                           number=number)
+
+
 def examples(sources: list[Source], per_question: float, seed: int, edits: list[str] = EDITS,
              limit: int | None = None) -> list[Example]:
     rng = random.Random(seed)
     kinds, weights = list(KINDS), list(KINDS.values())
+    ambiguous = [(q, s) for s in sources for q in s.questions if AMBIGUOUS.search(q)]  # of these articles only
     out = []
     for source in sources:
         for question in source.questions:
             if rng.random() >= per_question:
                 continue
-            made = make(question, source, rng.choices(kinds, weights)[0], rng, edits)
+            kind = rng.choices(kinds, weights)[0]
+            if kind == "fluent" and rng.random() < 0.4:  # a fluent question that holds a word fillers use too
+                if rng.random() < 0.5 and ambiguous:
+                    question, source = rng.choice(ambiguous)
+                else:
+                    question = content_use(source, rng) or question
+            made = make(question, source, kind, rng, edits)
             if made is not None:
                 out.append(made)
     rng.shuffle(out)

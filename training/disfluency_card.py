@@ -60,8 +60,8 @@ fluent; some lowercased or without their question mark. {recipe['edits']} editin
 {data['training']:,} training questions from {data['training_articles']} articles ({recipe['copies']} made of each
 question); {data['tuning']:,} tuning questions from other training articles chose the epoch
 of each stage (the second's: {summary['training']['best_epoch']} of {recipe['epochs']}) and the delete bias
-({summary['training']['delete_bias']}: the best exact match with at most 0.5 % of the tuning questions that have
-nothing to delete changed). The {data['reporting_articles']} articles of
+({summary['training']['delete_bias']}: the best exact match with at most 1 % of the fluent tuning questions changed,
+or where no bias gets there, the fewest changed). The {data['reporting_articles']} articles of
 `training/heldout_articles.txt` are never trained or tuned on; the figures below are theirs.
 
 ## Held-out figures
