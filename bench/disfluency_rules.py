@@ -1,4 +1,4 @@
-"""The regular expressions that cleaned disfluent questions before the learned tagger (assistant/disfluency.py)
+"""The regular expressions that cleaned disfluent questions before the learned tagger (assistant/question/disfluency.py)
 replaced them, kept as the baseline training/train_disfluency.py measures the tagger against. The product no
 longer runs them.
 """

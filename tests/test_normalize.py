@@ -11,10 +11,10 @@ import pytest
 
 from conftest import run_cli
 
-from assistant.disfluency import clean
-from assistant.normalize import correct_spelling
+from assistant.question.disfluency import clean
+from assistant.question.normalize import correct_spelling
 
-# -- disfluencies (the learned tagger of assistant/disfluency.py, as a pure function) ------------------------------
+# -- disfluencies (the learned tagger of assistant/question/disfluency.py, as a pure function) ------------------------------
 
 
 @pytest.mark.parametrize("typed,meant", [

@@ -10,7 +10,7 @@ from conftest import REPO, clean_env
 
 sys.path.insert(0, str(REPO))  # training/ is a top-level folder of the repository, not part of the package
 
-from assistant.disfluency import DELETE, Tagger, clean, remove_tagged, tokenize  # noqa: E402
+from assistant.question.disfluency import DELETE, Tagger, clean, remove_tagged, tokenize  # noqa: E402
 from training.disfluency import KINDS, examples, read_heldout, read_sources  # noqa: E402
 from training.train_disfluency import same  # noqa: E402
 

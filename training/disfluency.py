@@ -1,7 +1,7 @@
 """Synthetic disfluent questions made from SQuAD 1.1 questions, each token labelled keep or delete.
 
 Deleting the tokens labelled delete gives back the fluent question exactly. Kinds (the rules here only make
-training data; the product's cleaner, assistant/disfluency.py, is the tagger learned from it):
+training data; the product's cleaner, assistant/question/disfluency.py, is the tagger learned from it):
 
 - restart: an abandoned start (another question's first words, a different wh-word with a word or two, or the
   question's own first words) + an editing phrase + the real question
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from assistant.disfluency import DELETE, KEEP, TOKEN, WH_WORDS
+from assistant.question.disfluency import DELETE, KEEP, TOKEN, WH_WORDS
 from training.squad import DATA_DIR, reader_title
 from training.synthetic import STOPWORDS, values
 
@@ -79,7 +79,7 @@ DASHES = ["-", "—", "–", "--"]
 @dataclass
 class Example:
     text: str  # the disfluent question as typed
-    labels: list[int]  # one per assistant.disfluency.tokenize(text) token
+    labels: list[int]  # one per assistant.question.disfluency.tokenize(text) token
     fluent: str  # what deleting the labelled tokens gives (the question as it was written, cased as typed)
     kind: str
     article: str

@@ -40,7 +40,7 @@ def write_card(out: Path, summary: dict) -> Path:
     timing = summary.get("ms_per_question") or {}
     text = f"""# disfluency tagger: which words of a typed question were abandoned
 {tiny}
-Tags each token of a question keep or delete; `assistant/disfluency.py` deletes the tagged ones, so that
+Tags each token of a question keep or delete; `assistant/question/disfluency.py` deletes the tagged ones, so that
 "Which king or no make that what treaty ended the war?" is searched as "What treaty ended the war?" and
 "When did Newton's, uh Leibniz's, calculus appear, actually?" as "When did Leibniz's calculus appear?".
 Two first-order linear-chain stages (Viterbi over keep/delete), each an averaged structured perceptron, numpy

@@ -1,4 +1,4 @@
-"""Train the disfluency tagger of assistant/disfluency.py: two stages of averaged structured perceptron
+"""Train the disfluency tagger of assistant/question/disfluency.py: two stages of averaged structured perceptron
 (first-order Viterbi over keep/delete), the second also reading the first's tags, on synthetic disfluent SQuAD
 questions (training/disfluency.py); numpy only, minutes on 2 CPU cores.
 
@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from assistant.disfluency import (DELETE, FEATURE_BITS, Tagger, clean, context_features, features,  # noqa: E402
+from assistant.question.disfluency import (DELETE, FEATURE_BITS, Tagger, clean, context_features, features,  # noqa: E402
                                   hashed, tokenize, viterbi)
 from training.disfluency import (EDITS, UNCHANGED, UNSEEN_EDITS, Example, examples, read_heldout,  # noqa: E402
                                  read_sources, split_sources)
