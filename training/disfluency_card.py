@@ -14,8 +14,10 @@ def _table(evaluation: dict) -> str:
             continue
         for key, title in SETS:
             f = evaluation[name][key]
+            damage = (f"{f['damage_fluent']:.3f} | {f.get('damage_unchanged', 0):.3f}" if "fluent" in f["per_kind"]
+                      else "– | –")  # a set without fluent questions says nothing of damage
             rows.append(f"| {label} | {title} | {f['questions']} | {f['exact']:.3f} | {f['exact_disfluent']:.3f} | "
-                        f"{f['damage_fluent']:.3f} | {f.get('damage_unchanged', 0):.3f} |")
+                        f"{damage} |")
         wiki = evaluation[name].get("wiki_disfluent")
         if wiki:
             rows.append(f"| {label} | bench/data hand-written `disfluent` questions | {wiki['questions']} | "
@@ -50,7 +52,8 @@ Its training tags come from first stages that never saw those questions (two hal
 model). Features (hashed into 2^{recipe['bits']} weights, `tagger.npz`, float16): the word, its shape and suffix, the words and
 shapes up to 3 away, the position, whether the word (or one of its shape) comes again soon, the words around the
 next comma or dash and before the next wh-word. Speed: {timing.get('p50', '?')} ms p50, {timing.get('p95', '?')} ms
-p95 a question (one CPU core, measured by the training run).
+p95 a question (measured by the training run on a shared 2-core machine under heavy load; the p95 is
+that load's).
 
 ## Data
 Synthetic disfluencies of SQuAD 1.1 training questions (CC BY-SA 4.0, Rajpurkar et al. 2016) made by
@@ -76,7 +79,19 @@ Exact match per kind, held-out synthetic set:
 
 {_kinds(evaluation)}
 
+## What it replaced
+All the disfluency regular expressions of `normalize.py` (FILLERS, RESTART, MARKER, REPAIR, TAKEN_BACK,
+`clean_disfluency`, `apply_repair`) are retired: on the held-out synthetic set the tagger is far ahead of them and
+damages fluent questions about as often. They are kept, unused by the product, in `bench/disfluency_rules.py` as
+the baseline of the table above. The spelling correction against the collection's words stays in `normalize.py`
+(matching, not judgement). On the 25 hand-written disfluent questions (most of which hold only typos, and were
+written beside those rules) the rules still do better.
+
 ## Limits
+Known misses (strict xfails in `tests/test_normalize.py`): a name said wrong then right with a filler between
+("Newton's, uh Leibniz's"), "Umm" before a name taken for a filler, "vote no when ..." read as a restart. About
+3 % of fluent held-out questions are changed, mostly by dropping a filler-like word used as content ("actually",
+"so", "no").
 Deletion only: a correction that needs words moved ("is Norse found no wait Normandy not Norse") is cleaned to
 what deleting gives. English questions only. Editing phrases far from those of training are caught by context
 (the wh-word that starts again, the word said twice), less reliably (see the unseen-phrases row).
