@@ -18,6 +18,11 @@ from assistant.question.normalize import correct_spelling
 # Cases it is known to miss are strict xfails: they say what a user would expect, and fail once it is met.
 
 
+def missed(*case_and_why: str):
+    *case, why = case_and_why
+    return pytest.param(*case, marks=pytest.mark.xfail(strict=True, reason=f"the tagger {why} (MODEL_CARD limits)"))
+
+
 @pytest.mark.parametrize("typed,meant", [
     ("which pope, no wait, who brought back the abacus", "who brought back the abacus"),
     ("Which pope no wait who brought back the abacus", "Who brought back the abacus"),
@@ -34,11 +39,10 @@ def test_a_restart_keeps_the_new_question(typed: str, meant: str):
 
 @pytest.mark.parametrize("typed,meant", [
     ("What did the Romans, no sorry, the Greeks use to keep time?", "What did the Greeks use to keep time?"),
-    pytest.param("When did Newton's, uh Leibniz's, calculus appear, actually?", "When did Leibniz's calculus appear?",
-                 marks=pytest.mark.xfail(strict=True, reason="the tagger keeps the wrong name (MODEL_CARD limits)")),
+    missed("When did Newton's, uh Leibniz's, calculus appear, actually?", "When did Leibniz's calculus appear?",
+           "keeps the wrong name"),
     ("When did the Normans no wait the Vikings arrive?", "When did the Vikings arrive?"),
-    pytest.param("Who was the Norse leader I mean Norman leader?", "Who was the Norman leader?",
-                 marks=pytest.mark.xfail(strict=True, reason="the tagger keeps the word taken back (MODEL_CARD limits)")),
+    missed("Who was the Norse leader I mean Norman leader?", "Who was the Norman leader?", "keeps the word taken back"),
     ("How many people died in 1905, sorry, 1906?", "How many people died in 1906?"),
 ])
 def test_a_correction_keeps_the_right_word(typed: str, meant: str):
@@ -55,15 +59,12 @@ def test_a_correction_keeps_the_right_word(typed: str, meant: str):
     "What does the word sorry mean?",
     "Which countries have no army?",
     "What is a word that means rather large?",
-    pytest.param("Why did parliament vote no when the US asked to stay?",
-                 marks=pytest.mark.xfail(strict=True, reason="the tagger reads 'no when' as a restart (MODEL_CARD limits)")),
+    missed("Why did parliament vote no when the US asked to stay?", "reads 'no when' as a restart"),
     "Why was the answer no in the end for the troops?",
-    pytest.param("Would you rather stay or go?",
-                 marks=pytest.mark.xfail(strict=True, reason="the tagger deletes 'you rather' (MODEL_CARD limits)")),
+    missed("Would you rather stay or go?", "deletes 'you rather'"),
     "Why was he sorry about the war?",
     "Is it better rather than worse?",
-    pytest.param("What happened at Umm Qasr port?",
-                 marks=pytest.mark.xfail(strict=True, reason="the tagger takes 'Umm' for a filler (MODEL_CARD limits)")),  # a filler word before a name is the name
+    missed("What happened at Umm Qasr port?", "takes 'Umm' for a filler"),  # a filler word before a name is the name
     "What do cats like to eat?",
     "What did the Who sing at the concert?",
 ])
@@ -77,11 +78,10 @@ def test_a_question_without_disfluency_is_unchanged(question: str):
     ("er, who is the president", "who is the president"),
     ("hmm which army left?", "which army left?"),
     ("what is the capital, I mean", "what is the capital"),
-    pytest.param("Who wrote the the lyrics?", "Who wrote the lyrics?",
-                 marks=pytest.mark.xfail(strict=True, reason="the tagger misses the repetition (MODEL_CARD limits)")),
+    missed("Who wrote the the lyrics?", "Who wrote the lyrics?", "misses the repetition"),
     ("So, um, where is the the Eiffel Tower?", "Where is the Eiffel Tower?"),
-    pytest.param("Who decided, actually, when the troops would leave?", "Who decided when the troops would leave?",
-                 marks=pytest.mark.xfail(strict=True, reason="the tagger reads ', actually, when' as a restart (MODEL_CARD limits)")),
+    missed("Who decided, actually, when the troops would leave?", "Who decided when the troops would leave?",
+           "reads ', actually, when' as a restart"),
 ])
 def test_fillers_and_repetitions_are_removed(typed: str, meant: str):
     assert clean(typed) == meant

@@ -3,10 +3,9 @@ tagger the assistant loads, with its model card."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
-from conftest import REPO, clean_env
+from conftest import REPO, run_tiny_training
 
 sys.path.insert(0, str(REPO))  # training/ is a top-level folder of the repository, not part of the package
 
@@ -39,10 +38,7 @@ def test_the_held_out_articles_are_not_the_training_ones():
 
 def test_tiny_training_run_writes_a_tagger_the_assistant_loads(tmp_path):
     out = tmp_path / "disfluency"
-    run = subprocess.run([sys.executable, "-m", "training.train_disfluency", "--tiny", "--out", str(out)],
-                         cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert f"model written to {out}" in run.stdout
+    run_tiny_training("train_disfluency", out, timeout=600)
     figures = json.loads((out / "figures.json").read_text())
     report = figures["evaluation"]["tagger"]["report"]
     assert report["questions"] > 100 and 0 <= report["damage_fluent"] <= 1

@@ -302,7 +302,8 @@ def aside(q: list, source: Source, rng: random.Random) -> list | None:
         head = pieces(rng.choice(["{}", "{}", "about {}", "{} question"]).format(topic), KEEP)
         head[0] = (head[0][0], KEEP, False)
         first = q[0][0]
-        if first[:1].isupper() and first.lower() in WH_WORDS | {"is", "did", "was", "does", "in"} and rng.random() < 0.7:
+        opens = first.lower() in WH_WORDS | {"is", "did", "was", "does", "in"}
+        if first[:1].isupper() and opens and rng.random() < 0.7:
             first = first.lower()
         return head + [(rng.choice([",", ",", ":", " -"]).strip(), KEEP, False)] + [(first, KEEP, True)] + q[1:]
     end = len(q) - 1 if q[-1][0] in "?.!" else len(q)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SETS = (("report", "held-out articles, synthetic"), ("unseen_phrases", "held-out articles, editing phrases never trained on"))
+SETS = (("report", "held-out articles, synthetic"),
+        ("unseen_phrases", "held-out articles, editing phrases never trained on"))
 
 
 def _table(evaluation: dict) -> str:
@@ -49,8 +50,8 @@ Two first-order linear-chain stages (Viterbi over keep/delete), each an averaged
 only: the second stage also reads what the first deleted around each token (a restart's abandoned words come
 *before* the editing phrase the first stage finds; the second sees that run, and the same word said after it).
 Its training tags come from first stages that never saw those questions (two halves, each tagged by the other's
-model). Features (hashed into 2^{recipe['bits']} weights, `tagger.npz`, float16): the word, its shape and suffix, the words and
-shapes up to 3 away, the position, whether the word (or one of its shape) comes again soon, the words around the
+model). Features (hashed into 2^{recipe['bits']} weights, `tagger.npz`, float16): the word, its shape and suffix, the
+words and shapes up to 3 away, the position, whether the word (or one of its shape) comes again soon, the words around the
 next comma or dash and before the next wh-word. Speed: {timing.get('p50', '?')} ms p50, {timing.get('p95', '?')} ms
 p95 a question (measured by the training run on a shared 2-core machine under heavy load; the p95 is
 that load's).

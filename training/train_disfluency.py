@@ -23,8 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from assistant.question.disfluency import (DELETE, FEATURE_BITS, Tagger, clean, context_features, features,  # noqa: E402
-                                  hashed, tokenize, viterbi)
+from assistant.question.disfluency import (DELETE, FEATURE_BITS, Tagger, clean,  # noqa: E402
+                                           context_features, features, hashed, tokenize, viterbi)
 from training.disfluency import (EDITS, UNCHANGED, UNSEEN_EDITS, Example, examples, read_heldout,  # noqa: E402
                                  read_sources, split_sources)
 
@@ -165,7 +165,7 @@ def same(cleaned: str, fluent: str) -> bool:
     """Token for token the same question, whatever the spacing, the first letter's case aside."""
     a = [cleaned[x:y] for x, y in tokenize(cleaned)]
     b = [fluent[x:y] for x, y in tokenize(fluent)]
-    return [t.lower() if k == 0 else t for k, t in enumerate(a)] == [t.lower() if k == 0 else t for k, t in enumerate(b)]
+    return a[1:] == b[1:] and [t.lower() for t in a[:1]] == [t.lower() for t in b[:1]]
 
 
 def figures(cleaner, data: list[Example]) -> dict:
@@ -261,12 +261,14 @@ def main(argv: list[str] | None = None) -> None:
     run = {"history": history, "delete_bias": best_bias,
            "best_epoch": [h["best_epoch"] for h in history if h.get("stage") == "stage 2" and "best_epoch" in h][0]}
 
-    evaluation = {"tagger": {"report": rounded(figures(tagger, report)), "unseen_phrases": rounded(figures(tagger, unseen)),
-                             "wiki_disfluent": wiki_check(tagger)}}
+    def measured(cleaner) -> dict:
+        return {"report": rounded(figures(cleaner, report)), "unseen_phrases": rounded(figures(cleaner, unseen)),
+                "wiki_disfluent": wiki_check(cleaner)}
+
+    evaluation = {"tagger": measured(tagger)}
     rules = rules_cleaner()
     if rules is not None:
-        evaluation["rules"] = {"report": rounded(figures(rules, report)), "unseen_phrases": rounded(figures(rules, unseen)),
-                               "wiki_disfluent": wiki_check(rules)}
+        evaluation["rules"] = measured(rules)
     timing = speed(tagger, [e.text for e in report[:2000]])
     args.out.mkdir(parents=True, exist_ok=True)
     weights = tagger.weights.astype(np.float16)
