@@ -38,6 +38,24 @@ def shape(token: str) -> str:
     return out[:4]
 
 
+def recurrence(i: int, low: list[str], shapes: list[str], word) -> list[str]:
+    """Token i's features of the same word again soon: a repetition, or the repair of a correction ("the Romans,
+    no, the Greeks")."""
+    n, w, f = len(low), low[i], []
+    for d in range(1, 7):
+        if i + d < n and low[i + d] == w:
+            f.append("again=%d" % d)
+            f.append("again=%d|%s" % (d, word(i + d - 1)))
+            break
+    for d in range(2, 6):
+        if i + d < n and shapes[i + d] == shapes[i] and low[i + d][-2:] == w[-2:] and w[:1].isalnum():
+            f.append("like=%d|%s" % (d, word(i + 1)))
+            break
+    if i + 2 < n and low[i:i + 2] == low[i + 2:i + 4]:
+        f.append("bigram-again")
+    return f
+
+
 def features(tokens: list[str]) -> list[list[str]]:
     """The feature names of each token: the word, its neighbours up to 3 away, shapes, where the next break, the
     next wh-word and the next recurrence of the word are, and the words around them (the editing phrase)."""
@@ -70,18 +88,7 @@ def features(tokens: list[str]) -> list[list[str]]:
             f.append("first")
         if w[:1].isalpha() and tokens[i][:1].isupper() and i > 0:
             f.append("cap")
-        # the same word again soon: a repetition, or the repair of a correction ("the Romans, no, the Greeks")
-        for d in range(1, 7):
-            if i + d < n and low[i + d] == w:
-                f.append("again=%d" % d)
-                f.append("again=%d|%s" % (d, word(i + d - 1)))
-                break
-        for d in range(2, 6):
-            if i + d < n and shapes[i + d] == shapes[i] and low[i + d][-2:] == w[-2:] and w[:1].isalnum():
-                f.append("like=%d|%s" % (d, word(i + 1)))
-                break
-        if i + 2 < n and low[i:i + 2] == low[i + 2:i + 4]:
-            f.append("bigram-again")
+        f += recurrence(i, low, shapes, word)
         b = next_break[i + 1] if i + 1 <= n else n
         if b < n:
             f += ["brk=%d" % min(b - i, 6), "brk+1=" + word(b + 1), "brk-1=" + word(b - 1),
