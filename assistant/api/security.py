@@ -6,14 +6,13 @@ import hashlib
 import hmac
 import time
 from collections import deque
-from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..access import Caller, change_refusal, foreign_origin, is_loopback, keyless_caller
+from ..access import Caller, change_refusal, foreign_host, foreign_origin, is_loopback, keyless_caller
 from ..config import Settings
 from ..proxy import public_root
 from .errors import ApiError, error_response
@@ -54,7 +53,7 @@ class Keys:
     def __init__(self, settings: Settings):
         self.admin_keys = list(settings.api_keys)
         self.read_keys = list(settings.read_keys)
-        self.public_netloc = public_root(settings.root_path).netloc
+        self.public = public_root(settings.root_path)
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
 
     def role_of(self, key: str) -> str | None:
@@ -68,10 +67,11 @@ class Keys:
         return role
 
     def caller(self, request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller:
-        origin = foreign_origin({k.lower(): v for k, v in request.headers.items()}, self.public_netloc)
+        origin = foreign_origin({k.lower(): v for k, v in request.headers.items()}, self.public.netloc)
+        host = foreign_host(request.headers.get("host", ""), self.public.hostname)
         client = request.client.host if request.client else ""
         if not (self.admin_keys or self.read_keys):
-            keyless = keyless_caller(client, origin)
+            keyless = keyless_caller(client, origin, host)
             self.limiter.check(keyless.identity)
             return keyless
         key = credentials.credentials.strip() if credentials else ""
@@ -89,7 +89,7 @@ class Keys:
             # A widget's key is shared by every visitor of its pages: each visitor gets the limit, not all together.
             identity += "|client:" + client
         self.limiter.check(identity)
-        return Caller(role=role, identity=identity, origin=origin)
+        return Caller(role=role, identity=identity, origin=origin, foreign_host=host)
 
 
 async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
@@ -170,8 +170,8 @@ class Guard:
                 return error_response(403, "this server only answers this machine: configure API keys "
                                       "(ASSISTANT_API_KEYS / ASSISTANT_READ_KEYS) or start it with --allow-remote",
                                       "permission_error")
-            host = urlsplit("//" + headers.get("host", "localhost")).hostname or ""
-            if not is_loopback(host) and host != self.public.hostname:
+            host = foreign_host(headers.get("host", ""), self.public.hostname)
+            if host is not None:
                 # A page that rebinds its own DNS name to 127.0.0.1 must not reach a local, keyless server;
                 # a proxy's own name is declared with a full-URL root path.
                 return error_response(403, f"unexpected Host {host!r} for a local-only server (behind a proxy, "
