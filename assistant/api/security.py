@@ -2,6 +2,7 @@
 assistant/access.py, shared with the chat page)."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -45,6 +46,45 @@ class RateLimiter:
         if len(self.hits) > 10_000:  # forget idle clients so the table cannot grow without bound
             for key in [k for k, v in self.hits.items() if not v or v[-1] <= now - RATE_WINDOW_S]:
                 del self.hits[key]
+
+
+class FailedSignIns:
+    """Wrong keys and refused sign-ins, per client address: each failure in the last `window_s` slows the answer to
+    the next one (DELAY_S, doubling, at most MAX_DELAY_S); after `limit` of them, attempts are refused with 429 until
+    the oldest leaves the window. A right key does not wipe the count: guessing between two right answers is still
+    guessing."""
+
+    DELAY_S = 0.1
+    MAX_DELAY_S = 2.0
+
+    def __init__(self, limit: int = 10, window_s: float = 600.0):
+        self.limit, self.window_s = limit, window_s
+        self.failures: dict[str, deque[float]] = {}
+
+    def recent(self, client: str) -> deque[float]:
+        now = time.monotonic()
+        times = self.failures.get(client, deque())
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if not times:
+            self.failures.pop(client, None)
+        return times
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds until client may try again, or None when it may now."""
+        times = self.recent(client)
+        if len(times) < self.limit:
+            return None
+        return max(1, int(times[0] + self.window_s - time.monotonic()) + 1)
+
+    def fail(self, client: str) -> float:
+        """Count a failure; returns how long to hold its answer."""
+        times = self.failures.setdefault(client, self.recent(client))
+        times.append(time.monotonic())
+        if len(self.failures) > 10_000:  # forget quiet clients so the table cannot grow without bound
+            for key in [k for k in self.failures if not self.recent(k)]:
+                self.failures.pop(key, None)
+        return min(self.MAX_DELAY_S, self.DELAY_S * 2 ** (len(times) - 1))
 
 
 class Keys:
@@ -111,6 +151,7 @@ class Guard:
         self.settings = settings
         self.local_only = not (settings.api_keys or settings.read_keys) and not settings.allow_remote
         self.public = public_root(settings.root_path)
+        self.sign_ins = FailedSignIns()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -121,6 +162,12 @@ class Guard:
             return await refusal(scope, receive, send)
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if self.signs_in(scope, headers):
+            client = (scope.get("client") or ("", 0))[0]
+            if (retry := self.sign_ins.retry_after(client)) is not None:
+                return await error_response(429, f"too many wrong keys or passwords from {client}; retry in {retry} s",
+                                            "rate_limit_error", {"Retry-After": str(retry)})(scope, receive, send)
+            send = self.counting_failures(scope, send, client)
         limit = self.body_limit(headers)
         length = headers.get("content-length", "")
         if length.isdigit():
@@ -128,6 +175,24 @@ class Guard:
                 return await self.too_large(limit)(scope, receive, send)
             return await self.app(scope, receive, send)  # the server reads no more than Content-Length
         await self.chunked(scope, receive, send, limit)
+
+    @staticmethod
+    def signs_in(scope, headers: dict[str, str]) -> bool:
+        """Whether the request tries a credential: an API key, or the chat page's sign-in form."""
+        return "authorization" in headers or (scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login"))
+
+    def counting_failures(self, scope, send, client: str):
+        """send, counting a refused credential (401, or the sign-in form's 4xx) and holding that answer a while."""
+        login = scope["path"].rstrip("/").endswith("/login")
+
+        async def counted_send(message):
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if status == 401 or (login and 400 <= status < 500 and status != 429):
+                    await asyncio.sleep(self.sign_ins.fail(client))
+            await send(message)
+
+        return counted_send
 
     async def chunked(self, scope, receive, send, limit: int) -> None:
         """No Content-Length: read the body here, up to the limit, and hand it on."""
