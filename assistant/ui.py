@@ -30,6 +30,7 @@ UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 CONTEXT_CHARS = 100  # text shown either side of a cited span in the sources panel
 EXAMPLES = 4  # example questions offered under the chat
 EXAMPLE_DOCS = 40  # documents read to draw them from
+UPLOAD_CACHE_S = (600, 3600)  # every 10 minutes, Gradio deletes the uploads older than an hour
 DELTA_REFRESH_S = 0.15  # raw-text updates between verified sentences are sent at most this often
 
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
@@ -500,11 +501,18 @@ class ChatUI:
 
     # -- the collection -----------------------------------------------------------------------------
     def upload(self, files, request: gr.Request, progress=gr.Progress()):
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        try:
+            return self.add_files(paths, request, progress)
+        finally:  # the index holds their text now (or refused them): the copies in Gradio's folder must not pile up
+            for path in paths:
+                path.unlink(missing_ok=True)
+
+    def add_files(self, paths: list[Path], request: gr.Request, progress: gr.Progress):
         if refusal := refusal_to_change(self.policy, request):
             return refusal, gr.skip()
-        if not files:
+        if not paths:
             return '<div class="aui-result fail">Choose one or more files first.</div>', gr.skip()
-        paths = [Path(f if isinstance(f, str) else f.name) for f in files]
         tally = UploadTally()
         for i, path in enumerate(paths):
             progress((i, len(paths)), desc=f"ingesting {path.name}")
@@ -572,7 +580,8 @@ class ChatUI:
     def create_app(self) -> gr.Blocks:
         """The page (not started: mount it, or launch())."""
         css = (STATIC / "ui.css").read_text(encoding="utf-8")
-        with gr.Blocks(title="Ask your articles", analytics_enabled=False) as demo:
+        # delete_cache: files uploaded but never added (the tab left, the event refused) go within the hour
+        with gr.Blocks(title="Ask your articles", analytics_enabled=False, delete_cache=UPLOAD_CACHE_S) as demo:
             turns = gr.State([])
             header = gr.HTML(self.stats(), head=f"<style>{css}</style>", js_on_load=None, apply_default_css=False,
                              elem_id="aui-header")

@@ -252,7 +252,10 @@ class Guard:
 def secure(app: FastAPI, settings: Settings) -> None:
     """Keys and rate limits for the routes; the Guard and CORS in front of everything. Call it last: the middleware
     added last is outermost, so CORS headers go on every answer (errors included) and the widget can read them."""
+    from ..gradio_guard import GradioGuard
+
     app.state.keys = Keys(settings)
+    app.add_middleware(GradioGuard, settings=settings, state=app.state)  # inside the Guard: bodies already bounded
     app.add_middleware(Guard, settings=settings)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
