@@ -260,3 +260,14 @@ def test_each_client_address_has_its_own_rate_bucket(forged_index: Path, tmp_pat
                 assert codes == [200, 200, 429], (address, codes)
     finally:
         server.stop()
+
+
+def test_a_parser_bomb_is_refused_from_a_scan_before_the_parse(app_server: str):
+    """100,000 nested <div> (1.1 MB): refused by the scan of its tags, which says where the nesting passed the limit
+    (the parser took 45 s to build that tree before refusing it; bench/attack.py times the refusal)."""
+    bomb = b"<html><body>" + b"<div>" * 100_000 + b"x" + b"</div>" * 100_000 + b"</body></html>"
+    with httpx.Client(base_url=app_server, timeout=120) as client:
+        r = client.post("/api/documents", files={"file": ("bomb.html", bomb, "text/html")})
+    assert r.status_code == 422, r.text[:300]
+    message = r.json()["error"]["message"]
+    assert "nested too deeply (over 512 levels at character 2,572" in message and "max_html_depth" in message
