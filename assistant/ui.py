@@ -21,7 +21,7 @@ import gradio as gr
 from .access import change_refusal, page_caller
 from .config import Settings
 from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
-from .uploads import UploadTally
+from .uploads import UPLOAD_ROOT, UploadTally
 
 log = logging.getLogger(__name__)
 
@@ -529,12 +529,13 @@ class ChatUI:
     def reindex(self, request: gr.Request, progress=gr.Progress()):
         if refusal := refusal_to_change(self.policy, request):
             return refusal
-        docs = self.assistant.documents()
+        everything = self.assistant.documents()
+        docs = [d for d in everything if d.root != UPLOAD_ROOT]
+        uploads = len(everything) - len(docs)
         # Nested sources came from a folder: mirror it. Flat ones are re-read file by file (same ids), so a file
         # that was ingested on its own does not pull its neighbours in.
         folders = sorted({d.root for d in docs if d.root and "/" in d.source})
         files = sorted({str(Path(d.root) / d.source) for d in docs if d.root and "/" not in d.source and d.root not in folders})
-        uploads = sum(1 for d in docs if not d.root)
         if not folders and not files:
             return '<div class="aui-result">Nothing to re-index: every document was uploaded (its file is stored only in the index).</div>'
         progress(0, desc="re-indexing")

@@ -125,3 +125,23 @@ def test_uploads_into_gradios_folder_need_the_upload_right_and_are_removed(serve
         assert "Uploaded" in json.dumps(message["output"]["data"])
         assert not Path(file_data["path"]).exists()
     assert len(collection(assistant)) == len(before) + 1
+
+
+def test_reindex_leaves_uploaded_documents_as_they_are(server, tmp_path: Path, monkeypatch):
+    """Re-index re-reads source files; an upload has none (its text is in the index). It must neither fail on them
+    nor read a same-named file from the server's working directory."""
+    url, app, assistant = server(rate_limit_per_minute=0)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "uploads").mkdir()
+    (tmp_path / "uploads" / "ferry.txt").write_text("A planted file in the server's working directory.\n")
+    with httpx.Client(base_url=url, timeout=120) as client:
+        r = client.post("/api/documents", files={"file": ("ferry.txt", NEW_ARTICLE, "text/plain")})
+        assert r.status_code == 201
+        before = collection(assistant)
+        page = Page(client)
+        reindex = next(d for d in page.config["dependencies"] if d.get("api_name") == "reindex")
+        status, message = page.event(reindex["id"], [])
+        assert status == 200 and message["success"], message
+        shown = json.dumps(message["output"]["data"])
+        assert "1 uploaded documents kept as they are" in shown and "ferry.txt" not in shown, shown
+    assert collection(assistant) == before
