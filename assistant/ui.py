@@ -76,7 +76,7 @@ class ChatTurn:
     query: str = ""
     sentences: list[Sentence] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
-    pending: str = ""  # raw text produced but not yet verified
+    pending: str = ""  # raw text produced but not yet verified (never shown: only that a sentence is being checked)
     answer: Answer | None = None
     error: str = ""
 
@@ -152,7 +152,9 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
     else:
         body = " ".join(render_sentence(turn_no, s, cites) for s in sentences)
         if t.pending.strip():
-            body += f' <span class="aui-pending aui-typing">{esc(t.pending.strip())}</span>'
+            # The model's raw words are not shown until their sentence is verified against what it cites: a
+            # reply that says "ignore the articles" must not stand on the page while it is being checked.
+            body += ' <span class="aui-pending aui-typing">Checking the next sentence against the articles</span>'
         elif not t.done:
             body += ' <span class="aui-pending aui-typing">' + ("Reading the articles" if t.query else "Searching") + "</span>"
         parts.append(f"<p>{body}</p>")

@@ -116,6 +116,23 @@ class Page:
                         return 200, message
         return 200, None
 
+    def updates(self, fn_index: int, data: list) -> list[list]:
+        """Run one event; every output it sent the page, in order (a generator's intermediate updates too)."""
+        r = self.client.post("/gradio_api/queue/join", headers=self.headers, json={
+            "data": data, "fn_index": fn_index, "session_hash": self.session, "event_data": None, "trigger_id": None})
+        r.raise_for_status()
+        sent = []
+        with self.client.stream("GET", "/gradio_api/queue/data", params={"session_hash": self.session},
+                                headers=self.headers) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    message = json.loads(line[6:])
+                    if message.get("msg") in ("process_generating", "process_completed"):
+                        sent.append((message.get("output") or {}).get("data") or [])
+                    if message.get("msg") == "process_completed":
+                        break
+        return sent
+
     def upload(self, name: str, data: bytes) -> dict | None:
         """The file uploaded into Gradio's folder as an event's input, or None where the upload was refused."""
         r = self.client.post("/gradio_api/upload", headers=self.headers, files={"files": (name, data, "text/plain")})
