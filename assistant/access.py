@@ -20,13 +20,15 @@ class Caller:
     foreign_host: str | None = None  # the request's Host when it is none of this server's names (DNS rebinding)
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
+def is_loopback(client: str | None) -> bool:
+    """Whether a client address is this machine's. Only an address counts: a name ("localhost") can only have come
+    from a forwarded header (X-Forwarded-For: localhost), which anyone behind the proxy writes."""
+    if not client:
         return False
     try:
-        return ipaddress.ip_address(host.removeprefix("::ffff:")).is_loopback
+        return ipaddress.ip_address(client.removeprefix("::ffff:")).is_loopback
     except ValueError:
-        return host == "localhost"
+        return False
 
 
 @lru_cache(maxsize=1)

@@ -259,3 +259,15 @@ def test_a_page_at_a_foreign_name_changes_nothing_on_any_server_mode(server, mod
         statuses = call_every_route(client, app, before[0][0], {**admin, "Host": f"localhost:{url.rsplit(':', 1)[1]}"})
         assert statuses["POST /api/documents"] == 201, statuses
         assert collection(assistant) != before
+
+
+def test_a_forwarded_name_is_not_this_machine(server):
+    """X-Forwarded-For: localhost (from the local proxy, which passes on what its client wrote) is not this machine."""
+    url, app, assistant = server(allow_remote=True)
+    before = collection(assistant)
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for forwarded in ("localhost", "LOCALHOST", "localhost, 127.0.0.1"):
+            r = client.post("/api/documents", headers={"X-Forwarded-For": forwarded},
+                            files={"file": ("ferry.txt", NEW_ARTICLE, "text/plain")})
+            assert r.status_code == 403, (forwarded, r.status_code, r.text[:200])
+    assert collection(assistant) == before
