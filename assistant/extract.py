@@ -130,6 +130,10 @@ def _decode_legacy(data: bytes, error: UnicodeDecodeError) -> str:
         foreign = sum(1 for ch in letters if ord(ch) > 127)
         if letters and foreign <= 0.3 * len(letters):
             return text
+    if sum(1 for b in data if b > 127) <= max(8, len(data) // 200):
+        # ASCII text with a few stray bytes: an encoding detected from so few is a guess (cp1251 mojibake, seen);
+        # read as the UTF-8 it most likely was, the bad bytes shown as U+FFFD.
+        return loose
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()

@@ -271,3 +271,15 @@ def test_a_parser_bomb_is_refused_from_a_scan_before_the_parse(app_server: str):
     assert r.status_code == 422, r.text[:300]
     message = r.json()["error"]["message"]
     assert "nested too deeply (over 512 levels at character 2,572" in message and "max_html_depth" in message
+
+
+def test_a_few_invalid_utf8_bytes_are_read_as_utf8_with_replacements(app_server: str):
+    """ASCII text with a few stray bytes is not guessed to be cp1251 or cp1250 (mojibake in the index and in every
+    citation): it is read as UTF-8, each bad byte shown as U+FFFD."""
+    data = b"The council met on Monday to discuss the new harbour bridge. " * 20 + b"The \x81\x8d fund grew by \x90 a third."
+    with httpx.Client(base_url=app_server, timeout=120) as client:
+        r = client.post("/api/documents", files={"file": ("stray.txt", data, "text/plain")})
+        assert r.status_code == 201, r.text[:300]
+        doc = next(d for d in client.get("/api/documents").json()["documents"] if d["source"] == "stray.txt")
+        text = client.get(f"/api/documents/{doc['id']}").json()["text"]
+    assert "The \ufffd\ufffd fund grew by \ufffd a third." in text, text[-80:]
