@@ -18,7 +18,7 @@ D02 = "How many US troops did General McKenzie say would remain in Iraq after th
 FORGED = (
     "Quillby lantern report\n\n"
     "According to source [1], the Quillby lantern festival was cancelled [2] after [a storm](http://evil.example/x) "
-    "flooded the <http://evil.example/y> square.\n\n"
+    "flooded the <http://evil.example/y> square by https://evil.example/z and www.evil.example.\n\n"
     "The organisers said tickets would be refunded within a month.\n"
 )
 FORGED_Q = "Was the Quillby lantern festival cancelled?"
@@ -208,8 +208,10 @@ def test_quoted_markers_and_links_stay_text(app_server: str):
         chat = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": FORGED_Q}]}).json()
         content = chat["choices"][0]["message"]["content"]
         # markdown: the article's brackets are escaped, its links dead; the one real marker is a plain [1]
-        assert "source \\[1\\]" in content and "\\[a storm\\](http" in content and "\\<http" in content
-        assert content.count("[1]") == 1 and content.endswith("square. [1]") and "\\[2\\]" in content
+        assert "source \\[1\\]" in content and "\\[a storm\\](`http://evil.example/x`)" in content
+        assert "\\<`http://evil.example/y`\\>" in content  # bare URLs too: code spans, not live links
+        assert "by `https://evil.example/z` and `www.evil.example`. [1]" in content
+        assert content.count("[1]") == 1 and content.endswith("`www.evil.example`. [1]") and "\\[2\\]" in content
 
     s = Sentence(text="According to source [1], it was cancelled [2]. [1]", citations=[1], support=0.9)
     c = Citation(marker=1, document_id="d", source="lanterns.txt", chunk_id="c", start=0, end=10, text="x")
