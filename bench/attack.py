@@ -59,7 +59,7 @@ class Servers:
         self.seed = build_index(work / "seed-index", SEEDS)
 
     def start(self, **settings):
-        from assistant.api import create_app
+        from assistant.server.api import create_app
         from assistant.config import Settings
         from assistant.core import Assistant
 
@@ -108,7 +108,7 @@ def suite_rebinding(t: Tally, servers: Servers) -> None:
 
 
 def suite_outage(t: Tally, work: Path) -> None:
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
 
     port = free_port()

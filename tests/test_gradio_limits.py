@@ -22,7 +22,7 @@ def seed_index(seeds_dir: Path, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def server(seed_index: Path, tmp_path: Path):
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
     from assistant.core import Assistant
 

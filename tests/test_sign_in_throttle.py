@@ -10,7 +10,7 @@ from servers import ADMIN_KEY, READ_KEY, ThreadServer
 
 
 def test_wrong_keys_and_passwords_are_slowed_then_refused_per_address(tmp_path: Path):
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
 
     settings = Settings(index_dir=tmp_path / "index", api_keys=[ADMIN_KEY], read_keys=[READ_KEY], rate_limit_per_minute=0)

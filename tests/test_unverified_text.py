@@ -30,7 +30,7 @@ def strings(value) -> list[str]:
 
 
 def test_streamed_llm_text_is_not_shown_before_it_is_verified(seed_index: Path):
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
     from assistant.core import Assistant
 
