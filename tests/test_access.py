@@ -25,7 +25,8 @@ def seed_index(seeds_dir: Path, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def server(seed_index: Path, tmp_path: Path):
-    """start(**settings): the whole app over a private copy of the seed index under uvicorn; yields (url, app, assistant)."""
+    """start(**settings): the whole app over a private copy of the seed index under uvicorn (rate limits off unless
+    settings say); yields (url, app, assistant)."""
     from assistant.server.api import create_app
     from assistant.config import Settings
     from assistant.core import Assistant
@@ -35,7 +36,7 @@ def server(seed_index: Path, tmp_path: Path):
     def start(**settings):
         index = copy_index(seed_index, tmp_path / f"index-{len(running)}")
         assistant = Assistant(Settings(index_dir=index))
-        app = create_app(Settings(index_dir=index, rate_limit_per_minute=0, **settings), assistant)
+        app = create_app(Settings(**{"index_dir": index, "rate_limit_per_minute": 0, **settings}), assistant)
         running.append(ThreadServer(app))
         return running[-1].url, app, assistant
 

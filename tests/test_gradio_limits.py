@@ -7,37 +7,10 @@ import json
 from pathlib import Path
 
 import httpx
-import pytest
 
-from servers import ThreadServer, build_index, copy_index
-from test_access import NEW_ARTICLE, REMOTE, Page, collection
+from test_access import NEW_ARTICLE, REMOTE, Page, collection, seed_index, server  # noqa: F401  (fixtures)
 
 QUESTION = "When does the Quillby ferry timetable change?"
-
-
-@pytest.fixture(scope="module")
-def seed_index(seeds_dir: Path, tmp_path_factory) -> Path:
-    return build_index(tmp_path_factory.mktemp("gradio-index") / "index", seeds_dir)
-
-
-@pytest.fixture
-def server(seed_index: Path, tmp_path: Path):
-    from assistant.server.api import create_app
-    from assistant.config import Settings
-    from assistant.core import Assistant
-
-    running = []
-
-    def start(**settings):
-        index = copy_index(seed_index, tmp_path / f"index-{len(running)}")
-        assistant = Assistant(Settings(index_dir=index))
-        app = create_app(Settings(index_dir=index, **settings), assistant)
-        running.append(ThreadServer(app))
-        return running[-1].url, app, assistant
-
-    yield start
-    for s in running:
-        s.stop()
 
 
 def error_of(r: httpx.Response) -> str:
