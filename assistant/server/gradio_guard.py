@@ -134,8 +134,8 @@ class GradioGuard:
         name = fn.api_name or ""
         if name in COUNTED:
             self.count(request)
-        if name in ("ask", "respond"):
-            self.check_question(name, data)
+        if name == "ask":  # (the chat box's own event says what is wrong with a question in the chat)
+            self.check_question(data)
         elif name == "document":
             await self.check_document(data)
 
@@ -145,16 +145,8 @@ class GradioGuard:
         names = [p for p in inspect.signature(fn.fn).parameters if p not in ("request", "progress", "evt")]
         return [payload.get(p) for p in names]
 
-    def check_question(self, name: str, data: list) -> None:
-        if name == "respond":  # the chat box: the question; the history is the page's own state on the server
-            question = data[0] if data else None
-            if question is None or question == "":
-                return  # the page ignores an empty box
-            if not isinstance(question, str):
-                raise ApiError(422, "invalid request: the question must be a string")
-            history: list = []
-        else:
-            question, history = (data + [None, None])[:2]
+    def check_question(self, data: list) -> None:
+        question, history = (data + [None, None])[:2]
         try:
             req = AskRequest.model_validate({"question": question, "history": history or []})
         except ValidationError as exc:
