@@ -94,10 +94,13 @@ class GradioGuard:
         client = request.client.host if request.client else ""
         self.state.keys.limiter.check("client:" + client)
 
+    def check_signed_in(self, request: Request) -> None:
+        """On a keyed server the page is for those signed in (Gradio's own rule): 401 before anything is checked."""
+        if (self.settings.api_keys or self.settings.read_keys) and self.username(request) is None:
+            raise ApiError(401, "sign in first (the chat page's password is an admin API key)", "authentication_error")
+
     def check_upload(self, request: Request) -> None:
-        if self.settings.api_keys or self.settings.read_keys:
-            if self.username(request) is None:
-                raise ApiError(401, "sign in to upload files", "authentication_error")
+        self.check_signed_in(request)
         if refusal := change_refusal(self.caller(request)):
             raise ApiError(403, refusal, "permission_error")
 
@@ -109,6 +112,7 @@ class GradioGuard:
             raise ApiError(404, f"no event {event_id[:64]!r} (it finished, or never started)", "not_found_error")
 
     async def check_event(self, request: Request, path: str, body: bytes) -> None:
+        self.check_signed_in(request)
         try:
             payload = json.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:

@@ -133,8 +133,14 @@ class Keys:
 
 
 async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Caller:
-    """The dependency every API route takes: the authenticated, rate-counted caller."""
-    return request.app.state.keys.caller(request, credentials)
+    """The dependency every API route takes: the authenticated, rate-counted caller. A wrong key counts against its
+    address (FailedSignIns), and its answer is held a while."""
+    try:
+        return request.app.state.keys.caller(request, credentials)
+    except ApiError as exc:
+        if exc.status == 401 and credentials is not None and credentials.credentials.strip():
+            await asyncio.sleep(request.app.state.sign_ins.fail(request.client.host if request.client else ""))
+        raise
 
 
 def admin_only(caller: Caller) -> None:
@@ -146,12 +152,12 @@ def admin_only(caller: Caller) -> None:
 class Guard:
     """ASGI middleware in front of everything (the UI too): who may connect, from which page, with how big a body."""
 
-    def __init__(self, app, settings: Settings):
+    def __init__(self, app, settings: Settings, sign_ins: FailedSignIns):
         self.app = app
         self.settings = settings
+        self.sign_ins = sign_ins
         self.local_only = not (settings.api_keys or settings.read_keys) and not settings.allow_remote
         self.public = public_root(settings.root_path)
-        self.sign_ins = FailedSignIns()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -167,7 +173,8 @@ class Guard:
             if (retry := self.sign_ins.retry_after(client)) is not None:
                 return await error_response(429, f"too many wrong keys or passwords from {client}; retry in {retry} s",
                                             "rate_limit_error", {"Retry-After": str(retry)})(scope, receive, send)
-            send = self.counting_failures(scope, send, client)
+            if self.login(scope):
+                send = self.counting_failures(send, client)
         limit = self.body_limit(headers)
         length = headers.get("content-length", "")
         if length.isdigit():
@@ -177,19 +184,20 @@ class Guard:
         await self.chunked(scope, receive, send, limit)
 
     @staticmethod
-    def signs_in(scope, headers: dict[str, str]) -> bool:
-        """Whether the request tries a credential: an API key, or the chat page's sign-in form."""
-        return "authorization" in headers or (scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login"))
+    def login(scope) -> bool:
+        return scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login")
 
-    def counting_failures(self, scope, send, client: str):
-        """send, counting a refused credential (401, or the sign-in form's 4xx) and holding that answer a while."""
-        login = scope["path"].rstrip("/").endswith("/login")
+    def signs_in(self, scope, headers: dict[str, str]) -> bool:
+        """Whether the request tries a credential: an API key, or the chat page's sign-in form."""
+        return "authorization" in headers or self.login(scope)
+
+    def counting_failures(self, send, client: str):
+        """send, counting a refused sign-in (the form's 4xx) and holding that answer a while; wrong API keys are
+        counted where they are found wrong (caller)."""
 
         async def counted_send(message):
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                if status == 401 or (login and 400 <= status < 500 and status != 429):
-                    await asyncio.sleep(self.sign_ins.fail(client))
+            if message["type"] == "http.response.start" and 400 <= message["status"] < 500 and message["status"] != 429:
+                await asyncio.sleep(self.sign_ins.fail(client))
             await send(message)
 
         return counted_send
@@ -255,8 +263,9 @@ def secure(app: FastAPI, settings: Settings) -> None:
     from ..gradio_guard import GradioGuard
 
     app.state.keys = Keys(settings)
+    app.state.sign_ins = FailedSignIns()
     app.add_middleware(GradioGuard, settings=settings, state=app.state)  # inside the Guard: bodies already bounded
-    app.add_middleware(Guard, settings=settings)
+    app.add_middleware(Guard, settings=settings, sign_ins=app.state.sign_ins)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"], max_age=600,
