@@ -243,7 +243,8 @@ def suite_stream(t: Tally, servers: Servers) -> None:
         with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
             page = Page(client)
             respond = next(d for d in page.config["dependencies"] if d.get("api_name") == "respond")
-            updates = page.updates(respond["id"], ["What did the report say about the coalition?", None])
+            updates = page.updates(respond["id"], ["What did the report say about the coalition?"]
+                                   + [None] * (len(respond["inputs"]) - 1))
         forming = []
         for update in updates:
             sent = " ".join(strings(update))

@@ -102,10 +102,11 @@ class Page:
         config = client.get("/config", headers=self.headers)
         self.config = config.json() if config.status_code == 200 else None
 
-    def event(self, fn_index: int, data: list) -> tuple[int, dict | None]:
-        """Run one event; (HTTP status of joining the queue, the completed message or None)."""
+    def event(self, fn_index: int, data: list, event_data: dict | None = None) -> tuple[int, dict | None]:
+        """Run one event (event_data: what a click sent, e.g. a row's Remove); (HTTP status of joining the queue,
+        the completed message or None)."""
         r = self.client.post("/gradio_api/queue/join", headers=self.headers, json={
-            "data": data, "fn_index": fn_index, "session_hash": self.session, "event_data": None, "trigger_id": None})
+            "data": data, "fn_index": fn_index, "session_hash": self.session, "event_data": event_data, "trigger_id": None})
         if r.status_code != 200:
             return r.status_code, None
         with self.client.stream("GET", "/gradio_api/queue/data", params={"session_hash": self.session},
@@ -154,7 +155,7 @@ def every_event(page: Page, config: dict, doc_id: str) -> list[str]:
         data = [values.get(kinds.get(i)) for i in dep["inputs"]]
         if dep["api_name"] == "ask":
             data = [QUESTION, []]
-        status, message = page.event(dep["id"], data)
+        status, message = page.event(dep["id"], data, {"remove": doc_id})  # a click on a row's Remove, too
         if message is not None and message.get("success"):
             answers.extend(str(v) for v in message["output"].get("data", []) if isinstance(v, str))
     return answers

@@ -42,7 +42,8 @@ def test_streamed_llm_text_is_not_shown_before_it_is_verified(seed_index: Path):
         with httpx.Client(base_url=server.url, timeout=120) as client:
             page = Page(client)
             respond = next(d for d in page.config["dependencies"] if d.get("api_name") == "respond")
-            updates = page.updates(respond["id"], ["What did the report say about the coalition?", None])
+            updates = page.updates(respond["id"], ["What did the report say about the coalition?"]
+                                   + [None] * (len(respond["inputs"]) - 1))
         forming = []  # the HTML sent while the answer formed (Gradio sends later updates as diffs: their strings)
         for update in updates:
             sent = " ".join(strings(update))
