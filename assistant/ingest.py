@@ -275,6 +275,7 @@ def recover(store: Store) -> None:
     was killed half way: drop the chunks it wrote without their document record."""
     if store.revision() % 2:
         drop_orphan_chunks(store)
+        store.log_unknown_changes()  # the killed writer may have written documents it never logged
         store.commit_start()  # even again: the index is whole
 
 

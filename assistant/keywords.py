@@ -304,10 +304,14 @@ class KeywordIndex:
         (tmp / "meta.json").write_text(json.dumps({"revision": self.revision, "collection_id": self.collection_id,
                                                      "seen": self.seen, "format": 2}))
         old = self.path.with_name(self.path.name + f".old{os.getpid()}-{threading.get_ident()}")
-        if self.path.exists():
-            self.path.rename(old)
-        tmp.rename(self.path)
+        try:
+            if self.path.exists():
+                self.path.rename(old)
+            tmp.rename(self.path)
+        except OSError:
+            pass  # another process saved at the same moment: its copy serves (a saved copy only shortens a replay)
         shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
     def _compact(self) -> None:
         """Removed rows dropped, the others renumbered in order, the tail folded into the base."""

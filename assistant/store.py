@@ -19,6 +19,7 @@ from .schema import AssistantError, Chunk, Document
 PAGE = 1000  # Chroma get() page size; large collections are read in pages
 LOG_SLACK = 8  # change-log entries this many revisions behind the applied one are read again (concurrent writers)
 LOG_IDS = 1000  # document ids per change-log entry
+EVERYTHING = "*"  # a change-log entry naming it: every replica rebuilds its keyword index from the collection
 
 
 def open_chroma(settings: Settings):
@@ -187,6 +188,10 @@ class Store:
             self.chunks.delete(ids=chunk_ids[k:k + PAGE])
         self._log_changes(sorted(docs))
 
+    def log_unknown_changes(self) -> None:
+        """Record that the collection changed in ways the log does not name (a writer killed half way)."""
+        self._log_changes([EVERYTHING])
+
     def _log_changes(self, document_ids: list[str]) -> None:
         """Record that these documents changed, under the revision the writer's commit() will set: every replica's
         keyword index re-reads exactly these documents (written before the log, so a reader never applies an entry
@@ -270,6 +275,9 @@ class Store:
             got = self.changes.get(where={"revision": {"$gt": index.revision - LOG_SLACK}}, include=["documents"])
             fresh = [(i, d) for i, d in zip(got["ids"], got["documents"]) if i not in seen]
             changed = sorted({doc for _, d in fresh for doc in json.loads(d)})
+            if EVERYTHING in changed:
+                self._rebuild_keywords(revision)
+                return
             index.remove_documents(changed)
             for k in range(0, len(changed), PAGE // 10):
                 part = changed[k:k + PAGE // 10]
