@@ -27,7 +27,7 @@ SETS = {"wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wi
 def record(out: Path, cache: Path | None, names: list[str]) -> None:
     from assistant.config import Settings
     from assistant.core import Assistant
-    from assistant.eval import replay
+    from assistant.evaluation.run import replay
 
     recorded: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -91,10 +91,10 @@ def test_a_document_removed_on_one_replica_is_never_found_by_keyword_on_the_othe
 def test_each_store_applies_the_other_ones_changes_to_its_keyword_index(chroma_server: str, tmp_path: Path):
     """Two stores on one collection (two machines): what one adds the other finds by keyword at once, what one
     removes the other never finds again, each learning it from the change log."""
-    from assistant.chunking import chunk_id
+    from assistant.ingest.chunking import chunk_id
     from assistant.config import Settings
     from assistant.schema import Chunk, Document
-    from assistant.store import Store
+    from assistant.index.store import Store
 
     def store(name: str) -> Store:
         return Store(Settings.load(index_dir=tmp_path / name, chroma_url=chroma_server, collection="keywords_log"))
