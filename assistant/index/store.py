@@ -59,7 +59,7 @@ class Store:
         self.documents = self.client.get_or_create_collection(f"{name}_documents")
         self.chunks = self._chunk_collection(name)
         key = hashlib.sha1((settings.chroma_url or "local").encode()).hexdigest()[:8]
-        self.changes = self.client.get_or_create_collection(f"{name}_changes")
+        self._changes = None  # the change log, opened on first use (an up-to-date reader never reads it)
         self.keywords = KeywordIndex(settings.index_dir / "keywords" / f"{name}-{key}")
         self._lock = threading.RLock()
         self._counted: tuple[int, int] | None = None  # (revision, chunks) of the last count
@@ -82,6 +82,13 @@ class Store:
         if self.embedder is not None:
             meta.update(embedder=self.embedder.name, dim=self.embedder.dim)
         return self.client.create_collection(name, metadata=meta, embedding_function=None)
+
+    @property
+    def changes(self):
+        """Which documents each write changed, by revision (see sync_keywords)."""
+        if self._changes is None:
+            self._changes = self.client.get_or_create_collection(f"{self.settings.collection}_changes")
+        return self._changes
 
     @property
     def embedder_name(self) -> str:
