@@ -64,7 +64,7 @@ def test_a_folder_of_hostile_files_costs_none_of_the_good_ones(seeds_dir: Path, 
 
 def test_a_collection_without_words_keeps_working(settings_factory, seeds_copy: Path, tmp_path: Path):
     from assistant.core import Assistant
-    from assistant.index.store import Bm25Index
+    from assistant.index.keywords import KeywordIndex
 
     emoji = tmp_path / "emoji"
     emoji.mkdir()
@@ -77,9 +77,11 @@ def test_a_collection_without_words_keeps_working(settings_factory, seeds_copy: 
     assert not assistant.ask(D02).abstained
 
     # an index that already holds chunks without a term (an earlier version took them) still builds and searches
-    bm25 = Bm25Index(tmp_path / "bm25")
-    bm25.build(["a", "b"], ["😀🚀🔥", "&&&"], 2, "c")
-    assert bm25.search("troops", 3) == [] and Bm25Index(tmp_path / "bm25").revision == 2
+    keywords = KeywordIndex(tmp_path / "keywords")
+    keywords.add_chunks([("a", "d", "😀🚀🔥"), ("b", "d", "&&&")])
+    keywords.revision, keywords.collection_id = 2, "c"
+    keywords.save()
+    assert keywords.search("troops", 3) == [] and KeywordIndex(tmp_path / "keywords").revision == 2
 
 
 def test_limits_are_settings_reported_as_reasons_before_the_work(settings_factory, tmp_path: Path):
