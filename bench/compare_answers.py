@@ -4,6 +4,7 @@ text, abstention, confidence, rewritten query and cited offsets recorded, and tw
     python bench/compare_answers.py record before.json [--index-cache DIR]   # on the old code
     python bench/compare_answers.py record after.json  [--index-cache DIR]   # on the new code
     python bench/compare_answers.py diff before.json after.json              # exit 1 when anything differs
+    python bench/compare_answers.py record seeds.json --sets seeds          # one set (wiki ingests for minutes)
 
 Sets: wiki_questions.jsonl on bench/data/wiki, seeds_extra.jsonl on ../shared/seeds (follow-ups asked after their
 history, as eval does; ASSISTANT_SEEDS names another seeds folder). A refactoring that must not change behaviour diffs empty.
@@ -20,21 +21,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SEEDS = Path(os.environ.get("ASSISTANT_SEEDS", ROOT.parent / "shared" / "seeds"))
+SEEDS = Path(os.environ.get("ASSISTANT_SEEDS", ROOT.parent / "shared" / "seeds"))  # another checkout's seeds
 SETS = {"wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wiki_questions.jsonl"),
         "seeds": (SEEDS, ROOT / "bench" / "data" / "seeds_extra.jsonl")}
 
 
-def record(out: Path, cache: Path | None, only: list[str] | None = None) -> None:
+def record(out: Path, cache: Path | None, names: list[str]) -> None:
     from assistant.config import Settings
     from assistant.core import Assistant
     from assistant.evaluation.run import replay
 
     recorded: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (docs, questions) in SETS.items():
-            if only and name not in only:
-                continue
+        for name in names:
+            docs, questions = SETS[name]
             assistant = Assistant(Settings.load(index_dir=(cache or Path(tmp)) / name))
             assistant.ingest([docs])
             for line in questions.read_text(encoding="utf-8").splitlines():
@@ -75,13 +75,13 @@ def main() -> None:
     rec = sub.add_parser("record")
     rec.add_argument("out", type=Path)
     rec.add_argument("--index-cache", type=Path, help="keep the indexes here between runs (ingest is idempotent)")
-    rec.add_argument("--only", nargs="+", choices=sorted(SETS), help="only these question sets (a quicker check)")
+    rec.add_argument("--sets", default=",".join(SETS), help=f"which sets, comma-separated (default {','.join(SETS)})")
     dif = sub.add_parser("diff")
     dif.add_argument("before", type=Path)
     dif.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "record":
-        record(args.out, args.index_cache, args.only)
+        record(args.out, args.index_cache, args.sets.split(","))
     else:
         sys.exit(diff(args.before, args.after))
 
