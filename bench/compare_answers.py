@@ -7,7 +7,8 @@ text, abstention, confidence, rewritten query and cited offsets recorded, and tw
     python bench/compare_answers.py record seeds.json --sets seeds          # one set (wiki ingests for minutes)
 
 Sets: wiki_questions.jsonl on bench/data/wiki, seeds_extra.jsonl on ../shared/seeds (follow-ups asked after their
-history, as eval does; ASSISTANT_SEEDS names another seeds folder). A refactoring that must not change behaviour diffs empty.
+history, as eval does; ASSISTANT_SEEDS names another seeds folder). A refactoring that must not change behaviour
+diffs empty.
 """
 from __future__ import annotations
 
