@@ -207,9 +207,12 @@ def test_quoted_markers_and_links_stay_text(app_server: str):
         assert sentence["body"].startswith("According to source [1]") and sentence["citations"] == [1]
         chat = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": FORGED_Q}]}).json()
         content = chat["choices"][0]["message"]["content"]
-        # markdown: the article's brackets are escaped, its links dead; the one real marker is a plain [1]
-        assert "source \\[1\\]" in content and "\\[a storm\\](http" in content and "\\<http" in content
-        assert content.count("[1]") == 1 and content.endswith("square. [1]") and "\\[2\\]" in content
+        # markdown: the article's brackets are escaped, its links dead; the one real marker is a plain [1], and the
+        # Sources list below names it once more
+        said, _, sources = content.partition("\n\n**Sources**\n\n")
+        assert "source \\[1\\]" in said and "\\[a storm\\](http" in said and "\\<http" in said
+        assert said.count("[1]") == 1 and said.endswith("square. [1]") and "\\[2\\]" in said
+        assert sources.startswith("- [1] ") and sources.count("[1]") == 1 and "source \\[1\\]" in sources
 
     s = Sentence(text="According to source [1], it was cancelled [2]. [1]", citations=[1], support=0.9)
     c = Citation(marker=1, document_id="d", source="lanterns.txt", chunk_id="c", start=0, end=10, text="x")
