@@ -120,3 +120,27 @@ def test_a_reply_sent_back_as_history_is_read_without_its_sources(server):
         {"role": "user", "content": D02}, {"role": "assistant", "content": reply.choices[0].message.content},
         {"role": "user", "content": follow_up}]) for reply in (first, bare))
     assert with_list.choices[0].message.rewritten_query == without_list.choices[0].message.rewritten_query
+
+
+# -- gradio_client, on the chat page's API ----------------------------------------------------------------
+def test_gradio_client_sees_typed_endpoints_and_gets_cited_answers(server, documents):
+    from gradio_client import Client
+
+    client = Client(server + "/", verbose=False)
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    ask = api["/ask"]
+    assert [p["parameter_name"] for p in ask["parameters"]] == ["question", "history"]
+    assert ask["parameters"][0]["python_type"]["type"] == "str"
+    assert "role: Literal['user', 'assistant'], content: str" in ask["parameters"][1]["python_type"]["type"]
+    returns = ask["returns"][0]["python_type"]["type"]
+    for field in ("answer: str", "abstained: bool", "citations: list[dict(marker: int, document_id: str",
+                  "start: int, end: int, text: str", "verdict: Literal['supported'"):
+        assert field in returns, returns
+    assert "text: str" in api["/document"]["returns"][0]["python_type"]["type"]
+    assert ask["description"].startswith("Answer a question")
+
+    result = client.predict(question=D02, history=[], api_name="/ask")
+    assert "3,000" in result["answer"] and result["citations"]
+    for c in result["citations"]:
+        doc = client.predict(document_id=c["document_id"], api_name="/document")
+        assert doc["text"][c["start"]:c["end"]] == c["text"] and f"[{c['marker']}]" in result["answer"]
