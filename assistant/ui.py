@@ -388,6 +388,15 @@ def refusal_to_change(settings: Settings, request: gr.Request | None) -> str | N
     return f'<div class="aui-result fail">{esc(reason)}.</div>' if reason else None
 
 
+def answerer_words(name: str) -> str:
+    """How the answers are made, in a reader's words (the header names no component)."""
+    if name == "extractive":
+        return "answers quote the articles"
+    if name == "llm":
+        return "answers written by a language model, each sentence checked against the articles"
+    return f"answers by the {name} answerer"  # a plug-in's
+
+
 class ChatUI:
     """The chat page and the collection tab, both served by one Assistant; settings: the server's (keys, remote
     access), by default the assistant's. create_app() builds the page; launch() serves it on its own."""
@@ -401,7 +410,7 @@ class ChatUI:
     def stats(self) -> str:
         try:
             info = self.assistant.status()
-            line = f"{info['documents']} documents · {info['chunks']} chunks · answers by {info['answerer']}"
+            line = f"{info['documents']} articles · {info['chunks']} passages · {answerer_words(info['answerer'])}"
         except Exception as exc:  # a status failure must not take the page down
             line = f"status unavailable: {exc}"
         return f'<div class="aui-head"><h1>Ask your articles</h1><span class="aui-stats">{esc(line)}</span></div>'

@@ -169,3 +169,13 @@ def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():
     assert "2 cited passages" in first
     assert re.findall(r'data-cite="(m\d)"', first) == ["m1", "m3"]
     assert "<mark>Alpha one.</mark>" in first and "<mark>Alpha three.</mark>" in first
+
+
+def test_the_header_says_in_plain_words_what_is_indexed_and_how_answers_are_made(seed_index, tmp_path):
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.ui import ChatUI
+
+    header = ChatUI(Assistant(Settings(index_dir=copy_index(seed_index, tmp_path / "index")))).stats()
+    assert re.search(r">\d+ articles · \d+ passages · answers quote the articles<", header), header
+    assert "extractive" not in header and "chunks" not in header
