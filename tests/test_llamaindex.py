@@ -9,19 +9,9 @@ from pathlib import Path
 import pytest
 
 from servers import build_index, copy_index
+from test_api import D02, D04, FESTIVAL, FESTIVAL_Q, UNANSWERABLE, seed_index  # noqa: F401 (a fixture)
 
-D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
-D04 = "When was the Canadian-led NATO mission in Iraq set up?"
-UNANSWERABLE = "Who won the 2020 US presidential election?"
-FESTIVAL = ("# Quillby River Festival\n\nThe Quillby river festival drew 4,812 visitors on Saturday, the organisers said.\n\n"
-            "Boat races on the Wend ran all afternoon and the lantern parade started at nine.\n")
-FESTIVAL_Q = "How many visitors did the Quillby river festival draw?"
 MARKER = re.compile(r"\[(\d+)\]")
-
-
-@pytest.fixture(scope="module")
-def seed_index(seeds_dir: Path, tmp_path_factory) -> Path:
-    return build_index(tmp_path_factory.mktemp("li-seeds") / "index", seeds_dir)
 
 
 @pytest.fixture(scope="module")
