@@ -195,7 +195,7 @@ def test_bad_requests_are_4xx_never_500(app_server: str):
 
 
 def test_quoted_markers_and_links_stay_text(app_server: str):
-    from assistant.server.markdown import sentence_markdown
+    from assistant.server.markdown import sentence_markdown, sources_markdown
     from assistant.schema import Citation, Sentence
     from assistant.server.ui import render_sentence
 
@@ -219,6 +219,11 @@ def test_quoted_markers_and_links_stay_text(app_server: str):
     html = render_sentence(0, s, {1: c})
     assert html.count("<button") == 1 and 'data-cite="m1"' in html and "source [1], it was cancelled [2]." in html
     assert sentence_markdown(s) == "According to source \\[1\\], it was cancelled \\[2\\]. [1]"
+    # the Sources line: the title and the quoted span are data (one line, every link, emphasis and code mark escaped)
+    c = Citation(marker=1, document_id="d", source="my_notes.txt", chunk_id="c", start=0, end=10, title="",
+                 text="See [2](http://x.example) <b>*now*</b>\n# not a heading `code` _stress_")
+    assert sources_markdown([c]) == ("\n\n**Sources**\n\n- [1] my_notes.txt: “See \\[2\\](http://x.example) \\<b\\>\\*now\\*\\</b\\>"
+                                     " # not a heading \\`code\\` \\_stress\\_”")
 
 
 def test_widget_shows_quoted_markers_as_text(forged_index: Path, browser, tmp_path: Path):

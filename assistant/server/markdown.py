@@ -15,8 +15,9 @@ from ..schema import Answer, Citation, Sentence
 
 # Brackets make links, images and citation-like markers; angle brackets make autolinks and HTML.
 SPECIAL = re.compile(r"([\\\[\]<>])")
-# In a Sources line, emphasis and code marks would also eat the quote's characters.
-INLINE_SPECIAL = re.compile(r"([\\\[\]<>*_`])")
+# In a Sources line, emphasis and code marks would also eat the quote's characters; an underscore inside a word
+# (file_name.txt) emphasises nothing in CommonMark, and stays bare for clients that show the raw text.
+INLINE_SPECIAL = re.compile(r"([\\\[\]<>*`]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
 SOURCES_HEADING = "**Sources**"
 SOURCES_START = "\n\n" + SOURCES_HEADING + "\n"
 QUOTE_CHARS = 300  # a longer span is shown cut at a word, with "…" (the citation itself holds all of it)
@@ -38,7 +39,7 @@ def answer_markdown(answer: Answer) -> str:
 def inline_data(text: str) -> str:
     """Text from an article as one line of Markdown data: whitespace runs (new lines too, which could start a
     heading or a list) become one space, and every mark that links, quotes code or emphasises is escaped."""
-    return INLINE_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return INLINE_SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join(text.split()))
 
 
 def shortened(text: str, limit: int = QUOTE_CHARS) -> str:
