@@ -12,7 +12,7 @@ from .config import Settings
 from .question.normalize import normalize_question
 from .registry import registry
 from .index.retrieve import Retriever
-from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, is_text, messages
+from .schema import Answer, AssistantError, Citation, Document, Message, Passage, Sentence, is_text, messages
 from .index.store import Store
 from .answering.verify import verify_sentence
 
@@ -158,6 +158,11 @@ class Assistant:
     def rewrite(self, question: str, history: History = None) -> str:
         """The standalone query retrieval uses for question after history."""
         return self.rewriter(self.clean(question), messages(history), self)
+
+    def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
+        """The passages for a standalone query (cleaned as a question is), best first: what a pipeline built around
+        this index retrieves (assistant.llamaindex.AssistantRetriever)."""
+        return self.retriever.retrieve(self.clean(check_question(query, self.settings.max_question_chars)), k)
 
     def ask(self, question: str, history: History = None) -> Answer:
         answer = None

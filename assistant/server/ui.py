@@ -5,8 +5,8 @@ article holding <script> or <img onerror=...> shows as text. ChatUI.create_app()
 injected by a component's `head`), so it looks right however it is mounted; mount_options() adds the theme
 with system fonts so that the page loads nothing but its own files.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: gr.api reads the API endpoints' return types from their signatures,
+# where it would find strings, and gradio_client's view_api() would show them as Any.
 import html
 import logging
 import re
@@ -24,6 +24,7 @@ from ..config import Settings
 from ..schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
 from . import conversations
 from .conversations import answer_markdown
+from .answer_types import AnswerJSON, DocumentJSON, Turn
 from .uploads import UPLOAD_ROOT, UploadTally
 
 log = logging.getLogger(__name__)
@@ -801,19 +802,34 @@ class ChatUI:
         return f'<div class="aui-result"><span class="ok">Removed “{esc(name)}”.</span></div>'
 
     # -- API endpoints (gradio_client and scripts): the same shapes as `assistant ask --json` --------
-    def ask(self, question: str, history: list[dict] | None = None) -> dict:
-        """Answer a question (with earlier {role, content} messages); every sentence cites exact spans."""
+    # The type hints are the API's description (gradio_client's view_api() shows them): keep them exact.
+    def ask(self, question: str, history: list[Turn] | None = None) -> AnswerJSON:
+        """Answer a question; every sentence cites exact spans of the articles.
+
+        Args:
+            question: the question, as a user would ask it
+            history: earlier messages of the conversation, oldest first: a follow-up is understood from them
+        Returns:
+            the answer as `assistant ask --json` prints it: its text with [n] markers, its sentences with their
+            verdicts, and its citations (document id, title, start and end offsets into the document's text)
+        """
         try:
-            return self.assistant.ask(question, history or []).to_dict()
+            return self.assistant.ask(question, history or []).to_dict()  # type: ignore[return-value]
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
 
-    def document(self, document_id: str) -> dict:
-        """One document with its full text: citation start/end index into text."""
+    def document(self, document_id: str) -> DocumentJSON:
+        """One document with its full text.
+
+        Args:
+            document_id: a citation's document_id
+        Returns:
+            the document: its source, title and text (a citation's start and end index into text)
+        """
         doc = self.assistant.document(document_id)
         if doc is None:
             raise gr.Error("no such document")
-        return {**doc.summary(), "text": doc.text, "pages": doc.pages}
+        return {**doc.summary(), "text": doc.text, "pages": doc.pages}  # type: ignore[return-value]
 
     # -- the page -----------------------------------------------------------------------------------
     def create_app(self) -> gr.Blocks:
