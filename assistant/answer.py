@@ -25,12 +25,14 @@ class Span:
     text: str
     title: str = ""
     page: int | None = None
+    date: str = ""  # the document's (partial ISO)
+    url: str = ""
 
     @classmethod
     def within(cls, chunk: Chunk, start: int, end: int) -> "Span":
         """A span given in document offsets inside chunk."""
         return cls(chunk.document_id, chunk.source, chunk.id, start, end,
-                   chunk.text[start - chunk.start:end - chunk.start], chunk.title, chunk.page)
+                   chunk.text[start - chunk.start:end - chunk.start], chunk.title, chunk.page, chunk.date, chunk.url)
 
 
 @dataclass

@@ -86,11 +86,14 @@ class Assistant:
 
     # -- collection ----------------------------------------------------------------------------
     # ingesting imports the extractors: a process that only answers never loads them
-    def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True):
+    def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True,
+               metadata: Path | None = None):
+        """metadata: a metadata file (path,title,date,url) besides each folder's own metadata.csv / .jsonl."""
         from .ingest import ingest
 
         with self._write_lock:
-            return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune)
+            return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune,
+                          metadata=Path(metadata) if metadata else None)
 
     def add_bytes(self, data: bytes, name: str):
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
@@ -272,7 +275,7 @@ class Assistant:
                         page = doc.page_at(span.start) if doc is not None else page
                     by_key[key] = Citation(marker=len(by_key) + 1, document_id=span.document_id, source=span.source,
                                            chunk_id=span.chunk_id, start=span.start, end=span.end, text=span.text,
-                                           title=span.title, page=page)
+                                           title=span.title, page=page, date=span.date, url=span.url)
                     new.append(by_key[key])
                 if by_key[key].marker not in markers:
                     markers.append(by_key[key].marker)

@@ -5,6 +5,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
+from .metadata import shown_date
+
 
 @dataclass
 class Document:
@@ -17,6 +19,15 @@ class Document:
     ingested_at: str = ""
     pages: list[int] = field(default_factory=list)  # PDF: start offset of each page in text
     chunks: int = 0
+    date: str = ""  # partial ISO date ("2020", "2020-09", "2020-09-14"): a metadata file's, else the file's own
+    url: str = ""  # the original's http(s) address, "" when unknown
+    # what the file itself says (title, date, url), kept so that a metadata file's row can be dropped again
+    own: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The name a reader sees: the title, else the file name."""
+        return self.title or self.source
 
     def page_at(self, offset: int) -> int | None:
         """1-based PDF page holding this offset, None for other formats."""
@@ -32,6 +43,8 @@ class Document:
         d = asdict(self)
         d.pop("text")
         d.pop("pages")
+        d.pop("own")
+        d["date_shown"] = shown_date(self.date)
         return d
 
 
@@ -46,6 +59,8 @@ class Chunk:
     source: str = ""
     title: str = ""
     page: int | None = None
+    date: str = ""  # its document's (partial ISO)
+    url: str = ""
     # the sentences as (start, end) within text, found at ingest (None: an index from before they were kept)
     sentences: list[tuple[int, int]] | None = None
 
@@ -84,10 +99,13 @@ class Citation:
     text: str  # the cited span: == document.text[start:end]
     title: str = ""
     page: int | None = None
+    date: str = ""  # its document's date, partial ISO ("2020-09"); "" when unknown
+    url: str = ""  # its document's http(s) original, "" when unknown
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["document"] = d["document_id"]
+        d["date_shown"] = shown_date(self.date)
         return d
 
 

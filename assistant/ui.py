@@ -20,6 +20,7 @@ import gradio as gr
 
 from .access import change_refusal, page_caller
 from .config import Settings
+from .metadata import safe_url, shown_date
 from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
 from .uploads import UploadTally
 
@@ -239,11 +240,13 @@ def render_sources(turn_no: int | None, t: ChatTurn | None, active: str = "") ->
                          f'<span class="aui-src-ctx">{ctx}</span></button>')
         first = cited[0]
         # the file name under the title, unless the title is the file name (a text without a heading)
-        meta = [first.source] if (first.title or first.source) not in (first.source, Path(first.source).stem) else []
+        meta = [shown_date(first.date)] if first.date else []
+        meta += [first.source] if (first.title or first.source) not in (first.source, Path(first.source).stem) else []
         meta += [f"{len(cited)} cited passages"] if len(cited) > 1 else []
         meta_html = f'<span class="aui-src-meta">{esc(" · ".join(meta))}</span>' if meta else ""
         cards.append(f'<div class="aui-src-card" data-document="{esc(first.document_id)}"><div class="aui-src-head">'
-                     f'<span class="aui-src-title">{esc(first.title or first.source)}</span>{meta_html}</div>{"".join(spans)}</div>')
+                     f'<span class="aui-src-title">{linked(first.title or first.source, first.url)}</span>{meta_html}</div>'
+                     f'{"".join(spans)}</div>')
     return f'<div class="aui-sources">{head}<div class="aui-src-list">' + "".join(cards) + "</div></div>"
 
 
@@ -275,14 +278,25 @@ def render_document(doc: Document, start: int, end: int, label: str) -> str:
             f'data-document="{esc(doc.id)}">{body}</div></div></div>')
 
 
+def linked(text: str, url: str) -> str:
+    """text, escaped, as a link to url when url is http(s) (metadata.safe_url: never a javascript: link)."""
+    url = safe_url(url)
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(text)}</a>' if url else esc(text)
+
+
 def render_documents(docs: list[Document]) -> str:
+    """The collection, newest dated article first (undated ones after, by title)."""
     if not docs:
         return '<p class="aui-hint">The collection is empty: add articles on the right.</p>'
+    ordered = sorted(docs, key=lambda d: (d.title or d.source).lower())
+    ordered.sort(key=lambda d: d.date or "", reverse=True)
     rows = "".join(
-        f"<tr><td>{esc(d.title or d.source)}</td><td>{esc(d.source)}</td><td class='num'>{d.chunks}</td>"
+        f"<tr><td>{linked(d.title or d.source, d.url)}</td><td data-date='{esc(d.date)}'>{esc(shown_date(d.date))}</td>"
+        f"<td>{esc(d.source)}</td><td class='num'>{d.chunks}</td>"
         f"<td>{esc(d.ingested_at.replace('T', ' ').replace('+00:00', ' UTC'))}</td></tr>"
-        for d in sorted(docs, key=lambda d: (d.title or d.source).lower()))
-    return ('<table class="aui-docs"><thead><tr><th>Title</th><th>Source</th><th>Chunks</th><th>Ingested</th></tr></thead>'
+        for d in ordered)
+    return ('<table class="aui-docs"><thead><tr><th>Title</th><th>Date</th><th>Source</th><th>Chunks</th><th>Ingested</th>'
+            '</tr></thead>'
             f"<tbody>{rows}</tbody></table>")
 
 
