@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .config import Settings
+from .disagreement import disagreement_note
+from .metadata import shown_date
 from .normalize import normalize_question
 from .registry import registry
 from .retrieve import Retriever
@@ -198,6 +200,7 @@ class Assistant:
         answer.answerer = answerer.name
         t2 = time.perf_counter()
         yield from self._answered(answerer, cleaned, query, passages, history, answer, live)
+        dated_notes(answer)
         if not answer.sentences:
             answer.abstained = True
             text = ABSTAIN_TEXT
@@ -281,9 +284,38 @@ class Assistant:
                     markers.append(by_key[key].marker)
             text = draft.text.rstrip() + " " + "".join(f"[{m}]" for m in markers)
             sentence = Sentence(text=text, citations=markers, support=verdict.support, verdict=verdict.verdict,
-                                probability=verdict.probability)
+                                probability=verdict.probability, values=list(getattr(draft, "values", []) or []))
             answer.sentences.append(sentence)
             answer.citations.extend(new)
             yield {"event": "sentence", "sentence": sentence, "citations": new}
             if len(answer.sentences) >= self.settings.max_answer_sentences:
                 return
+
+
+def dated_notes(answer: Answer) -> None:
+    """When the answer's sentences give different values from different sources (Sentence.values, set by the
+    answerer), a first sentence says so, listing each value with its source and date as the sentences order them
+    (newest first), and answer.disagreement carries the grouping; an answer whose sources span time gets its newest
+    date as answer.as_of, and says "as of" it."""
+    cites = {c.marker: c for c in answer.citations}
+    dates = {c.date for c in answer.citations if c.date}
+    answer.as_of = max(dates) if len(dates) > 1 else ""
+    groups, seen = [], set()
+    for s in answer.sentences:
+        if not s.values or not s.citations or s.citations[0] not in cites:
+            continue
+        c = cites[s.citations[0]]
+        if c.document_id in seen:
+            continue
+        seen.add(c.document_id)
+        groups.append({"values": s.values, "marker": c.marker, "document_id": c.document_id, "source": c.source,
+                       "title": c.title, "date": c.date, "date_shown": shown_date(c.date), "url": c.url})
+    if len(groups) > 1:
+        answer.disagreement = groups
+        markers = [g["marker"] for g in groups]
+        answer.sentences.insert(0, Sentence(text=disagreement_note(groups) + " " + "".join(f"[{m}]" for m in markers),
+                                            citations=markers,
+                                            support=1.0, verdict="note"))
+    elif answer.as_of and not answer.abstained:
+        answer.sentences.append(Sentence(text=f"(As of {shown_date(answer.as_of)}, the date of its newest source.)",
+                                         citations=[], support=1.0, verdict="note"))

@@ -16,6 +16,7 @@ from .answer_evidence import Evidence, QuestionEvidence, idf_weights
 from .calibration import combination
 from .chunking import chunk_sentences
 from .config import Settings
+from .disagreement import AskedTime, arrange, asked_time, remove_time
 from .onnx_models import answer_model
 from .rewrite import find_person, scoring_query
 from .schema import Message, Passage
@@ -154,6 +155,12 @@ class ExtractiveAnswerer:
     # -- answering ---------------------------------------------------------------------------
     def answer(self, question: str, query: str, passages: list[Passage], history: list[Message]) -> Iterator[Draft]:
         s = self.settings
+        when = asked_time(question)
+        if (when.present or when.period) and any(p.chunk.date for p in passages):
+            # a time asked about is answered by the documents' dates (disagreement.arrange), not by the sentences' words
+            question, query = remove_time(question, when), remove_time(query, when)
+        else:
+            when = AskedTime(untimed=question)
         ranked = self.shortlist(question, query, passages)
         if not ranked:
             yield Draft("abstain", "nothing relevant was retrieved")
@@ -163,11 +170,11 @@ class ExtractiveAnswerer:
             yield Draft("abstain", f"no sentence answers with enough confidence (best {best.p:.2f})", [best.span], best.p)
             return
         chosen = [best] + [c for c in ranked[1:] if c.p >= s.extra_sentence_min][:s.max_answer_sentences - 1]
-        for c in chosen:
+        for c, given in arrange(question, when, ranked, chosen, self.combination.threshold):
             text = c.span.text.strip()
             text = text[:1].upper() + text[1:]
             yield Draft("delta", text + " ")
-            yield Draft("sentence", text, [c.span], c.p)
+            yield Draft("sentence", text, [c.span], c.p, values=given)
 
 
 def register(registry) -> None:

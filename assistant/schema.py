@@ -118,6 +118,7 @@ class Sentence:
     # abstain; "supported" only when the model's probability is at or above the fitted threshold (verify.py)
     verdict: str = "supported"
     probability: float | None = None  # the answer-bearing model's probability that it answers the question
+    values: list[str] = field(default_factory=list)  # the values it gives for what was asked, when sources disagree
 
     def verdict_words(self) -> str:
         """The verdict in plain words, as the chat, the widget and the CLI show it ("" for an abstention)."""
@@ -161,6 +162,10 @@ class Answer:
     notice: str = ""  # e.g. "LLM server unreachable; answered extractively"
     complete: bool = True  # False when the answerer broke off mid-answer (never cached)
     confidence: float | None = None  # the answerer's score of its best shown sentence (of its abstention), 0..1
+    # when its sources give different values for what was asked: one entry per source, newest first, each
+    # {"values", "marker", "document_id", "source", "title", "date", "date_shown", "url"} (answer.disagreement)
+    disagreement: list[dict[str, Any]] = field(default_factory=list)
+    as_of: str = ""  # the newest date of its cited sources, when they span time (partial ISO)
 
     @property
     def text(self) -> str:
@@ -180,6 +185,8 @@ class Answer:
             "answerer": self.answerer,
             "notice": self.notice,
             "confidence": self.confidence,
+            "disagreement": self.disagreement,
+            "as_of": self.as_of,
             "timings": self.timings,
         }
 

@@ -128,7 +128,7 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
     parts = [f'<div class="aui-turn" data-turn="{turn_no}" data-state="{state}">',
              f'<div class="aui-q">{esc(t.question)}</div>', '<div class="aui-a">']
     answer = t.answer
-    said = [s for s in sentences if s.verdict != "abstain"]
+    said = [s for s in sentences if s.verdict not in ("abstain", "note")]  # a note is the assistant's own words
     if t.error == EMPTY_COLLECTION:
         parts.append(EMPTY_COLLECTION)
     elif t.error:
@@ -150,7 +150,14 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
                          + "".join(items) + "</ul></div>")
         parts.append("</div>")
     else:
-        body = " ".join(render_sentence(turn_no, s, cites) for s in sentences)
+        # the assistant's notes (sources that disagree, "as of") on their own line before or after the quotes
+        notes = [s for s in sentences if s.verdict == "note"]
+        lead = [render_sentence(turn_no, s, cites) for s in notes if s is sentences[0]]
+        body = " ".join(render_sentence(turn_no, s, cites) for s in sentences if s.verdict != "note")
+        if lead:
+            parts.append(f'<p class="aui-note">{lead[0]}</p>')
+        body += "".join(f' <span class="aui-note">{render_sentence(turn_no, s, cites)}</span>'
+                        for s in notes if s is not sentences[0])
         if t.pending.strip():
             body += f' <span class="aui-pending aui-typing">{esc(t.pending.strip())}</span>'
         elif not t.done:
