@@ -53,6 +53,8 @@ if [ $# -ge 1 ]; then
   articles=("$1")
 elif [ -d ../shared/seeds ]; then
   articles=(../shared/seeds)
+  # the month of each seed article (inferred from the events it reports): dated sources, "as of" and disagreements
+  [ -f ../shared/seeds-metadata.csv ] && articles+=(--metadata ../shared/seeds-metadata.csv)
 else
   # The demo collection: a dozen Wikipedia articles of bench/data/wiki (CC BY-SA 3.0, see bench/data/README.md),
   # few enough to index in a minute or two.

@@ -13,13 +13,14 @@ SQuAD paragraphs with planted, changed and restated values (the tuning half of i
 from __future__ import annotations
 
 import json
-import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .calibration import Combination
 from .metadata import MONTH_WORD, parse_date, shown_date
+from .onnx_models import bge_small, sigmoid
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "models" / "disagreement.json"
 FEATURES = ("p_lead", "p_other", "typed", "same_value", "dates_differ", "similarity")
@@ -127,15 +128,11 @@ def remove_time(text: str, when: AskedTime) -> str:
 
 
 @dataclass
-class DisagreementModel:
-    weights: dict[str, float] = field(default_factory=dict)
-    bias: float = 0.0
-    threshold: float = 0.5
-    pool: int = 6  # the most probable candidates of other documents that are compared with the answer's lead
+class DisagreementModel(Combination):
+    """One logistic regression over FEATURES (Combination.probability): P(the pair gives different values for
+    what was asked)."""
 
-    def probability(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(w * features[name] for name, w in self.weights.items())
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    pool: int = 6  # the most probable candidates of other documents that are compared with the answer's lead
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> "DisagreementModel":
@@ -151,10 +148,6 @@ def disagreement_model() -> DisagreementModel:
     return DisagreementModel.load()
 
 
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
-
-
 def pair_features(kind: str, lead: str, other: str, logit_lead: float, logit_other: float, date_lead: str,
                   date_other: str, similarity: float) -> dict[str, float]:
     """The features of (the answer's lead sentence, a sentence of another document) for the question's kind."""
@@ -168,8 +161,6 @@ def similarities(lead: str, others: list[str]) -> list[float]:
     """Cosine similarity of lead to each of others by the packaged embedder (bge-small, normalised vectors)."""
     if not others:
         return []
-    from .onnx_models import bge_small
-
     vectors = bge_small().embed([lead, *others])
     first = vectors[0]
     return [float(sum(x * y for x, y in zip(first, v))) for v in vectors[1:]]
@@ -218,7 +209,7 @@ def arrange(question: str, when: AskedTime, ranked: list, chosen: list, threshol
             chosen = [lead] + [c for c in chosen if c is not lead]
     others = [c for c in ranked if c.span.document_id != lead.span.document_id and c.score is not None][:model.pool]
     group = []
-    if others and kind != "any" or others and values(lead.span.text, kind):
+    if others and (kind != "any" or values(lead.span.text, kind)):
         near = similarities(lead.span.text, [c.span.text for c in others])
         for c, similarity in zip(others, near):
             f = pair_features(kind, lead.span.text, c.span.text, lead.score or 0.0, c.score, lead.span.date,

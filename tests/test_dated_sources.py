@@ -73,7 +73,35 @@ def test_now_leads_with_the_newest_figure_and_a_period_with_its_own(seeds_assist
     assert "2,000" in first.text or "3,000" in first.text
 
 
-def test_rest_and_cli_carry_dates_titles_and_the_disagreement(seeds_index: Path, tmp_path: Path):
+@pytest.fixture(scope="module")
+def served(seeds_index: Path):
+    with assistant_serve(seeds_index) as url:
+        yield url
+
+
+def test_chat_page_shows_the_disagreement_and_dated_source_cards(browser, served):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(served + "/")
+        page.wait_for_selector("#aui-question textarea")
+        page.fill("#aui-question textarea", TROOPS)
+        page.press("#aui-question textarea", "Enter")
+        turn = page.locator(".aui-turn").first
+        turn.locator("xpath=self::*[@data-state='done']").wait_for(timeout=90_000)
+        note = turn.locator(".aui-note").first.inner_text()
+        assert note.startswith("The sources give different answers")
+        assert note.index("January 2024") < note.index("September 2020")
+        cards = page.locator("#aui-sources .aui-src-card")
+        assert cards.count() >= 2
+        heads = [cards.nth(k).locator(".aui-src-head").inner_text() for k in range(cards.count())]
+        assert all(re.search(r"(January|September|October) 20(20|24)", h) for h in heads), heads
+        titles = [cards.nth(k).locator(".aui-src-title").inner_text() for k in range(cards.count())]
+        assert all(t and not HASH_NAME.match(t) for t in titles), titles
+    finally:
+        page.close()
+
+
+def test_rest_and_cli_carry_dates_titles_and_the_disagreement(seeds_index: Path, served):
     shown = run_cli("ask", TROOPS, "--index", seeds_index)
     assert shown.returncode == 0, shown.stderr
     assert "January 2024" in shown.stdout and "September 2020" in shown.stdout
@@ -81,15 +109,14 @@ def test_rest_and_cli_carry_dates_titles_and_the_disagreement(seeds_index: Path,
     docs = json.loads(listing.stdout)
     assert all(d["title"] and not HASH_NAME.match(d["title"]) for d in docs)
     assert {d["source"]: d["date"] for d in docs}["002_29a7f50eab184bfe.txt"] == "2020-09"
-    with assistant_serve(seeds_index) as url:
-        got = httpx.post(url + "/api/ask", json={"question": TROOPS}, timeout=120).json()
-        assert all(c["date"] and c["date_shown"] and c["title"] and "url" in c for c in got["citations"])
-        assert [g["date"] for g in got["disagreement"]][:1] == ["2024-01"]
-        assert got["answer"].startswith("The sources give different answers")
-        chat = httpx.post(url + "/v1/chat/completions", timeout=120,
-                          json={"model": "assistant", "messages": [{"role": "user", "content": TROOPS}]}).json()
-        message = chat["choices"][0]["message"]
-        assert all(c["date"] and c["title"] for c in message["citations"])
+    got = httpx.post(served + "/api/ask", json={"question": TROOPS}, timeout=120).json()
+    assert all(c["date"] and c["date_shown"] and c["title"] and "url" in c for c in got["citations"])
+    assert [g["date"] for g in got["disagreement"]][:1] == ["2024-01"]
+    assert got["answer"].startswith("The sources give different answers")
+    chat = httpx.post(served + "/v1/chat/completions", timeout=120,
+                      json={"model": "assistant", "messages": [{"role": "user", "content": TROOPS}]}).json()
+    message = chat["choices"][0]["message"]
+    assert all(c["date"] and c["title"] for c in message["citations"])
 
 
 def test_file_and_folder_metadata_bad_rows_and_relabelling_without_reembedding(settings_factory, tmp_path: Path):
@@ -139,3 +166,17 @@ def test_bad_metadata_file_is_one_line_not_an_abort(settings_factory, tmp_path: 
     summary = open_assistant(settings_factory()).ingest([folder]).to_dict()
     assert summary["added"] == 1
     assert [f["path"] for f in summary["failed"]] == ["metadata.jsonl:2", "metadata.jsonl:3"]
+
+
+def test_namesakes_each_answer_with_its_own_source(settings_factory, tmp_path: Path):
+    folder = tmp_path / "towns"
+    folder.mkdir()
+    (folder / "illinois.txt").write_text(
+        "Springfield, Illinois\n\nSpringfield is the capital of the U.S. state of Illinois. Springfield was founded in "
+        "1821 by settlers from Kentucky. It became the state capital in 1839.\n")
+    (folder / "massachusetts.txt").write_text(
+        "Springfield, Massachusetts\n\nSpringfield is a city in western Massachusetts on the Connecticut River. "
+        "Springfield was founded in 1636 by William Pynchon. It is the home of the Basketball Hall of Fame.\n")
+    answer = open_assistant(settings_factory()).ask("When was Springfield founded?")
+    assert {g["title"] for g in answer.disagreement} == {"Springfield, Illinois", "Springfield, Massachusetts"}, answer.text
+    assert "1821" in answer.text and "1636" in answer.text
