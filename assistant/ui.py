@@ -145,7 +145,8 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
             for i, p in enumerate(answer.passages[:2]):
                 snippet = p.chunk.text[:180].rsplit(" ", 1)[0] + ("…" if len(p.chunk.text) > 180 else "")
                 items.append(f'<li><button class="aui-link" data-turn="{turn_no}" data-cite="p{i}">'
-                             f'{esc(p.chunk.title or p.chunk.source)}</button>: “{esc(snippet)}”</li>')
+                             f'{esc(p.chunk.title or p.chunk.source)}</button>'
+                             f'{esc(f" ({shown_date(p.chunk.date)})" if p.chunk.date else "")}: “{esc(snippet)}”</li>')
             parts.append('<div class="aui-related">The closest passages (they do not answer it):<ul>'
                          + "".join(items) + "</ul></div>")
         parts.append("</div>")

@@ -427,16 +427,17 @@ def test_chunks_a_killed_ingest_left_without_their_document_are_dropped(settings
 
 
 @pytest.mark.parametrize("text, name, title", [
-    ("Via Financial Times\n\nIraq has asked Washington to work out how it will withdraw troops. More.\n", "000_2ea2.txt", ""),
+    ("Via Financial Times\n\nIraq has asked Washington to work out how it will withdraw troops. More.\n", "000_2ea2.txt",
+     "Iraq has asked Washington to work out how it will withdraw troops."),
     ("Iraq News - Local News - Baghdadpost\n\nIraq weighs larger NATO role\n\n Iraq is considering a role.\n", "a.txt",
      "Iraq weighs larger NATO role"),
     ("A 27 September threat by US Secretary of State Mike Pompeo to shut the US Embassy in Baghdad will degrade ties.\n\nMore.",
-     "threat.txt", ""),
+     "threat.txt", "A 27 September threat by US Secretary of State Mike Pompeo to…"),
     ("Abraham Lincoln\n\nAbraham Lincoln was the 16th President of the United States.\n", "Abraham_Lincoln.txt", "Abraham Lincoln"),
     ("ASCII\n\nASCII is a character-encoding scheme.\n", "ASCII.txt", "ASCII"),
 ])
-def test_plain_text_title_is_its_heading_or_else_none(text: str, name: str, title: str):
-    """A heading is the title; body text cut short is not (the file name is shown in its place)."""
+def test_plain_text_title_is_its_heading_or_else_its_lead(text: str, name: str, title: str):
+    """A heading is the title; without one, the lead sentence's opening words (cut with "…"), never the file name."""
     from assistant.extract import extract_bytes
 
     assert extract_bytes(text.encode(), name).title == title
