@@ -23,7 +23,7 @@ from .metadata import MONTH_WORD, parse_date, shown_date
 from .onnx_models import bge_small, sigmoid
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "models" / "disagreement.json"
-FEATURES = ("p_lead", "p_other", "typed", "same_value", "dates_differ", "similarity")
+FEATURES = ("p_lead", "p_other", "typed", "same_value", "new_value", "dates_differ", "similarity")
 
 QUALIFIER = r"(?:about|around|approximately|roughly|nearly|almost|some|over|under|more than|fewer than|less than|" \
             r"at least|at most|up to|as many as|as few as)"
@@ -152,8 +152,9 @@ def pair_features(kind: str, lead: str, other: str, logit_lead: float, logit_oth
                   date_other: str, similarity: float) -> dict[str, float]:
     """The features of (the answer's lead sentence, a sentence of another document) for the question's kind."""
     a, b = {v.key for v in values(lead, kind)}, {v.key for v in values(other, kind)}
+    # new_value: the other sentence gives a value the lead does not (a changed figure, or another fact's)
     return {"p_lead": sigmoid(logit_lead), "p_other": sigmoid(logit_other), "typed": float(bool(a and b)),
-            "same_value": float(bool(a & b)), "dates_differ": float(bool(date_lead and date_other and date_lead != date_other)),
+            "same_value": float(bool(a & b)), "new_value": float(bool(b - a)), "dates_differ": float(bool(date_lead and date_other and date_lead != date_other)),
             "similarity": similarity}
 
 

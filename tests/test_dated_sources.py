@@ -177,6 +177,8 @@ def test_namesakes_each_answer_with_its_own_source(settings_factory, tmp_path: P
     (folder / "massachusetts.txt").write_text(
         "Springfield, Massachusetts\n\nSpringfield is a city in western Massachusetts on the Connecticut River. "
         "Springfield was founded in 1636 by William Pynchon. It is the home of the Basketball Hall of Fame.\n")
-    answer = open_assistant(settings_factory()).ask("When was Springfield founded?")
+    assistant = open_assistant(settings_factory())
+    assistant.ingest([folder])
+    answer = assistant.ask("When was Springfield founded?")
     assert {g["title"] for g in answer.disagreement} == {"Springfield, Illinois", "Springfield, Massachusetts"}, answer.text
     assert "1821" in answer.text and "1636" in answer.text
