@@ -5,7 +5,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-from .metadata import shown_date
+from .ingest.metadata import shown_date
 
 
 @dataclass

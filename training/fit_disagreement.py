@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from assistant.disagreement import FEATURES, WEIGHTS_FILE, asked_kind, pair_features, similarities, values  # noqa: E402
-from assistant.extractive import titled  # noqa: E402  (sentences are scored after their title, as the answerer does)
+from assistant.answering.disagreement import FEATURES, WEIGHTS_FILE, asked_kind, pair_features, similarities, values  # noqa: E402
+from assistant.answering.extractive import titled  # noqa: E402  (sentences are scored after their title, as the answerer does)
 from assistant.onnx_models import answer_model  # noqa: E402
 from split import squad_article_half  # noqa: E402
 from training.squad import read_articles  # noqa: E402
