@@ -205,7 +205,7 @@ def arrange(question: str, when: AskedTime, ranked: list, chosen: list, threshol
     kind = asked_kind(when.untimed or question)
     lead = chosen[0]
     if when.period:  # a source of the period asked about, probable enough to answer, leads
-        fitting = [c for c in ranked if c.p >= threshold and when.fits(c.span.date)]
+        fitting = [c for c in ranked if c.p >= threshold and when.fits(c.span.date) and not getattr(c, "headline", False)]
         if fitting and not when.fits(lead.span.date):
             lead = fitting[0]
             chosen = [lead] + [c for c in chosen if c is not lead]
