@@ -67,6 +67,7 @@ install -e .
 # a busy port is told now, not after indexing
 problem=$(python -c 'import sys; from assistant.server.serving import port_problem; print(port_problem("127.0.0.1", int(sys.argv[1])) or "")' "$port")
 [ -z "$problem" ] || { echo "error: $problem" >&2; exit 2; }
+metadata=()
 if [ $# -ge 1 ]; then
   [ -d "$1" ] || { echo "error: no articles folder at $1" >&2; exit 2; }
   articles=("$1")
@@ -74,6 +75,8 @@ if [ $# -ge 1 ]; then
 elif [ -d ../shared/seeds ]; then
   articles=(../shared/seeds)
   where="../shared/seeds (the seed articles)"
+  # the month of each seed article (inferred from the events it reports): dated sources, "as of" and disagreements
+  [ -f ../shared/seeds-metadata.csv ] && metadata=(--metadata ../shared/seeds-metadata.csv)
 else
   # The demo collection: a dozen Wikipedia articles of bench/data/wiki (CC BY-SA 3.0, see bench/data/README.md),
   # few enough to index in a minute or two.
@@ -84,7 +87,7 @@ fi
 files=$(find "${articles[@]}" -type f \( -iname '*.txt' -o -iname '*.md' -o -iname '*.html' -o -iname '*.htm' \
         -o -iname '*.pdf' -o -iname '*.docx' \) | wc -l)
 say "Indexing $files files from $where"
-summary=$(assistant ingest "${articles[@]}" --json) || [ $? -eq 3 ]   # 3: some files failed (listed below); the rest are indexed
+summary=$(assistant ingest "${articles[@]}" "${metadata[@]}" --json) || [ $? -eq 3 ]   # 3: some files failed (listed below); the rest are indexed
 python - "$summary" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])
