@@ -140,7 +140,7 @@ def main() -> None:
         results.append(outcome(assistant, case, memo))
         if dumping is not None:
             dumping.append(harvest(assistant, case, models, memo))
-        if n % 100 == 0:
+        if n % 50 == 0:
             print(f"  {n}/{len(picked)} cases, {time.perf_counter() - t0:.0f} s", flush=True)
     print(f"{len(picked)} cases ({len(memo)} history turns replayed) in {time.perf_counter() - t0:.0f} s")
     table = summary(results)

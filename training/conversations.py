@@ -170,7 +170,7 @@ def ellipsis(standalone: str, earlier: str, rng: random.Random) -> tuple[str, st
     while end < min(len(a), len(b)) - start and a[-1 - end].lower() == b[-1 - end].lower():
         end += 1
     kept = b[start:len(b) - end]
-    if not kept or len(kept) > 4 or start + end < max(4, int(0.6 * len(b))) or len(a) - start - end > 5:
+    if start == 0 or not kept or len(kept) > 4 or start + end < max(4, int(0.6 * len(b))) or len(a) - start - end > 5:
         return None
     if not all(w[:1].isupper() or w[:1].isdigit() for w in kept) or \
             not all(w[:1].isupper() or w[:1].isdigit() for w in a[start:len(a) - end]):

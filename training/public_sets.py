@@ -13,8 +13,8 @@ Kinds:
   about another article, self-contained, asked after a thread about the first one (both articles on the same half);
 - disfluent: a SQuAD question made messy (training/disfluent.py);
 - adversarial: real SQuAD 2.0 unanswerable questions, written to look answerable from an article of the collection;
-- unanswerable: SQuAD questions about articles that are NOT in the collection, kept only where no answer string of
-  theirs occurs anywhere in the collection.
+- unanswerable: SQuAD questions about articles that are NOT in the collection, kept only where they name something
+  (a name, a year, a number) the collection never mentions and no answer string of theirs occurs anywhere in it.
 
 Articles: the held-out articles of training/heldout_articles.txt (never trained on by training/; the shipped model
 saw them, see bench/data/public/README.md). Every case carries the article it is about, so bench/split.py puts all
@@ -41,6 +41,7 @@ from training.conversations import thread  # noqa: E402
 from training.disfluent import disfluent  # noqa: E402
 from training.pairs import read_heldout  # noqa: E402
 from training.squad import Article, read_articles  # noqa: E402
+from training.synthetic import values  # noqa: E402
 
 OUT = ROOT / "bench" / "data" / "public"
 # SQuAD 2.0 dev articles held out from training/ (their answerable questions are not in ../shared/data/qa)
@@ -169,10 +170,16 @@ def unanswerable_cases(foreign: list[Article], collection_text: str, count: int,
     """Questions about articles left out of the collection, whose answers the collection never states."""
     text = " ".join(collection_text.lower().split())
 
-    def mentioned(answer: str) -> bool:
-        return re.search(rf"(?<!\w){re.escape(' '.join(answer.lower().split()))}(?!\w)", text) is not None
+    def mentioned(phrase: str) -> bool:
+        return re.search(rf"(?<!\w){re.escape(' '.join(phrase.lower().split()))}(?!\w)", text) is not None
 
-    pools = {a.title: [(a, q) for _, q in questions_of(a) if not any(mentioned(x) for x in q.answers)] for a in foreign}
+    def about_something_else(q) -> bool:
+        """It names something the collection never mentions, and no answer of it occurs there ("What was the new
+        army called?" names nothing and could be asked of any history article)."""
+        names = set().union(*values(q.text).values())
+        return any(not mentioned(n) for n in names) and not any(mentioned(x) for x in q.answers)
+
+    pools = {a.title: [(a, q) for _, q in questions_of(a) if about_something_else(q)] for a in foreign}
     return [{"id": f"pub-unanswerable-{n:04d}", "kind": "unanswerable", "question": q.text.strip(), "answerable": False,
              "near": file_name(a.title)}  # a file NOT in articles/: the article it was written about
             for n, (a, q) in enumerate(spread(pools, count, rng))]
