@@ -135,19 +135,20 @@ def main() -> None:
         dumping = []
     memo: dict = {}
     results = []
+    assistant.ask(picked[0]["question"] if picked else "warm-up")  # loads the models: not a question's latency
     t0 = time.perf_counter()
     for n, case in enumerate(picked, 1):
         results.append(outcome(assistant, case, memo))
         if dumping is not None:
             dumping.append(harvest(assistant, case, models, memo))
-        if n % 50 == 0:
+        if n % 25 == 0 or n == len(picked):
             print(f"  {n}/{len(picked)} cases, {time.perf_counter() - t0:.0f} s", flush=True)
+            if args.json:  # kept as it goes: a run broken off still leaves its figures
+                args.json.write_text(json.dumps({"machine": machine(), "half": args.half, "summary": summary(results),
+                                                 "cases": results}, ensure_ascii=False, indent=1) + "\n",
+                                     encoding="utf-8")
     print(f"{len(picked)} cases ({len(memo)} history turns replayed) in {time.perf_counter() - t0:.0f} s")
-    table = summary(results)
-    print_table(table, ["tune", "report"] if args.half == "all" else [args.half])
-    if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "half": args.half, "summary": table, "cases": results},
-                                        ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print_table(summary(results), ["tune", "report"] if args.half == "all" else [args.half])
     if dumping is not None:
         args.dump.write_text(json.dumps(dumping))
         print(f"candidates of {len(dumping)} cases written to {args.dump}")
