@@ -6,7 +6,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.registry import registry
-from assistant.rewrite import rewrite_query
+from assistant.question.rewrite import rewrite_query
 from assistant.schema import Answer, Message, messages
 
 
@@ -16,7 +16,7 @@ CREW_ANSWER = "The crew were Frank Borman, James Lovell and William Anders."
 
 
 def test_list_items_reads_an_enumeration_of_names():
-    from assistant.rewrite import list_items
+    from assistant.question.rewrite import list_items
 
     assert list_items(CREW_ANSWER) == ["Frank Borman", "James Lovell", "William Anders"]
     assert list_items("Frank Borman commanded the mission.") == []
@@ -24,7 +24,7 @@ def test_list_items_reads_an_enumeration_of_names():
 
 @pytest.mark.parametrize("ordinal,name", [("first", "Frank Borman"), ("second", "James Lovell"), ("last", "William Anders")])
 def test_an_ordinal_picks_that_item_of_the_previous_answers_list(ordinal: str, name: str):
-    from assistant.rewrite import resolve
+    from assistant.question.rewrite import resolve
 
     query = resolve(f"When was the {ordinal} one born?", "Who flew on Apollo 8?", CREW_ANSWER)
     assert name in query and f"the {ordinal} one" not in query, query
@@ -33,14 +33,14 @@ def test_an_ordinal_picks_that_item_of_the_previous_answers_list(ordinal: str, n
 
 
 def test_an_ordinal_without_a_list_in_the_previous_answer_is_left_alone():
-    from assistant.rewrite import resolve
+    from assistant.question.rewrite import resolve
 
     query = resolve("When was the second one born?", "Who commanded Apollo 8?", "Frank Borman commanded the mission.")
     assert "the second one" in query and "Frank Borman" not in query, query
 
 
 def test_proper_names_takes_the_untitled_name_of_a_question():
-    from assistant.rewrite import proper_names
+    from assistant.question.rewrite import proper_names
 
     assert proper_names("Who is Andre Agassi?") == "Andre Agassi"
     assert proper_names("Who won the election?") is None
@@ -48,7 +48,7 @@ def test_proper_names_takes_the_untitled_name_of_a_question():
 
 @pytest.mark.parametrize("previous_answer", ["Andre Agassi is a former tennis player.", "The articles do not say."])
 def test_he_becomes_the_untitled_person_of_the_previous_question(previous_answer: str):
-    from assistant.rewrite import resolve
+    from assistant.question.rewrite import resolve
 
     query = resolve("When was he born?", "Who is Andre Agassi?", previous_answer)
     assert "Andre Agassi" in query, query
@@ -57,7 +57,7 @@ def test_he_becomes_the_untitled_person_of_the_previous_question(previous_answer
 
 
 def test_an_elliptical_follow_up_keeps_the_previous_topic():
-    from assistant.rewrite import resolve
+    from assistant.question.rewrite import resolve
 
     previous = "Who commands the Centcom region?"
     answer = "General Frank McKenzie, commander of the Centcom region, said the US would cut its troops."
@@ -88,14 +88,14 @@ def test_the_x_one_without_a_modifier_to_swap_keeps_the_topic():
 
 
 def test_ordinals_reach_names_with_initials():
-    from assistant.rewrite import list_items
+    from assistant.question.rewrite import list_items
 
     assert list_items("The crew included John S. Bull, Vance D. Brand and Ken Mattingly.") == [
         "John S. Bull", "Vance D. Brand", "Ken Mattingly"]
 
 
 def test_a_pronoun_is_not_resolved_to_a_place_and_a_date():
-    from assistant.rewrite import proper_names
+    from assistant.question.rewrite import proper_names
 
     assert proper_names("Why did the Iraqi Parliament vote on January 5?") is None
     assert proper_names("When did Einstein predict gravitational waves?") == "Einstein"
