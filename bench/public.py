@@ -4,7 +4,7 @@ hold no answer, and how long `ask` takes.
 
 The collection is ingested once into --index (kept between runs: unchanged files are skipped). Every case is asked
 as shared/eval/FORMAT.md says: the history turns first, in order, the assistant's own answers becoming the chat
-history (assistant.eval.replay; a conversation's turns are replayed once for all its cases), then the question.
+history (assistant.evaluation.run.replay; a conversation's turns are replayed once for all its cases), then the question.
 Latency is that of the final question only.
 
     python bench/public.py --index /tmp/public-index --half report
@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
-from assistant.eval import replay  # noqa: E402
-from assistant.evaluate.metrics import answer_correct  # noqa: E402
+from assistant.evaluation.run import replay  # noqa: E402
+from assistant.evaluation.metrics import answer_correct  # noqa: E402
 from machine import machine  # noqa: E402
 from split import article, cases, half  # noqa: E402
 
@@ -48,15 +48,11 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def pick(rows: list[dict], kinds: list[str], limit: int | None) -> list[dict]:
-    """The cases of the chosen kinds, at most `limit` of each (the first ones: a conversation's cases stay together)."""
-    taken: dict[str, int] = {}
-    chosen = []
-    for case in rows:
-        kind = case.get("kind", "")
-        if kind in kinds and (limit is None or taken.get(kind, 0) < limit):
-            taken[kind] = taken.get(kind, 0) + 1
-            chosen.append(case)
-    return chosen
+    """The first `limit` cases of each chosen kind, taken in turn from each kind, so that a run broken off has
+    figures for every kind (a conversation's history is replayed once whatever the order: replay's memo)."""
+    by_kind = {kind: [c for c in rows if c.get("kind") == kind][:limit] for kind in kinds}
+    longest = max((len(v) for v in by_kind.values()), default=0)
+    return [cases[i] for i in range(longest) for cases in by_kind.values() if i < len(cases)]
 
 
 def outcome(assistant: Assistant, case: dict, memo: dict) -> dict:

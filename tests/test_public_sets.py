@@ -15,7 +15,7 @@ from conftest import REPO, clean_env
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from assistant.evaluate.metrics import case_problem, norm  # noqa: E402
+from assistant.evaluation.metrics import case_problem, norm  # noqa: E402
 from split import half  # noqa: E402
 from training.conversations import thread  # noqa: E402
 from training.squad import read_articles  # noqa: E402

@@ -92,7 +92,7 @@ def context_model() -> AnswerModel:
 
 def harvest(assistant: Assistant, case: dict, models: dict[str, CachedModel], memo: dict | None = None) -> dict:
     """The candidates the answerer would score for one case: logits of each model, features, labels. `memo`: the
-    histories already replayed (assistant.eval.replay), shared by the cases of one conversation."""
+    histories already replayed (assistant.evaluation.run.replay), shared by the cases of one conversation."""
     answerer = assistant.answerer("extractive")
     history = replay(assistant, case.get("history") or [], memo)
     query = assistant.rewrite(case["question"], history)
