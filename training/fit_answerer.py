@@ -16,6 +16,8 @@ used (the shipped file is then replaced by hand, and the card says so).
 Model logits are cached on disk per (model, query, input), so re-fitting is instant.
 
 usage: python training/fit_answerer.py [--tiny] [--compare-context] [--out FILE] [--index-cache DIR] [--harvested FILE]
+                                      [--sets seeds,wiki,public]
+bench/public.py --dump FILE writes the harvested candidates of the public sets in the --harvested format.
 """
 from __future__ import annotations
 
@@ -48,7 +50,10 @@ from split import article, cases  # noqa: E402
 
 SHARED_MODELS = ROOT.parent / "shared" / "models" / "answer-bearing-minilm"
 SETS = {"seeds": (ROOT.parent / "shared" / "seeds", ROOT / "bench" / "data" / "seeds_extra.jsonl"),
-        "wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wiki_questions.jsonl")}
+        "wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wiki_questions.jsonl"),
+        # SQuAD articles and questions of five kinds (training/public_sets.py); bench/public.py --dump harvests them
+        "public": (ROOT / "bench" / "data" / "public" / "articles", ROOT / "bench" / "data" / "public" / "questions.jsonl")}
+DEFAULT_SETS = ("seeds", "wiki")
 
 
 def holds_answer(case: dict, span) -> bool:
@@ -87,10 +92,11 @@ def context_model() -> AnswerModel:
     return AnswerModel(folder)
 
 
-def harvest(assistant: Assistant, case: dict, models: dict[str, CachedModel]) -> dict:
-    """The candidates the answerer would score for one case: logits of each model, features, labels."""
+def harvest(assistant: Assistant, case: dict, models: dict[str, CachedModel], memo: dict | None = None) -> dict:
+    """The candidates the answerer would score for one case: logits of each model, features, labels. `memo`: the
+    histories already replayed (assistant.evaluation.run.replay), shared by the cases of one conversation."""
     answerer = assistant.answerer("extractive")
-    history = replay(assistant, case.get("history") or [])
+    history = replay(assistant, case.get("history") or [], memo)
     query = assistant.rewrite(case["question"], history)
     passages = assistant.retriever.retrieve(query)
     question = normalize_question(case["question"], assistant.store)
@@ -238,7 +244,8 @@ def first_round_confidence(harvested: list[dict], p: np.ndarray, owner: list[int
 def collect(args, models: dict[str, CachedModel]) -> list[dict]:
     harvested = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (docs, questions) in SETS.items():
+        for name in args.sets.split(","):
+            docs, questions = SETS[name]
             picked = cases(questions, "tune")
             if args.tiny:
                 if name != "seeds":
@@ -247,8 +254,9 @@ def collect(args, models: dict[str, CachedModel]) -> list[dict]:
             index = args.index if (args.index and name == "seeds") else (args.index_cache or Path(tmp)) / docs.name
             assistant = Assistant(Settings.load(index_dir=index))
             assistant.ingest([docs])
+            memo: dict = {}
             for case in picked:
-                harvested.append(harvest(assistant, case, models))
+                harvested.append(harvest(assistant, case, models, memo))
             print(f"{name}: {len(picked)} tuning questions harvested", flush=True)
     for m in models.values():
         m.save()
@@ -260,6 +268,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="a few seed questions only: checks the script runs")
     parser.add_argument("--tiny-cases", type=int, default=6)
     parser.add_argument("--compare-context", action="store_true")
+    parser.add_argument("--sets", default=",".join(DEFAULT_SETS), help=f"comma-separated, of {', '.join(SETS)}")
     parser.add_argument("--false-abstention", type=float, default=0.10, help="the cap on tuning false abstention")
     parser.add_argument("--folds", type=int, default=5, help="folds by article for the out-of-fold threshold")
     parser.add_argument("--harvested", type=Path, help="keep the harvested candidates in this file between runs (delete it after changing the retriever)")
@@ -292,7 +301,7 @@ def main() -> None:
     figures |= first_round_confidence(harvested, p, owner, Settings.load().sentence_budget)
     data = {"weights": {f: round(float(w), 5) for f, w in zip(FEATURES, weights)}, "bias": round(bias, 5),
             "context_input": chosen == "context",
-            "fitted_on": "the tune half of bench/data (bench/split.py)" + (" (--tiny)" if args.tiny else ""),
+            "fitted_on": f"the tune half of {args.sets} (bench/data, bench/split.py)" + (" (--tiny)" if args.tiny else ""),
             "sentences": int(len(y)), "answer_sentences": int(y.sum()), "models_alone": compared,
             "tuning_figures": figures}
     args.out.parent.mkdir(parents=True, exist_ok=True)

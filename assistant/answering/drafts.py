@@ -18,3 +18,4 @@ class Draft:
     text: str = ""
     spans: list[Span] = field(default_factory=list)
     score: float | None = None  # the answerer's calibrated probability that it answers the question, if it has one
+    values: list[str] = field(default_factory=list)  # the values it gives for what was asked, when sources disagree
