@@ -37,7 +37,7 @@ from assistant.answer_evidence import FEATURES  # noqa: E402
 from assistant.calibration import WEIGHTS_FILE  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
-from assistant.eval import replay  # noqa: E402
+from assistant.schema import Message  # noqa: E402
 from assistant.evaluate.metrics import contains_any  # noqa: E402  (the scorer's own matching: FORMAT.md)
 from assistant.normalize import normalize_question  # noqa: E402
 from assistant.onnx_models import ANSWER_MODEL_DIR, AnswerModel  # noqa: E402
@@ -90,10 +90,24 @@ def context_model() -> AnswerModel:
     return AnswerModel(folder)
 
 
+def cheap_history(assistant: Assistant, turns: list[str]) -> list[Message]:
+    """The chat history as the follow-up model reads it, for one ask instead of one per turn: earlier turns as the
+    user's words, the last one asked (after them) so its answer is what the user saw."""
+    history = [Message("user", t) for t in turns[:-1]]
+    return history + replay_after(assistant, turns[-1:], history) if turns else []
+
+
+def replay_after(assistant: Assistant, turns: list[str], before: list[Message]) -> list[Message]:
+    out: list[Message] = []
+    for turn in turns:
+        out += Message.exchange(turn, assistant.ask(turn, before + out))
+    return out
+
+
 def harvest(assistant: Assistant, case: dict, models: dict[str, CachedModel]) -> dict:
     """The candidates the answerer would score for one case: logits of each model, features, labels."""
     answerer = assistant.answerer("extractive")
-    history = replay(assistant, case.get("history") or [])
+    history = cheap_history(assistant, case.get("history") or [])
     query = assistant.rewrite(case["question"], history)
     passages = assistant.retriever.retrieve(query)
     question = normalize_question(case["question"], assistant.store)
@@ -257,6 +271,10 @@ def collect(args, models: dict[str, CachedModel]) -> list[dict]:
             if name not in args.sets and not (args.tiny and name == "seeds"):
                 continue
             picked = cases(questions, args.half)
+            if args.per_kind:
+                seen: dict = {}
+                picked = [c for c in picked if seen.setdefault(c.get("kind"), []).append(c) or
+                          len(seen[c.get("kind")]) <= args.per_kind]
             if args.tiny:
                 if name != "seeds":
                     continue
@@ -285,6 +303,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tiny", action="store_true", help="a few seed questions only: checks the script runs")
     parser.add_argument("--tiny-cases", type=int, default=6)
+    parser.add_argument("--per-kind", type=int, default=0, help="at most this many questions of each kind a set")
     parser.add_argument("--sets", nargs="+", default=list(FITTED_ON), choices=sorted(SETS), help="question sets to fit on")
     parser.add_argument("--half", default="tune", choices=("tune", "report"), help="report: harvest the reporting "
                         "half to measure a fitted file (--check FILE), never to fit")
