@@ -46,7 +46,7 @@ fi
 
 python -m pip install -q -e .
 # a busy port is told now, not after indexing
-problem=$(python -c 'import sys; from assistant.serving import port_problem; print(port_problem("127.0.0.1", int(sys.argv[1])) or "")' "$port")
+problem=$(python -c 'import sys; from assistant.server.serving import port_problem; print(port_problem("127.0.0.1", int(sys.argv[1])) or "")' "$port")
 [ -z "$problem" ] || { echo "error: $problem" >&2; exit 2; }
 if [ $# -ge 1 ]; then
   [ -d "$1" ] || { echo "error: no articles folder at $1" >&2; exit 2; }

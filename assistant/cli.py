@@ -280,8 +280,8 @@ def evaluate(
 ):
     """Answer QUESTIONS over DOCS into OUT (or read answers already written with --results), print the figures,
     optionally write a report and hold the figures to bounds."""
-    from .evaluate.report import write
-    from .evaluate.summary import evaluate as judge_run
+    from .evaluation.report import write
+    from .evaluation.summary import evaluate as judge_run
 
     cases, bounds, old = _eval_inputs(questions, results, docs, out, report, compare, at_least, at_most)
     if results is not None:
@@ -301,8 +301,8 @@ def evaluate(
 
 
 def _read_results(path: Path) -> list[dict]:
-    from .evaluate.jsonl import read_jsonl
-    from .evaluate.metrics import result_problem
+    from .evaluation.jsonl import read_jsonl
+    from .evaluation.metrics import result_problem
 
     try:
         return read_jsonl(path, result_problem)
@@ -312,10 +312,10 @@ def _read_results(path: Path) -> list[dict]:
 
 def _eval_inputs(questions, results, docs, out, report, compare, at_least, at_most):
     """The question set, the bounds and the earlier run, all checked before a long run starts (exit 2 if bad)."""
-    from . import eval as evaluation
-    from .evaluate.gate import check_kinds, parse_bound
-    from .evaluate.metrics import kinds
-    from .evaluate.report import report_format
+    from .evaluation import run as evaluation
+    from .evaluation.gate import check_kinds, parse_bound
+    from .evaluation.metrics import kinds
+    from .evaluation.report import report_format
 
     if results is not None and (docs is not None or out is not None):
         _fail("--results scores answers already written; it takes no --docs or --out", 2)
@@ -344,7 +344,7 @@ def _eval_index(index: Optional[Path], chroma_url: Optional[str], docs: Path) ->
 
 def _eval_answer(settings: Settings, cases: list[dict], docs: Path, out: Path, show_progress: bool) -> list[dict]:
     """Index DOCS (idempotently) and answer every case into OUT, with a progress bar on a terminal."""
-    from . import eval as evaluation
+    from .evaluation import run as evaluation
     from .core import Assistant
     from .schema import AssistantError
 
@@ -368,7 +368,7 @@ def _eval_answer(settings: Settings, cases: list[dict], docs: Path, out: Path, s
 
 def _eval_print(ev, as_json: bool) -> None:
     """The figures on stdout: JSON, or one line a metric, per kind, the comparison, then the `score:` line."""
-    from .evaluate.compare import summary_lines
+    from .evaluation.compare import summary_lines
 
     if as_json:
         typer.echo(json.dumps(ev.to_dict(), ensure_ascii=False))
@@ -403,11 +403,11 @@ def serve(
     """Serve the chat UI, the REST and OpenAI-compatible API, and the embeddable widget."""
     import uvicorn
 
-    from .api import create_app
-    from .proxy import public_root
+    from .server.api import create_app
+    from .server.proxy import public_root
     from .schema import AssistantError
-    from .serving import port_problem
-    from .warmup import Warmup
+    from .server.serving import port_problem
+    from .server.warmup import Warmup
 
     proxies = None if forwarded_allow_ips is None else [p.strip() for p in forwarded_allow_ips.split(",") if p.strip()]
     settings = options.settings(allow_remote=allow_remote, root_path=root_path, forwarded_allow_ips=proxies)

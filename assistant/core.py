@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .config import Settings
-from .normalize import normalize_question
+from .question.normalize import normalize_question
 from .registry import registry
-from .retrieve import Retriever
+from .index.retrieve import Retriever
 from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, is_text, messages
-from .store import Store
-from .verify import verify_sentence
+from .index.store import Store
+from .answering.verify import verify_sentence
 
 ABSTAIN_TEXT = "The articles do not say."
 History = Iterable["Message | dict"] | None
@@ -87,15 +87,15 @@ class Assistant:
     # -- collection ----------------------------------------------------------------------------
     # ingesting imports the extractors: a process that only answers never loads them
     def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True):
-        from .ingest import ingest
+        from .ingest.pipeline import ingest
 
         with self._write_lock:
             return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune)
 
     def add_bytes(self, data: bytes, name: str):
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
-        from .extract import SUPPORTED
-        from .ingest import FoundFile, ingest, upload_name
+        from .ingest.extract import SUPPORTED
+        from .ingest.pipeline import FoundFile, ingest, upload_name
 
         source = upload_name(name)  # '..' or a 300-byte name must not become the file's path: only its suffix does
         suffix = Path(source).suffix.lower()

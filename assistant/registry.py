@@ -15,7 +15,8 @@ from .schema import AssistantError, ConfigError
 
 T = TypeVar("T")
 
-DEFAULT_PLUGINS = ("assistant.embed", "assistant.retrieve", "assistant.rewrite", "assistant.extractive", "assistant.llm")
+DEFAULT_PLUGINS = ("assistant.index.embed", "assistant.index.retrieve", "assistant.question.rewrite",
+                   "assistant.answering.extractive", "assistant.answering.llm")
 ENTRY_POINT_GROUP = "assistant"
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
-from assistant.eval import replay  # noqa: E402
+from assistant.evaluation.run import replay  # noqa: E402
 from machine import machine  # noqa: E402
 from split import cases  # noqa: E402
 

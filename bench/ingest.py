@@ -157,8 +157,8 @@ def main() -> None:
 
     # The same chunks the ingest will make, for the bare embedder. It runs before and after the ingest, and the
     # ingest is compared with their mean: on a shared machine the load drifts, and this brackets it.
-    from assistant.chunking import chunk_document
-    from assistant.ingest import document_from_bytes
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.pipeline import document_from_bytes
 
     texts = [c.text for p in sorted(folder.iterdir())
              for c in chunk_document(document_from_bytes(p.read_bytes(), p.name), store.settings.chunk_tokens,

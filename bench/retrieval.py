@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from assistant.config import Settings  # noqa: E402
-from assistant.evaluate.metrics import norm  # noqa: E402  (the scorer's own matching: FORMAT.md)
+from assistant.evaluation.metrics import norm  # noqa: E402  (the scorer's own matching: FORMAT.md)
 from machine import machine as _machine  # noqa: E402
 
 DATA = REPO / "bench" / "data"
@@ -79,7 +79,7 @@ class Arms:
 
     def __init__(self, assistant, rerank_depths: list[int]):
         from assistant.onnx_models import cross_encoder
-        from assistant.retrieve import Retriever
+        from assistant.index.retrieve import Retriever
 
         self.a = assistant
         self.store = assistant.store
@@ -114,7 +114,7 @@ class Arms:
 
     def sentence_scores(self, q: str, passages) -> list[float]:
         """Each passage's best sentence score (question x sentence), a finer-grained rerank."""
-        from assistant.chunking import sentence_spans
+        from assistant.ingest.chunking import sentence_spans
 
         pairs, owner = [], []
         for i, p in enumerate(passages):
@@ -153,7 +153,7 @@ def run_arms(arms: Arms, cases: list[dict], query_of=None) -> tuple[dict, dict, 
     Queries go through the product's clean-up (disfluencies, misspellings) first, as `ask` does; one arm shows the
     hybrid retriever on the question as typed.
     """
-    from assistant.normalize import normalize_question
+    from assistant.question.normalize import normalize_question
 
     query_of = query_of or (lambda c: normalize_question(c["question"], arms.store))
     ranks: dict[str, list] = defaultdict(list)
@@ -208,7 +208,7 @@ def _ms(t0: float) -> float:
 # -- follow-ups -------------------------------------------------------------------------------------
 
 def run_followups(assistant, arms: Arms, cases: list[dict]) -> dict:
-    from assistant.eval import replay
+    from assistant.evaluation.run import replay
 
     rows = []
     for case in cases:
@@ -247,10 +247,10 @@ def build_scaled(source_store, target: int, index_dir: Path, seed: int = 0, work
     `workers` Chroma writes at once (a bulk load of known vectors)."""
     import numpy as np
 
-    from assistant.chunking import chunk_id, count_tokens, sentence_spans
-    from assistant.embed import get_embedder
+    from assistant.ingest.chunking import chunk_id, count_tokens, sentence_spans
+    from assistant.index.embed import get_embedder
     from assistant.schema import Chunk, Document
-    from assistant.store import PAGE, Store
+    from assistant.index.store import PAGE, Store
 
     rng = np.random.default_rng(seed)
     real: dict[str, list[tuple[str, list[float], dict]]] = defaultdict(list)
@@ -318,10 +318,10 @@ def build_scaled(source_store, target: int, index_dir: Path, seed: int = 0, work
 
 
 def run_scaled(store, cases: list[dict]) -> dict:
-    from assistant.retrieve import Retriever
+    from assistant.index.retrieve import Retriever
 
     retriever = Retriever(store, Settings.load(index_dir=store.settings.index_dir))
-    from assistant.normalize import normalize_question
+    from assistant.question.normalize import normalize_question
 
     clean, embed, dense, bm25, total = [], [], [], [], []
     for case in cases:
@@ -455,8 +455,8 @@ def main() -> None:
 
         if args.scale:
             scale_dir = args.scale_index or tmp / "scaled"
-            from assistant.embed import get_embedder
-            from assistant.store import Store
+            from assistant.index.embed import get_embedder
+            from assistant.index.store import Store
 
             existing = None
             if scale_dir.exists():

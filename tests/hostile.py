@@ -68,7 +68,7 @@ def zip_bomb_docx(inflated_mb: int) -> bytes:
 def make_hostile(folder: Path, outside: Path) -> tuple[dict[str, str], set[str]]:
     """Write the hostile files into folder (outside: a folder beside it, for links that leave it).
     Returns ({file name: word its reason must hold ('' when any reason will do)}, {names that must be indexed});
-    names as the file system has them (the ingest shows them with assistant.ingest.printable)."""
+    names as the file system has them (the ingest shows them with assistant.ingest.pipeline.printable)."""
     rng = random.Random(13)
     bad: dict[str, str] = {}
     good: set[str] = set()

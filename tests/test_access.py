@@ -26,7 +26,7 @@ def seed_index(seeds_dir: Path, tmp_path_factory) -> Path:
 @pytest.fixture
 def server(seed_index: Path, tmp_path: Path):
     """start(**settings): the whole app over a private copy of the seed index under uvicorn; yields (url, app, assistant)."""
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
     from assistant.core import Assistant
 

@@ -177,8 +177,8 @@ def test_dev_set_stays_above_a_sane_floor(seeds_index: Path, seeds_dir: Path, tm
 
 
 def test_the_fitting_script_writes_weights_the_answerer_reads(seeds_index: Path, tmp_path: Path):
-    from assistant.answer_evidence import FEATURES
-    from assistant.calibration import Combination
+    from assistant.answering.evidence import FEATURES
+    from assistant.answering.calibration import Combination
 
     out = tmp_path / "answerer.json"
     result = subprocess.run([sys.executable, str(REPO / "training" / "fit_answerer.py"), "--tiny", "--tiny-cases", "3",

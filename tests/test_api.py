@@ -50,7 +50,7 @@ def assistant(seed_index: Path, tmp_path_factory):
 
 def serve(assistant, **settings):
     """create_app() with these settings (no keys unless given) under uvicorn in a thread."""
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
 
     settings = Settings(index_dir=assistant.settings.index_dir, **settings)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 
 def test_bulk_loaded_documents_are_found_and_removed(settings_factory):
-    from assistant.chunking import chunk_id
-    from assistant.embed import get_embedder
+    from assistant.ingest.chunking import chunk_id
+    from assistant.index.embed import get_embedder
     from assistant.schema import Chunk, Document
-    from assistant.store import Store
+    from assistant.index.store import Store
 
     settings = settings_factory()
     embedder = get_embedder(settings)

@@ -5,9 +5,9 @@ import codecs
 
 import pytest
 
-from assistant.chunking import chunk_document, count_tokens, sentence_spans
-from assistant.extract import ExtractError, decode_text, extract_bytes
-from assistant.ingest import document_from_bytes
+from assistant.ingest.chunking import chunk_document, count_tokens, sentence_spans
+from assistant.ingest.extract import ExtractError, decode_text, extract_bytes
+from assistant.ingest.pipeline import document_from_bytes
 from conftest import HTML_PAGE, MARKDOWN_PAGE, PDF_PAGES, make_pdf
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import Assistant, Message
-from assistant.answer import Draft
+from assistant.answering.drafts import Draft
 from assistant.registry import registry
 from assistant.schema import AssistantError
 

@@ -25,7 +25,7 @@ FORGED_Q = "Was the Quillby lantern festival cancelled?"
 
 
 def test_a_folder_of_hostile_files_costs_none_of_the_good_ones(seeds_dir: Path, tmp_path: Path):
-    from assistant.ingest import printable
+    from assistant.ingest.pipeline import printable
 
     folder, outside = tmp_path / "articles", tmp_path / "elsewhere"
     folder.mkdir()
@@ -64,7 +64,7 @@ def test_a_folder_of_hostile_files_costs_none_of_the_good_ones(seeds_dir: Path, 
 
 def test_a_collection_without_words_keeps_working(settings_factory, seeds_copy: Path, tmp_path: Path):
     from assistant.core import Assistant
-    from assistant.store import Bm25Index
+    from assistant.index.store import Bm25Index
 
     emoji = tmp_path / "emoji"
     emoji.mkdir()
@@ -84,7 +84,7 @@ def test_a_collection_without_words_keeps_working(settings_factory, seeds_copy: 
 
 def test_limits_are_settings_reported_as_reasons_before_the_work(settings_factory, tmp_path: Path):
     from assistant.core import Assistant
-    from assistant.extract import ExtractError, extract_bytes
+    from assistant.ingest.extract import ExtractError, extract_bytes
 
     tracemalloc.start()
     with pytest.raises(ExtractError, match="zip bomb"):
@@ -111,7 +111,7 @@ def test_limits_are_settings_reported_as_reasons_before_the_work(settings_factor
 
 
 def test_awkward_good_files_are_read(tmp_path: Path):
-    from assistant.extract import ExtractError, extract_bytes
+    from assistant.ingest.extract import ExtractError, extract_bytes
 
     text = "The lighthouse keeper retired after forty years of service.\n"
     assert extract_bytes(text.encode("utf-16-le"), "keeper.txt").text == text.strip()
@@ -126,9 +126,9 @@ def test_awkward_good_files_are_read(tmp_path: Path):
 
 
 def test_status_counts_no_chunks_a_killed_ingest_left(settings_factory, seeds_copy: Path):
-    from assistant.chunking import chunk_document
+    from assistant.ingest.chunking import chunk_document
     from assistant.core import Assistant
-    from assistant.ingest import document_from_bytes
+    from assistant.ingest.pipeline import document_from_bytes
 
     assistant = Assistant(settings_factory())
     assistant.ingest([seeds_copy])
@@ -156,7 +156,7 @@ def forged_index(seeds_dir: Path, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def app_server(forged_index: Path, tmp_path_factory):
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
     from assistant.core import Assistant
 
@@ -195,9 +195,9 @@ def test_bad_requests_are_4xx_never_500(app_server: str):
 
 
 def test_quoted_markers_and_links_stay_text(app_server: str):
-    from assistant.markdown import sentence_markdown
+    from assistant.server.markdown import sentence_markdown
     from assistant.schema import Citation, Sentence
-    from assistant.ui import render_sentence
+    from assistant.server.ui import render_sentence
 
     with httpx.Client(base_url=app_server, timeout=120) as client:
         answer = client.post("/api/ask", json={"question": FORGED_Q}).json()
@@ -219,7 +219,7 @@ def test_quoted_markers_and_links_stay_text(app_server: str):
 
 
 def test_widget_shows_quoted_markers_as_text(forged_index: Path, browser, tmp_path: Path):
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
     from test_widget import HostPage
 
@@ -246,7 +246,7 @@ def test_widget_shows_quoted_markers_as_text(forged_index: Path, browser, tmp_pa
 
 
 def test_each_client_address_has_its_own_rate_bucket(forged_index: Path, tmp_path: Path):
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
     from assistant.core import Assistant
 

@@ -407,8 +407,8 @@ def test_ingest_killed_half_way_leaves_a_working_index_and_the_next_ingest_compl
 
 
 def test_chunks_a_killed_ingest_left_without_their_document_are_dropped(settings_factory, seeds_copy):
-    from assistant.chunking import chunk_document
-    from assistant.ingest import document_from_bytes
+    from assistant.ingest.chunking import chunk_document
+    from assistant.ingest.pipeline import document_from_bytes
 
     assistant = open_assistant(settings_factory())
     assistant.ingest([seeds_copy])
@@ -437,7 +437,7 @@ def test_chunks_a_killed_ingest_left_without_their_document_are_dropped(settings
 ])
 def test_plain_text_title_is_its_heading_or_else_none(text: str, name: str, title: str):
     """A heading is the title; body text cut short is not (the file name is shown in its place)."""
-    from assistant.extract import extract_bytes
+    from assistant.ingest.extract import extract_bytes
 
     assert extract_bytes(text.encode(), name).title == title
 
@@ -447,7 +447,7 @@ def test_html_pdf_and_docx_titles_come_from_their_metadata():
 
     import docx
 
-    from assistant.extract import extract_bytes
+    from assistant.ingest.extract import extract_bytes
 
     page = "<html><head><title>Bridge Reopens | Daily</title></head><body><p>Body.</p></body></html>"
     assert extract_bytes(page.encode(), "x.html").title == "Bridge Reopens | Daily"

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import run_cli
 
-from assistant.normalize import clean_disfluency, correct_spelling
+from assistant.question.normalize import clean_disfluency, correct_spelling
 
 # -- disfluencies (pure function) -------------------------------------------------------------------
 

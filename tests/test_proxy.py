@@ -111,7 +111,7 @@ def test_api_docs_and_widget_at_a_sub_path(browser, proxied):
 
 def test_a_public_url_as_root_path_names_the_proxys_host_and_origin(tmp_path):
     """A keyless, this-machine-only server behind a proxy that passes its public name: that name is accepted, no other."""
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
 
     from servers import ThreadServer

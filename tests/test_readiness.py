@@ -19,7 +19,7 @@ def seed_index(seeds_dir: Path, tmp_path_factory) -> Path:
 
 def test_healthz_is_not_ready_until_the_models_are_loaded(seed_index: Path, monkeypatch):
     from assistant import onnx_models
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
     from assistant.core import Assistant
 

@@ -185,7 +185,7 @@ def seeds_assistant(tmp_path_factory):
 
 @pytest.mark.parametrize("case_id", ["d10", "d19"])
 def test_dev_follow_up_finds_its_evidence_only_through_rewriting(seeds_assistant, case_id: str):
-    from assistant.eval import replay
+    from assistant.evaluation.run import replay
 
     case = next(c for c in map(json.loads, filter(str.strip, DEV.read_text().splitlines())) if c["id"] == case_id)
     history = replay(seeds_assistant, case["history"])
@@ -202,7 +202,7 @@ def test_dev_follow_up_finds_its_evidence_only_through_rewriting(seeds_assistant
 
 def _fusion_retriever(assistant, fusion: str | None, monkeypatch):
     from assistant.config import Settings
-    from assistant.retrieve import Retriever
+    from assistant.index.retrieve import Retriever
 
     monkeypatch.delenv("ASSISTANT_FUSION", raising=False)  # "default" means no setting of the developer's
     overrides = {"fusion": fusion} if fusion else {}

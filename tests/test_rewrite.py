@@ -6,7 +6,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.registry import registry
-from assistant.rewrite import rewrite_query
+from assistant.question.rewrite import rewrite_query
 from assistant.schema import Answer, Message, messages
 
 
@@ -59,7 +59,7 @@ def test_a_self_contained_question_ends_the_chain_of_subjects():
 def test_the_follow_up_model_was_fitted_and_says_how_well_on_held_out_data():
     import json
 
-    from assistant.followup import WEIGHTS_FILE
+    from assistant.question.followup import WEIGHTS_FILE
 
     fitted = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
     heldout = fitted["figures"]["heldout_articles"]

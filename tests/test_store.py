@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.schema import AssistantError
-from assistant.store import Store, has_terms, open_chroma
+from assistant.index.store import Store, has_terms, open_chroma
 from conftest import free_port
 
 
@@ -37,7 +37,7 @@ def test_has_terms_says_whether_bm25_would_index_anything():
 def test_chunks_keep_the_sentences_found_at_ingest(settings_factory, seeds_dir):
     """The sentence spans found while chunking come back with every chunk from the index, equal to what the sentence
     splitter finds on the chunk's own text: a question reads them instead of splitting again."""
-    from assistant.chunking import sentence_spans
+    from assistant.ingest.chunking import sentence_spans
     from assistant.core import Assistant
 
     assistant = Assistant(settings_factory())

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant.schema import Answer, Chunk, Citation, Document, Passage, Sentence
-from assistant.ui import ChatTurn, example_questions, history_of, render_chat, render_document, render_sources
+from assistant.server.ui import ChatTurn, example_questions, history_of, render_chat, render_document, render_sources
 
 from conftest import free_port
 from servers import assistant_serve, build_index, copy_index
@@ -34,7 +34,7 @@ def test_the_chat_page_serves_on_its_own_without_the_api(seed_index, tmp_path):
 
     from assistant.config import Settings
     from assistant.core import Assistant
-    from assistant.ui import ChatUI
+    from assistant.server.ui import ChatUI
 
     assistant = Assistant(Settings(index_dir=copy_index(seed_index, tmp_path / "index")))
     port = free_port()

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from servers import ThreadServer
 
-from assistant.answer import Draft, Span
-from assistant import verify
+from assistant.answering.drafts import Draft, Span
+from assistant.answering import verify
 from assistant.config import Settings
 from assistant.schema import shown_probability
-from assistant.verify import thresholds, verify_sentence
+from assistant.answering.verify import thresholds, verify_sentence
 
 D02 = "How many US troops did General McKenzie say would remain in Iraq after the reduction?"
 TROOPS = ("General McKenzie said the number of US troops in Iraq would fall from 5,200 to about 3,000 by the end "
@@ -68,7 +68,7 @@ def doubtful_answer(seed_assistant):
 
 
 def create_app_for(assistant):
-    from assistant.api import create_app
+    from assistant.server.api import create_app
 
     return create_app(Settings(index_dir=assistant.settings.index_dir), assistant)
 
@@ -84,7 +84,7 @@ def test_the_verdict_follows_the_answerers_probability():
 
 
 def test_the_chat_never_shows_a_doubted_sentence_as_supported(doubtful_answer):
-    from assistant.ui import ChatTurn, render_chat
+    from assistant.server.ui import ChatTurn, render_chat
 
     answer, _, _ = doubtful_answer
     chat = render_chat([ChatTurn(question=D02, answer=answer, query=answer.rewritten_query)])
@@ -116,7 +116,7 @@ def test_the_cli_says_the_model_doubts_it(doubtful_answer, capsys, monkeypatch):
 
 def test_a_confident_answer_says_so(seed_assistant, capsys, monkeypatch):
     from assistant.cli import _print_answer
-    from assistant.ui import ChatTurn, render_chat
+    from assistant.server.ui import ChatTurn, render_chat
 
     monkeypatch.setenv("COLUMNS", "1000")
     patch = with_threshold(0.0)  # whatever the answerer's probability, it is at or above this

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import Draft, Span
+from assistant.answering.drafts import Draft, Span
 from assistant.config import Settings
-from assistant.verify import verify_sentence
+from assistant.answering.verify import verify_sentence
 
 SPAN = ("Some of the 40 volunteers of the Millbrook river clean-up group said the council had cut their funding "
         "in March.")

@@ -75,7 +75,7 @@ class HostPage:
 @pytest.fixture(scope="module")
 def sites(seeds_dir: Path, tmp_path_factory):
     """The assistant (keys configured, one allowed origin), an allowed host page and a host page not on the list."""
-    from assistant.api import create_app
+    from assistant.server.api import create_app
     from assistant.config import Settings
 
     work = tmp_path_factory.mktemp("widget")

@@ -1,8 +1,8 @@
-"""Fit the extractive answerer's one combination (assistant/calibration.py) on the TUNING half of bench/data.
+"""Fit the extractive answerer's one combination (assistant/answering/calibration.py) on the TUNING half of bench/data.
 
 For every tuning question (bench/split.py) the product itself retrieves passages and picks the candidate sentences
 the answer model would score (the same prior and budget as at run time); each sentence gets the model's logit and
-the evidence features (assistant/answer_evidence.py), and the label "it holds an answer string of the case". A plain
+the evidence features (assistant/answering/evidence.py), and the label "it holds an answer string of the case". A plain
 numpy logistic regression (L2, Newton steps) turns them into P(sentence answers); the abstention threshold is chosen
 on out-of-fold probabilities (--folds, by article): the one that gets most tuning questions right while false
 abstention stays under --false-abstention in 90 % of the tuning articles resampled (choose_threshold). Weights,
@@ -33,15 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from assistant.answer_evidence import FEATURES  # noqa: E402
-from assistant.calibration import WEIGHTS_FILE  # noqa: E402
+from assistant.answering.evidence import FEATURES  # noqa: E402
+from assistant.answering.calibration import WEIGHTS_FILE  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
+from assistant.evaluation.metrics import contains_any  # noqa: E402  (the scorer's own matching: FORMAT.md)
+from assistant.question.normalize import normalize_question  # noqa: E402
 from assistant.schema import Message  # noqa: E402
-from assistant.evaluate.metrics import contains_any  # noqa: E402  (the scorer's own matching: FORMAT.md)
-from assistant.normalize import normalize_question  # noqa: E402
 from assistant.onnx_models import ANSWER_MODEL_DIR, AnswerModel  # noqa: E402
-from assistant.rewrite import scoring_query  # noqa: E402
+from assistant.question.rewrite import scoring_query  # noqa: E402
 from split import article, cases  # noqa: E402
 
 SHARED_MODELS = ROOT.parent / "shared" / "models" / "answer-bearing-minilm"

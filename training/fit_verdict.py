@@ -1,5 +1,6 @@
 """Fit the thresholds behind the verdict a user sees, on the TUNING half of the bench question sets, and report
-them on the REPORTING half; writes assistant/models/answer_bearing/verdict.json, which assistant/verify.py reads.
+them on the REPORTING half; writes assistant/models/answer_bearing/verdict.json, which assistant/answering/verify.py
+reads.
 
 Two judgements are fitted:
 - the badge of an extractive sentence: "supported" only when the answerer's calibrated probability (Draft.score)
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from assistant.evaluate.metrics import contains_any, norm  # noqa: E402  (the scorer's own matching: FORMAT.md)
+from assistant.evaluation.metrics import contains_any, norm  # noqa: E402  (the scorer's own matching: FORMAT.md)
 from split import cases, half  # noqa: E402  (the one rule that splits the bench questions by article)
 
 QUESTION_SETS = {  # question set -> the folder of articles it asks about
@@ -64,7 +65,7 @@ def span_logits(question: str, spans) -> dict[str, list[float]]:
     """Every scorer's logit for (question, span): the answer model on the span alone and after its title (the
     answerer's input format), and the relevance cross-encoder the old check used."""
     from assistant.onnx_models import answer_model, cross_encoder
-    from assistant.verify import model_input
+    from assistant.answering.verify import model_input
 
     texts = [s.text for s in spans]
     return {"answer": answer_model().score(question, texts),
@@ -73,8 +74,8 @@ def span_logits(question: str, spans) -> dict[str, list[float]]:
 
 
 def sentence_spans_of(passages):
-    from assistant.answer import Span
-    from assistant.chunking import sentence_spans
+    from assistant.answering.drafts import Span
+    from assistant.ingest.chunking import sentence_spans
 
     seen, spans = set(), []
     for p in passages:
@@ -89,7 +90,7 @@ def sentence_spans_of(passages):
 def collect_case(assistant, case: dict) -> dict:
     """One case's figures: the extractive answerer's sentences (probability, right?), the logits of its evidence
     spans (answerable) or the highest logit of each scorer over every retrieved sentence (unanswerable)."""
-    from assistant.eval import replay
+    from assistant.evaluation.run import replay
 
     history = replay(assistant, case.get("history") or [])
     question = case["question"]

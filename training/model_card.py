@@ -35,7 +35,7 @@ sigmoid gives a probability (set thresholds on a tuning split). First segment: t
 ## Data
 SQuAD (CC BY-SA 4.0, text from Wikipedia; Rajpurkar et al. 2016, 2018) from `../shared/data/qa/`: SQuAD 1.1
 train, the unanswerable questions of 19 SQuAD 2.0 dev articles, the first 10 SQuAD 2.0 train articles.
-Paragraphs are split with `assistant.chunking.sentence_spans`. Positives: every sentence holding the answer
+Paragraphs are split with `assistant.ingest.chunking.sentence_spans`. Positives: every sentence holding the answer
 string; negatives: 3 other sentences of the paragraph; unanswerable questions (real SQuAD 2.0 ones, and synthetic
 ones made from 35 % of the answerable ones by a name/number/year swap, a neighbouring entity, a changed relation
 word or a negation; `training/synthetic.py`) give up to 6 negatives of their paragraph, the look-alike answer

@@ -1,6 +1,6 @@
 """(question, sentence, label) pairs for the answer-bearing model, from the SQuAD files in ../shared/data/qa/.
 
-Paragraphs are split with the product's own splitter (assistant.chunking.sentence_spans), so the model is
+Paragraphs are split with the product's own splitter (assistant.ingest.chunking.sentence_spans), so the model is
 trained on the sentences it will score. For each answerable question every sentence that contains the answer
 string is positive (README: answer_start may point at the wrong occurrence) and up to three other sentences of
 its paragraph are negative. Unanswerable questions — real SQuAD 2.0 ones and synthetic ones made from answerable

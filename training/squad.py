@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from assistant.chunking import sentence_spans
+from assistant.ingest.chunking import sentence_spans
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qa"
 SQUAD_FILES = ("squad-1.1-train.json.gz", "squad-2.0-dev-unanswerable-19-articles.json.gz",

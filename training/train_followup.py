@@ -1,4 +1,4 @@
-"""Fit the follow-up model (assistant/followup.py): P(a question leans on the previous turn).
+"""Fit the follow-up model (assistant/question/followup.py): P(a question leans on the previous turn).
 
 Training pairs come from SQuAD conversations (training/followup_data.py) of the training articles; figures are
 reported on pairs of the held-out articles (training/heldout_articles.txt) and on question sets nobody fitted on:
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.followup import WEIGHTS_FILE, FollowUpModel, features  # noqa: E402
+from assistant.question.followup import WEIGHTS_FILE, FollowUpModel, features  # noqa: E402
 from training.followup_data import Example, examples  # noqa: E402
 
 BENCH_SETS = (ROOT / "bench" / "data" / "wiki_questions.jsonl", ROOT / "bench" / "data" / "seeds_extra.jsonl")

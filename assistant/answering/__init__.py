@@ -1,0 +1,1 @@
+"""Answering: the answerers (extractive, llm), their drafts, evidence and calibration, and sentence verification."""

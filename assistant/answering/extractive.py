@@ -1,0 +1,174 @@
+"""The embedded default answerer: no LLM; quotes the source sentences that answer the question.
+
+Candidate sentences of the retrieved passages are scored by the packaged answer-bearing model (does this sentence
+hold the answer? MODEL_CARD.md), and its logit is combined with evidence it cannot see (answer_evidence.py) by one
+fitted logistic regression (calibration.py): the calibrated probability that the sentence answers. The answer is the
+most probable sentence, with the others that are probable enough beside it; below the fitted threshold it abstains.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from .drafts import Draft, Span
+from .evidence import Evidence, QuestionEvidence, idf_weights
+from .calibration import combination
+from ..ingest.chunking import chunk_sentences
+from ..config import Settings
+from ..onnx_models import answer_model
+from ..question.rewrite import find_person, scoring_query
+from ..schema import Message, Passage
+
+MAX_SENTENCE_CHARS = 600  # longer "sentences" (tables, run-ons) are scored on their start: ~128 tokens
+LEADING_NOISE = re.compile(r"^(?:[\s•·*\-–—>]+|(?:However|But|And|Instead|Meanwhile|Still|Also|So|Yet|Moreover|"
+                           r"Furthermore|In addition|Indeed|Nonetheless|Nevertheless),\s+|(?:But|And|So|Yet)\s+)")
+
+
+def resolve_pronoun(sentence: str, before: list[str], title: str) -> str:
+    """The sentence with its first he/she (or a leading "It") replaced by the person or subject it refers to.
+
+    The cross-encoder cannot tell that "he said" in a quote is the general named a sentence earlier, so the
+    sentence that answers "what did McKenzie say" scores below one that merely names him.
+    """
+    m = re.search(r"\b([Hh]e|[Ss]he)\b", sentence)
+    if m:
+        person = next((p for p in map(find_person, reversed(before)) if p), None)
+        if person is None and names_a_subject(title) and len(title.split()) <= 4 and all(w[:1].isupper() for w in title.split()):
+            person = title  # a biography's pronouns are mostly its subject's
+        return sentence[:m.start()] + person + sentence[m.end():] if person else sentence
+    m = re.match(r"(It|Its)\b", sentence)
+    if m and title and len(title.split()) <= 4 and title.lower() in " ".join(before).lower():
+        return title + ("'s" if m.group(1) == "Its" else "") + sentence[m.end():]
+    return sentence
+
+
+def titled(sentence: str, title: str) -> str:
+    """The sentence as scored: after its document's title, which says what "the company" or "the war" is.
+
+    Measured on three question sets: the right sentence ranks first 129 times of 144 with the title, 121 without.
+    """
+    return f"{title.strip()}. {sentence}" if names_a_subject(title) else sentence
+
+
+def names_a_subject(title: str) -> bool:
+    """A short title names what the document is about ("Aardwolf", "Apollo 8"); a headline or the opening words
+    of a text (long, cut with "…") or a byline does not, and in front of a sentence it only adds noise."""
+    title = title.strip()
+    return 0 < len(title.split()) <= 6 and not title.endswith("…") and not re.match(r"(?i)(via|by|from)\s", title)
+
+
+@dataclass
+class Candidate:
+    span: Span
+    rank: int  # rank of the passage it came from
+    context: str = ""  # the neighbouring sentences and the document title
+    score: float | None = None  # the answer model's logit
+    scored_text: str = ""  # the sentence as the model reads it: after its title, its pronoun resolved
+    previous: str = ""  # the sentence before it in its passage (read by the context model only)
+    p: float = 0.0  # calibrated probability that it answers the question (calibration.py)
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+    uses_store = True  # scores with the collection's BM25 vocabulary: bind(store)
+    may_fall_back = False  # it is the fallback
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model = answer_model()
+        self.combination = combination()
+        self.store = None
+        self.evidence = Evidence(None)
+
+    def bind(self, store) -> None:
+        """Give access to the collection's term statistics (evidence features and the sentence budget's prior)."""
+        self.store = store
+        self.evidence = Evidence(store)
+
+    # -- candidates --------------------------------------------------------------------------
+    @staticmethod
+    def candidates(passages: list[Passage]) -> list[Candidate]:
+        seen, out = set(), []
+        for rank, p in enumerate(passages):
+            c = p.chunk
+            spans = chunk_sentences(c)
+            for k, (a, b) in enumerate(spans):
+                noise = LEADING_NOISE.match(c.text[a:b])
+                a += len(noise.group(0)) if noise else 0
+                key = (c.document_id, c.start + b)
+                if key in seen or len(c.text[a:b].split()) < 4:
+                    continue
+                seen.add(key)
+                around = [c.text[x:y] for x, y in spans[max(0, k - 1):k + 2]]
+                before = [c.text[x:y] for x, y in spans[max(0, k - 3):k]]
+                out.append(Candidate(Span.within(c, c.start + a, c.start + b), rank, " ".join(around) + " " + c.title,
+                                     scored_text=titled(resolve_pronoun(c.text[a:b], before, c.title), c.title),
+                                     previous=before[-1] if before else ""))
+        return out
+
+    def model_input(self, c: Candidate) -> str:
+        text = (c.scored_text or c.span.text)[:MAX_SENTENCE_CHARS]
+        return f"{text} || {c.previous[:MAX_SENTENCE_CHARS]}" if self.combination.context_input and c.previous else text
+
+    def score(self, question: str, query: str, cands: list[Candidate], about: QuestionEvidence) -> None:
+        """Set each unscored candidate's model logit and calibrated probability (about: the question's evidence)."""
+        todo = [c for c in cands if c.score is None]
+        for c, logit in zip(todo, self.model.score(scoring_query(question, query), [self.model_input(c) for c in todo])):
+            c.score = logit
+        for c, features in zip(todo, self.evidence.rows(about, todo)):
+            c.p = self.combination.probability(features)
+
+    def prior_order(self, query: str, cands: list[Candidate]) -> list[Candidate]:
+        """The candidates, most promising first by a cheap prior that only budgets which ones the model scores:
+        the query's rare words in the sentence (and the one before it), and the passage's rank."""
+        if self.store is None:
+            return cands
+        bm25 = self.store.bm25
+        weight = idf_weights(bm25, query)
+        total = sum(weight.values()) or 1.0
+        stems = bm25.tokenize([c.span.text for c in cands], return_ids=False)
+
+        def prior(k: int) -> float:
+            c, own = cands[k], set(stems[k])
+            before = set(stems[k - 1]) if k > 0 and cands[k - 1].rank == c.rank else set()
+            overlap = sum(w for t, w in weight.items() if t in own) / total
+            context = sum(w for t, w in weight.items() if t in before and t not in own) / total
+            return overlap + 0.5 * context + 0.3 / (1 + c.rank)
+
+        return [cands[k] for k in sorted(range(len(cands)), key=prior, reverse=True)]
+
+    def shortlist(self, question: str, query: str, passages: list[Passage]) -> list[Candidate]:
+        """The scored candidates, most probable first. One round of sentence_budget sentences decides when its best
+        is confident; otherwise the next ones up to sentence_budget_max are scored too."""
+        s = self.settings
+        order = self.prior_order(query, self.candidates(passages))
+        scored = order[:s.sentence_budget]
+        about = self.evidence.about(question, query, passages)
+        self.score(question, query, scored, about)
+        if scored and max(c.p for c in scored) < s.confident_answer and len(order) > len(scored):
+            scored = order[:max(s.sentence_budget_max, s.sentence_budget)]
+            self.score(question, query, scored, about)
+        return sorted(scored, key=lambda c: -c.p)
+
+    # -- answering ---------------------------------------------------------------------------
+    def answer(self, question: str, query: str, passages: list[Passage], history: list[Message]) -> Iterator[Draft]:
+        s = self.settings
+        ranked = self.shortlist(question, query, passages)
+        if not ranked:
+            yield Draft("abstain", "nothing relevant was retrieved")
+            return
+        best = ranked[0]
+        if best.p < self.combination.threshold:
+            yield Draft("abstain", f"no sentence answers with enough confidence (best {best.p:.2f})", [best.span], best.p)
+            return
+        chosen = [best] + [c for c in ranked[1:] if c.p >= s.extra_sentence_min][:s.max_answer_sentences - 1]
+        for c in chosen:
+            text = c.span.text.strip()
+            text = text[:1].upper() + text[1:]
+            yield Draft("delta", text + " ")
+            yield Draft("sentence", text, [c.span], c.p)
+
+
+def register(registry) -> None:
+    registry.answerers.add("extractive", ExtractiveAnswerer)

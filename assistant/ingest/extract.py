@@ -1,0 +1,297 @@
+"""Turn a file (txt, md, html, pdf, docx) into plain text, a title and a page map, or a one-line reason why not."""
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..schema import AssistantError
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
+
+MAGIC = {
+    b"\x89PNG": "PNG image",
+    b"\xff\xd8\xff": "JPEG image",
+    b"GIF8": "GIF image",
+    b"%PDF": "PDF document",
+    b"PK\x03\x04": "ZIP archive",
+    b"\x7fELF": "executable",
+    b"\x1f\x8b": "gzip archive",
+    b"RIFF": "RIFF media file",
+}
+
+
+class ExtractError(AssistantError):
+    """The file cannot become text; the message is the one-line reason shown to the user."""
+
+
+@dataclass
+class Extracted:
+    text: str
+    title: str
+    pages: list[int] = field(default_factory=list)
+
+
+MAX_HTML_DEPTH = 512
+MAX_UNZIPPED_BYTES = 200_000_000
+
+
+def extract_bytes(data: bytes, name: str, max_depth: int = MAX_HTML_DEPTH,
+                  max_unzipped: int = MAX_UNZIPPED_BYTES) -> Extracted:
+    """Extract text from a file's bytes; the suffix of name picks the format. max_depth bounds HTML nesting,
+    max_unzipped the inflated size of a .docx (both checked before the work they bound)."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        raise ExtractError(f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(SUPPORTED))}")
+    if not data.strip():
+        raise ExtractError("empty file")
+    if suffix == ".pdf":
+        result = _pdf(data)
+    elif suffix == ".docx":
+        result = _docx(data, max_unzipped)
+    else:
+        text = decode_text(data)
+        if suffix in (".html", ".htm"):
+            result = _html(text, max_depth)
+        else:
+            result = Extracted(_normalize(text), "")
+            if suffix in (".md", ".markdown"):
+                result.title = _markdown_title(result.text)
+    # a PDF's broken font map can yield lone surrogates, which no tokenizer, index or JSON encoder takes
+    result.text = result.text.encode("utf-8", "replace").decode("utf-8")
+    if not any(ch.isprintable() and not ch.isspace() for ch in result.text):
+        # zero-width spaces, joiners, soft hyphens and the like are not text either
+        raise ExtractError("no text found in the file")
+    # No title rather than a made-up one: readers show the file name instead, and the answerer (which reads a short
+    # title as the document's subject) is not misled by a file name like 003_3489e0f1.
+    title = " ".join((result.title or _first_line(result.text)).split())[:200]
+    result.title = title.encode("utf-8", "replace").decode("utf-8")
+    return result
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text with its BOM, else UTF-8, else the detected encoding; refuse binary data."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise ExtractError(f"invalid {encoding} text despite its byte-order mark") from None
+    for magic, kind in MAGIC.items():
+        if data.startswith(magic):
+            raise ExtractError(f"binary file ({kind}), not text")
+    if b"\x00" in data[:8192]:
+        text = _utf16_without_bom(data)
+        if text is None:
+            raise ExtractError("binary file (contains NUL bytes), not text")
+        data = text.encode("utf-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = _decode_legacy(data, exc)
+    controls = sum(1 for ch in text[:20000] if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
+    if controls > max(3, len(text[:20000]) // 100):
+        raise ExtractError("binary file (control characters), not text")
+    return text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark (NUL bytes in every other place), else None."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:65536]).best()
+    if best is None or not best.encoding.startswith("utf_16"):
+        return None
+    try:
+        return data.decode(best.encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _decode_legacy(data: bytes, error: UnicodeDecodeError) -> str:
+    """Text that is not UTF-8: refuse broken UTF-8, prefer cp1252 (latin-1's superset) for Western text, else detect."""
+    loose = data.decode("utf-8", errors="replace")
+    invalid = loose.count("\ufffd")
+    valid_multibyte = sum(1 for ch in loose if ord(ch) > 127 and ch != "\ufffd")
+    if valid_multibyte and valid_multibyte >= invalid:
+        # Mostly well-formed UTF-8 with a few bad bytes: any other decoding would garble its accents.
+        raise ExtractError(f"mis-encoded text: UTF-8 with {invalid} invalid byte(s), the first at byte {error.start}")
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        # Charset detection confuses cp1252 with cp1250/cp1257 on short texts; Western text read as cp1252
+        # has few non-ASCII letters, while e.g. Cyrillic cp1251 read as cp1252 is nearly all accented letters.
+        letters = [ch for ch in text if ch.isalpha()]
+        foreign = sum(1 for ch in letters if ord(ch) > 127)
+        if letters and foreign <= 0.3 * len(letters):
+            return text
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise ExtractError("cannot detect the text encoding (not UTF-8, cp1252 or latin-1)")
+    return str(best)
+
+
+def _normalize(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+BYLINE = re.compile(r"(?i)(via|by|from)\s")
+
+
+def _first_line(text: str) -> str:
+    """A plain text's title: a heading among its leading lines (before the body starts), else "".
+
+    A heading is short, has letters and does not end like a sentence; bylines ("Via Financial Times") and site
+    banners ("Iraq News - Local News - Baghdadpost") are passed over. A body line (long, or ending in a full stop)
+    ends the search: its opening words cut short are not a title.
+    """
+    lines = [ln.strip().lstrip("#").strip() for ln in text.splitlines()]
+    for line in [ln for ln in lines if ln][:5]:
+        if BYLINE.match(line) or line.count(" - ") >= 2:
+            continue
+        if len(line) > 150 or line.endswith((".", ":", ";", ",")):
+            return ""
+        if re.search(r"[^\W\d_]", line):  # a line of letters, not a rule or a date stamp
+            return line
+    return ""
+
+
+def _markdown_title(text: str) -> str:
+    m = re.search(r"^#\s+(.+)$", text, re.M)
+    return m.group(1).strip() if m else ""
+
+
+SKIP_TAGS = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
+             "button", "template", "head", "select", "canvas", "object", "embed"}
+BLOCK_TAGS = {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
+              "blockquote", "pre", "table", "tr", "td", "th", "br", "hr", "dd", "dt", "dl", "figcaption",
+              "figure", "body", "title", "address", "caption"}
+
+
+def _html(html: str, max_depth: int = MAX_HTML_DEPTH) -> Extracted:
+    # selectolax gives the DOM; its own .text() glues block elements together or splits inline ones,
+    # so a short walk keeps paragraphs apart and sentences with links whole.
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    title_node = tree.css_first("title") or tree.css_first("h1")
+    title = " ".join(title_node.text().split()) if title_node else ""
+    root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
+    text = _html_text(root, max_depth) if root is not None else ""
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
+    return Extracted("\n\n".join(p for p in paragraphs if p), title)
+
+
+def _html_text(root, max_depth: int) -> str:
+    """The text under root with blank lines between blocks. A loop with its own stack, not recursion: a page
+    nested thousands of levels deep must not exhaust Python's stack; past max_depth it is refused."""
+    parts: list[str] = []
+    stack: list[list] = [[root.child, False]]  # per open element: the next child to visit, whether it is a block
+    while stack:
+        frame = stack[-1]
+        child = frame[0]
+        if child is None:
+            stack.pop()
+            if frame[1]:
+                parts.append("\n\n")
+            continue
+        frame[0] = child.next
+        tag = child.tag
+        if tag == "-text":
+            parts.append(child.text_content or "")
+        elif tag and not tag.startswith("-") and tag not in SKIP_TAGS:
+            if len(stack) > max_depth:
+                raise ExtractError(f"HTML nested too deeply (over {max_depth} levels; the limit is max_html_depth)")
+            block = tag in BLOCK_TAGS
+            if block:
+                parts.append("\n\n" if tag not in ("br", "td", "th") else "\n")
+            stack.append([child.child, block])
+    return "".join(parts)
+
+
+def _pdf(data: bytes) -> Extracted:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                if not reader.decrypt(""):
+                    raise ExtractError("encrypted PDF (a password is needed)")
+            except ExtractError:
+                raise
+            except Exception:
+                raise ExtractError("encrypted PDF (a password is needed)") from None
+        texts, pages, pos = [], [], 0
+        for page in reader.pages:
+            page_text = _normalize(page.extract_text() or "")
+            pages.append(pos)
+            texts.append(page_text)
+            pos += len(page_text) + 2
+        title = str((reader.metadata or {}).get("/Title") or "") if reader.metadata else ""
+    except ExtractError:
+        raise
+    except (PdfReadError, Exception) as exc:  # pypdf raises many types for damaged files
+        raise ExtractError(f"not a readable PDF ({type(exc).__name__}: {str(exc)[:80]})") from None
+    return Extracted("\n\n".join(texts), title, pages)
+
+
+def _docx(data: bytes, max_unzipped: int = MAX_UNZIPPED_BYTES) -> Extracted:
+    _check_unzipped_size(data, max_unzipped)
+    try:
+        import docx
+
+        d = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise ExtractError(f"not a readable .docx file ({type(exc).__name__})") from None
+    paragraphs = [" ".join(p.split()) for p in _docx_blocks(d)]
+    title = d.core_properties.title or ""
+    return Extracted("\n\n".join(p for p in paragraphs if p), title)
+
+
+def _docx_blocks(d) -> list[str]:
+    """The body's paragraphs and table cells in reading order (text may live only in tables)."""
+    from docx.table import Table
+
+    blocks: list[str] = []
+    pending = list(d.iter_inner_content())
+    pending.reverse()
+    while pending:  # a stack, not recursion: tables nest in cells
+        item = pending.pop()
+        if isinstance(item, Table):
+            cells, seen = [], set()
+            for row in item.rows:
+                for cell in row.cells:
+                    if cell._tc not in seen:  # a merged cell is returned once per grid position
+                        seen.add(cell._tc)
+                        cells.append(cell)
+            inner = [block for cell in cells for block in cell.iter_inner_content()]
+            pending.extend(reversed(inner))
+        else:
+            blocks.append(item.text)
+    return blocks
+
+
+def _check_unzipped_size(data: bytes, limit: int) -> None:
+    """Refuse a zip whose members would inflate past limit, from its directory, before inflating anything
+    (zipfile then stops each member at its declared size, so a lying directory gains nothing)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ExtractError(f"not a readable .docx file ({type(exc).__name__})") from None
+    if total > limit:
+        raise ExtractError(f"a zip bomb: the .docx would inflate to {total / 1e6:.3g} MB "
+                           f"(the limit is {limit / 1e6:.3g} MB, max_unzipped_mb)")

@@ -1,0 +1,356 @@
+"""Make the index mirror a set of files and folders: add new, replace changed, drop removed, skip unchanged."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .chunking import chunk_document, count_tokens
+from ..config import Settings
+from .extract import SUPPORTED, ExtractError, extract_bytes
+from ..schema import AssistantError, Chunk, Document
+from ..index.store import Store, has_terms
+
+
+@dataclass
+class FoundFile:
+    path: Path
+    root: str  # absolute folder the source path is relative to
+    source: str
+
+
+@dataclass
+class Summary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[dict] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+
+    def to_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
+                "failed": self.failed, "documents": self.documents, "chunks": self.chunks}
+
+
+def document_id(root: str, source: str) -> str:
+    # surrogateescape: a file name that is not UTF-8 reaches Python with lone surrogates
+    return hashlib.sha1(f"{root}\0{source}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+# control characters and bidirectional overrides: a name holding them would break a line or read backwards
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(name: str) -> str:
+    """A path as one line of valid UTF-8 text (Chroma and JSON take nothing else): bytes of a file name that are
+    not UTF-8 are shown as \\xNN, control characters as \\xNN or \\uNNNN."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def collect(paths: list[Path], summary: Summary, unlisted: list[str] | None = None) -> tuple[list[FoundFile], list[str]]:
+    """Files to ingest, and the folders whose documents the index must mirror; problems go to summary.failed,
+    folders that could not be listed to unlisted."""
+    files: list[FoundFile] = []
+    unlisted = [] if unlisted is None else unlisted
+    mirrored: list[str] = []
+    for given in paths:
+        path = Path(given)
+        try:
+            if path.is_dir():
+                root = path.resolve()
+                mirrored.append(printable(str(root)))
+                files.extend(_walk(root, summary, unlisted))
+            elif path.is_file():
+                files.append(FoundFile(path, printable(str(path.resolve().parent)), printable(path.name)))
+            elif path.is_symlink():
+                summary.failed.append({"path": printable(str(path)), "reason": _link_reason(path)})
+            else:
+                summary.failed.append({"path": printable(str(path)), "reason": "no such file or folder"})
+        except OSError as exc:
+            summary.failed.append({"path": printable(str(path)), "reason": _os_reason(exc)})
+    return files, mirrored
+
+
+def _walk(root: Path, summary: Summary, unlisted: list[str]) -> list[FoundFile]:
+    found: list[FoundFile] = []
+    seen_dirs: set[str] = set()
+
+    real_root = os.path.realpath(root)
+
+    def onerror(exc: OSError) -> None:
+        unlisted.append(printable(str(exc.filename)))
+        summary.failed.append({"path": printable(os.path.relpath(str(exc.filename), root)), "reason": _os_reason(exc)})
+
+    for folder, dirs, names in os.walk(root, followlinks=True, onerror=onerror):
+        real = os.path.realpath(folder)
+        if real in seen_dirs:
+            summary.failed.append({"path": printable(os.path.relpath(folder, root)), "reason": "symlink loop (folder already visited)"})
+            dirs[:] = []
+            continue
+        if not _inside(real, real_root):
+            summary.failed.append({"path": printable(os.path.relpath(folder, root)),
+                                   "reason": "symlink to a folder outside the ingested folder (not followed)"})
+            dirs[:] = []
+            continue
+        seen_dirs.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            path = Path(folder) / name
+            source = printable(path.relative_to(root).as_posix())
+            if path.suffix.lower() not in SUPPORTED:
+                continue
+            if path.is_symlink() and not path.exists():
+                summary.failed.append({"path": source, "reason": _link_reason(path)})
+                continue
+            if path.is_symlink() and not _inside(os.path.realpath(path), real_root):
+                # x.txt -> /etc/passwd: a folder's documents are the files in it, not whatever they point at
+                summary.failed.append({"path": source, "reason": "symlink to a file outside the ingested folder (not followed)"})
+                continue
+            found.append(FoundFile(path, printable(str(root)), source))
+    return found
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _link_reason(path: Path) -> str:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symlink loop"
+    except OSError as exc:
+        if exc.errno == 40:
+            return "symlink loop"
+        return "broken symlink (its target does not exist)"
+    return "not a regular file"
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected exception as a file's reason: its kind and the first 120 characters of its message."""
+    message = " ".join(str(exc).split())[:120]
+    return f"cannot read ({type(exc).__name__}{': ' + message if message else ''})"
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == 40:
+        return "symlink loop"
+    if isinstance(exc, PermissionError):
+        return "permission denied (unreadable file)"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or folder"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+NAME_BYTES = 255  # the longest file name most file systems take
+
+
+def upload_name(name: str) -> str:
+    """The source name an uploaded file is indexed under: its last path part, printable, never '.' or '..',
+    at most NAME_BYTES bytes (the suffix, which picks the format, is kept)."""
+    base = printable(name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if base in ("", ".", ".."):
+        return "upload"
+    if len(base.encode()) <= NAME_BYTES:
+        return base
+    stem, suffix = os.path.splitext(base)
+    suffix = suffix if len(suffix) <= 16 else ""
+    room = NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:room].decode("utf-8", "ignore") + suffix
+
+
+def read_file(candidate: FoundFile, max_bytes: int) -> bytes:
+    """A file's bytes; raises ExtractError or OSError with the reason."""
+    info = candidate.path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise ExtractError("not a regular file")  # a FIFO or device would block or never end
+    if info.st_size > max_bytes:
+        raise ExtractError(f"file too large ({info.st_size / 1e6:.3g} MB; the limit is {max_bytes / 1e6:.3g} MB)")
+    return candidate.path.read_bytes()
+
+
+def read_document(candidate: FoundFile, max_bytes: int) -> Document:
+    """Read and extract one file; raises ExtractError or OSError with the reason."""
+    return document_from_bytes(read_file(candidate, max_bytes), candidate.source, candidate.root)
+
+
+def document_from_bytes(data: bytes, source: str, root: str = "", sha256: str | None = None,
+                        settings: Settings | None = None) -> Document:
+    settings = settings or Settings()
+    extracted = extract_bytes(data, source, max_depth=settings.max_html_depth,
+                              max_unzipped=int(settings.max_unzipped_mb * 1e6))
+    return Document(
+        id=document_id(root, source), source=source, title=extracted.title,
+        sha256=sha256 or hashlib.sha256(data).hexdigest(), text=extracted.text, root=root,
+        ingested_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), pages=extracted.pages,
+    )
+
+
+def chunks_of(doc: Document, settings: Settings) -> list[Chunk]:
+    """The document's chunks; raises ExtractError for a document the index must not take (checked before the
+    chunking, and so before the embedding, that it would cost)."""
+    if not has_terms(doc.text):
+        # an index of no searchable words breaks BM25 (emoji only, '&&&&'): refused, not indexed
+        raise ExtractError("no words to index (only symbols, emoji or stop words)")
+    limit = settings.max_document_chunks
+    estimate = -(-estimate_tokens(doc.text) // max(1, settings.chunk_tokens))
+    if estimate > limit:
+        raise ExtractError(f"too long to index: about {estimate} chunks (the limit is {limit}, max_document_chunks)")
+    chunks = chunk_document(doc, settings.chunk_tokens, settings.chunk_overlap_sentences)
+    if len(chunks) > limit:
+        raise ExtractError(f"too long to index: {len(chunks)} chunks (the limit is {limit}, max_document_chunks)")
+    return chunks
+
+
+SAMPLE_CHARS = 20_000
+
+
+def estimate_tokens(text: str, samples: int = 10) -> int:
+    """The token count of text, from evenly spread samples when it is long: counting 5 MB costs seconds."""
+    if len(text) <= SAMPLE_CHARS * samples:
+        return count_tokens(text)
+    step = len(text) // samples
+    counted = sum(count_tokens(text[k * step:k * step + SAMPLE_CHARS]) for k in range(samples))
+    return int(counted * len(text) / (SAMPLE_CHARS * samples))
+
+
+class BatchWriter:
+    """Documents embedded and written together, in batches of about batch_chunks chunks (fuller batches, fewer
+    Chroma commits), inside one commit started by the first write; the summary counts what was written."""
+
+    def __init__(self, store: Store, summary: Summary, batch_chunks: int):
+        self.store, self.summary, self.batch_chunks = store, summary, batch_chunks
+        self.pending: list[tuple[Document, list[Chunk], bool]] = []
+        self.changed = False
+
+    def begin(self) -> None:
+        if not self.changed:
+            self.store.commit_start()
+            self.changed = True
+
+    def add(self, doc: Document, chunks: list[Chunk], is_update: bool) -> None:
+        self.pending.append((doc, chunks, is_update))
+        if sum(len(c) for _, c, _ in self.pending) >= self.batch_chunks:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        self.begin()
+        vectors = self.store.embedder.embed_documents([c.text for _, chunks, _ in self.pending for c in chunks])
+        batch, k = [], 0
+        for doc, chunks, _ in self.pending:
+            batch.append((doc, chunks, vectors[k:k + len(chunks)]))
+            k += len(chunks)
+        # only updated documents can have chunks to delete: a new one's leftovers (a killed ingest's) were dropped
+        self.store.add_documents(batch, replace=[doc.id for doc, _, is_update in self.pending if is_update])
+        self.summary.updated += sum(1 for *_, is_update in self.pending if is_update)
+        self.summary.added += sum(1 for *_, is_update in self.pending if not is_update)
+        self.pending.clear()
+
+    def remove(self, document_id: str) -> None:
+        self.begin()
+        self.store.remove_document(document_id)
+        self.summary.removed += 1
+
+    def finish(self) -> None:
+        if self.changed:
+            self.store.commit()
+        else:
+            self.store.sync_bm25()  # a no-op unless another writer changed the collection
+
+
+def recover(store: Store) -> None:
+    """Writers bump the revision before (commit_start) and after (commit) they write, so an odd revision means one
+    was killed half way: drop the chunks it wrote without their document record."""
+    if store.revision() % 2:
+        drop_orphan_chunks(store)
+        store.commit_start()  # even again: the index is whole
+
+
+def prepare(found: FoundFile, old: Document | None, settings: Settings,
+            summary: Summary) -> tuple[Document, list[Chunk]] | None:
+    """The document and chunks of one file; None when it is unchanged (counted) or fails (its reason recorded)."""
+    try:
+        data = read_file(found, int(settings.max_file_mb * 1e6))
+        sha256 = hashlib.sha256(data).hexdigest()
+        # the hash is checked before extraction: an unchanged document costs one read and one hash
+        if old is not None and old.sha256 == sha256:
+            summary.unchanged += 1
+            return None
+        doc = document_from_bytes(data, found.source, found.root, sha256, settings)
+        return doc, chunks_of(doc, settings)
+    except ExtractError as exc:
+        reason = str(exc)
+    except OSError as exc:
+        reason = _os_reason(exc)
+    except (AssistantError, KeyboardInterrupt):
+        raise  # the embedder or the index failed, not this file
+    except Exception as exc:  # noqa: BLE001 - any failure of one file is that file's reason, never the ingest's
+        reason = one_line(exc)
+    summary.failed.append({"path": found.source, "reason": reason})
+    return None
+
+
+def ingest(
+    paths: list[Path],
+    store: Store,
+    settings: Settings,
+    progress: Callable[[int, int, str], None] | None = None,
+    prune: bool = True,
+    files: list[FoundFile] | None = None,
+) -> Summary:
+    """Bring the index up to date with paths (and files, already named, e.g. uploads). Folders are mirrored
+    (documents gone from them are dropped)."""
+    summary = Summary()
+    unlisted: list[str] = []
+    found, mirrored = collect(paths, summary, unlisted)
+    found += files or []
+    recover(store)
+    indexed = {d.id: d for d in store.list_documents()}
+    writer = BatchWriter(store, summary, settings.ingest_batch_chunks)
+    seen: set[str] = set()
+    for n, file in enumerate(found, 1):
+        if progress:
+            progress(n, len(found), file.source)
+        doc_id = document_id(file.root, file.source)
+        if doc_id in seen:
+            continue  # named twice (a folder and a file in it): once is enough
+        seen.add(doc_id)
+        prepared = prepare(file, indexed.get(doc_id), settings, summary)
+        if prepared is not None:
+            writer.add(*prepared, is_update=doc_id in indexed)
+    writer.flush()
+    if prune:
+        for doc in indexed.values():
+            if doc.root in mirrored and doc.id not in seen and not _under(doc, unlisted):
+                writer.remove(doc.id)
+    writer.finish()
+    summary.documents = store.documents.count()
+    summary.chunks = store.count_chunks()
+    return summary
+
+
+def _under(doc: Document, folders: list[str]) -> bool:
+    """Whether doc lies in a folder that could not be listed (its documents are kept, not dropped as gone)."""
+    path = os.path.join(doc.root, doc.source)
+    return any(path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
+
+
+def drop_orphan_chunks(store: Store) -> int:
+    """Delete chunks whose document record is missing; returns how many."""
+    known = {d.id for d in store.list_documents()}
+    orphans = [c.id for c in store.all_chunks() if c.document_id not in known]
+    for k in range(0, len(orphans), 1000):
+        store.chunks.delete(ids=orphans[k:k + 1000])
+    return len(orphans)

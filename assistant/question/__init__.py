@@ -1,0 +1,1 @@
+"""The question: its clean-up against the collection (normalize) and a follow-up made standalone (rewrite)."""

@@ -1,0 +1,62 @@
+"""The query a question is searched with after the earlier turns of a conversation.
+
+With an LLM backend the condense prompt does it; the embedded default asks the learned follow-up model
+(followup.py): a self-contained question is searched as typed, a follow-up with the subject of the turn it refers to.
+find_person stays here for the extractive answerer's sentence inputs (a quote's "he" is the person named before).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from .followup import understand
+from .normalize import normalize_question
+from ..schema import Message, messages
+
+TITLES = r"(?:General|Gen\.|Lieutenant|Colonel|Col\.|Major|Captain|Admiral|President|Vice President|Prime Minister|" \
+         r"Secretary|Minister|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Professor|Prof\.|Ayatollah|Sheikh|King|Queen|Prince|Princess|" \
+         r"Senator|Sen\.|Governor|Gov\.|Judge|Justice|Pope|Chancellor|Commander|Spokesman|Spokeswoman|Sir|Lord|Lady)"
+NAME = r"[A-Z][a-zA-Z'\-]+(?:\s+(?:al-|Al\s|bin\s|de\s|van\s|von\s)?[A-Z][a-zA-Z'\-]+){0,3}"
+
+
+def user_turns(history: list[Message]) -> list[str]:
+    return [m.content for m in history if m.role == "user" and m.content]
+
+
+def rewrite_query(question: str, history: Iterable[Message | dict], assistant=None) -> str:
+    """The embedded rewriter: the query a (cleaned) question is searched with after the earlier turns; the question
+    itself unless the learned follow-up model (followup.py) says it leans on the turn before."""
+    history = messages(history)
+    questions, answers = [], []
+    for k, message in enumerate(history):
+        if message.role == "user" and message.content:
+            reply = history[k + 1] if k + 1 < len(history) and history[k + 1].role == "assistant" else None
+            questions.append(message.content)
+            answers.append(reply.content if reply else "")
+    if not questions:
+        return question
+    store = getattr(assistant, "store", None)
+    turns = understand([normalize_question(q, store) for q in questions] + [question], answers)
+    return turns[-1].query
+
+
+def find_person(text: str) -> str | None:
+    """The first person named in text: a titled name, else a name followed by a role or 'said'."""
+    m = re.search(rf"\b{TITLES}\s+({NAME})", text)
+    if m:
+        return m.group(0)
+    m = re.search(rf"({NAME}),\s+(?:the\s+)?(?:[a-z]+\s+){{0,3}}(?:commander|minister|spokesman|spokeswoman|"
+                  rf"president|secretary|leader|chief|head|professor|director|general|official|ambassador)", text)
+    if m:
+        return m.group(1)
+    m = re.search(rf"({NAME})\s+(?:said|says|told|added|argued|warned)", text)
+    return m.group(1) if m and " " in m.group(1) else None
+
+
+def scoring_query(question: str, query: str) -> str:
+    """What to score sentences against: the query as understood (the question itself unless it is a follow-up)."""
+    return query or question
+
+
+def register(registry) -> None:
+    registry.rewriters.add("embedded", lambda settings: rewrite_query)
