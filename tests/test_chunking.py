@@ -163,3 +163,29 @@ def test_a_middle_initial_does_not_end_a_sentence():
 def test_an_abbreviation_before_a_lower_case_word_does_not_end_a_sentence():
     text = "It is based on the stage play E.R. by Josep Maria Benet i Jornet. He moved to the U.S. It rained."
     assert [text[a:b] for a, b in sentence_spans(text)][0] == "It is based on the stage play E.R. by Josep Maria Benet i Jornet."
+
+
+@pytest.mark.parametrize("text, sentences", [
+    # a quoted title ending in "?" inside a sentence (the chat once quoted `Robert Phiddian's article "Have you eaten yet?`)
+    ('Robert Phiddian\'s article "Have you eaten yet?" was published in 2019. It was popular.',
+     ['Robert Phiddian\'s article "Have you eaten yet?" was published in 2019.', "It was popular."]),
+    ("He wrote “Stop. Think.” and left. Then he came back.", ["He wrote “Stop. Think.” and left.", "Then he came back."]),
+    ("He wrote “Stop. Think. Go.” Then he came back.", ["He wrote “Stop. Think. Go.”", "Then he came back."]),
+    ("The figure (see the map. It shows growth) rose. Next comes more.",
+     ["The figure (see the map. It shows growth) rose.", "Next comes more."]),
+    # a quotation running over many sentences is not one "sentence": Punkt's split stays
+    ("“We will stay. We will help. We will train. We will leave. Always.” The end.",
+     ["“We will stay.", "We will help.", "We will train.", "We will leave.", "Always.”", "The end."]),
+])
+def test_a_sentence_does_not_end_inside_quotation_marks_or_brackets(text, sentences):
+    spans = sentence_spans("Intro line.\n" + text, 12)
+    assert [("Intro line.\n" + text)[a:b] for a, b in spans] == sentences
+
+
+def test_a_line_without_terminal_punctuation_is_not_a_sentence_end():
+    from assistant.ingest.chunking import ends_a_sentence
+
+    assert not ends_a_sentence("Live updates: Follow the latest news on Israel-Gaza")
+    assert not ends_a_sentence("Eighteen astronauts in a 1986 photograph")
+    assert ends_a_sentence("Eighteen astronauts have lost their lives.") and ends_a_sentence("He said “No.”")
+    assert ends_a_sentence("Was it (as they say) true?") and ends_a_sentence("It is (see above.)")

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
 
 from assistant.schema import Answer, Chunk, Citation, Document, Passage, Sentence
-from assistant.server.ui import ChatTurn, example_questions, history_of, render_chat, render_document, render_sources
+from assistant.server.conversations import conversation_json, conversation_markdown
+from assistant.server.ui import (ChatTurn, example_questions, history_of, render_chat, render_document, render_sources,
+                                 turn_record, turns_of)
 
 from conftest import free_port
 from servers import assistant_serve, build_index, copy_index
@@ -114,8 +117,45 @@ def test_markers_become_buttons_and_verdicts_show():
     doc, answer = make_answer(text, 0, 23, verdict="weak")
     chat = render_chat([ChatTurn(question="q", answer=answer)])
     assert re.search(r'<button class="aui-cite v-weak" data-turn="0" data-cite="m1"[^>]*>\[1\]</button>', chat)
-    assert 'class="aui-sent v-weak" title="Only partly backed by its source (support 0.90)' in chat
+    assert 'class="aui-sent v-weak" title="Only partly backed by its source: ' in chat
     assert '<span class="aui-verdicts some-weak"' in chat and "✓" not in chat
+
+
+def test_a_verdict_is_said_in_words_and_its_number_only_on_hover():
+    text = "Alpha beta gamma delta. Epsilon zeta eta theta."
+    _, answer = make_answer(text, 0, 23, verdict="uncertain")
+    answer.sentences[0].probability = 0.55
+    chat = render_chat([ChatTurn(question="q", answer=answer)])
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r'\s(title|data-copy)="[^"]*"', "", chat)))
+    assert "may not answer it" in shown
+    assert "0.55" not in shown and "p ≥" not in shown and "extractive" not in shown
+    assert "confidence 0.55" in chat  # in a title attribute: on hover
+
+
+def test_a_kept_conversation_reads_back_as_the_same_answer():
+    """What the browser keeps (JSON) renders exactly as the answer did, and follow-ups get their Answer back."""
+    text = "Alpha beta gamma delta. Epsilon zeta eta theta."
+    _, answer = make_answer(text, 24, len(text))
+    answer.sentences[0].probability = 0.91
+    turns = [ChatTurn(question="first", answer=answer)]
+    kept = json.loads(json.dumps({"id": "c1", "title": "first", "turns": [turn_record(t) for t in turns]}))
+    back = turns_of(kept)
+    assert render_chat(back) == render_chat(turns)
+    assert render_sources(0, back[0]) == render_sources(0, turns[0])
+    assert history_of(back)[1].answer.citations == answer.citations
+
+
+def test_an_exported_conversation_quotes_every_span_with_its_source():
+    text = "Alpha beta gamma delta. Epsilon zeta eta theta."
+    _, answer = make_answer(text, 24, len(text))
+    kept = {"id": "c1", "title": "first", "turns": [turn_record(ChatTurn(question="first", answer=answer))]}
+    exported = json.loads(conversation_json(kept))
+    cite = exported["turns"][0]["answer"]["citations"][0]
+    assert (cite["document_id"], cite["source"], cite["start"], cite["end"]) == ("d1", "evil.txt", 24, len(text))
+    assert cite["text"] == text[24:] and cite["verdict"] == "supported"
+    md = conversation_markdown(kept)
+    assert "## first" in md and "characters 24–47" in md and "“Epsilon zeta eta theta.”" in md
+    assert "\\<script\\>" in md  # the title's markup is escaped Markdown, not live HTML
 
 
 def test_abstention_is_shown_as_such():
@@ -169,3 +209,17 @@ def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():
     assert "2 cited passages" in first
     assert re.findall(r'data-cite="(m\d)"', first) == ["m1", "m3"]
     assert "<mark>Alpha one.</mark>" in first and "<mark>Alpha three.</mark>" in first
+
+
+def test_the_browser_store_keeps_the_newest_conversations_within_its_size():
+    from assistant.server.conversations import MAX_STORE_CHARS, new_conversation, saved
+
+    store = None
+    big = "x" * (MAX_STORE_CHARS // 5)
+    for n in range(8):
+        c = new_conversation(f"question {n}")
+        c["turns"] = [{"question": f"question {n}", "error": big}]
+        store = saved(store, c)
+    titles = [c["title"] for c in store["conversations"]]
+    assert titles[0] == "question 7" and titles == [f"question {n}" for n in range(7, 7 - len(titles), -1)]
+    assert len(json.dumps(store)) <= MAX_STORE_CHARS + 1000 and len(titles) == 4

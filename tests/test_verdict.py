@@ -91,7 +91,8 @@ def test_the_chat_never_shows_a_doubted_sentence_as_supported(doubtful_answer):
     assert "✓" not in chat and "v-supported" not in chat and "likely answers" not in chat
     assert all(s.verdict == "uncertain" for s in answer.sentences)
     p = shown_probability(answer.sentences[0].probability)
-    assert f'<span class="aui-doubt">may not answer the question (p {p})</span>' in chat
+    assert '<span class="aui-doubt">may not answer it</span>' in chat  # in words where the sentence is
+    assert f"(confidence {p})" in chat and f"p {p}" not in chat  # the number only in the hover text
 
 
 def test_the_api_and_the_widgets_events_say_the_model_doubts_it(doubtful_answer):

@@ -194,6 +194,8 @@ def test_widget_is_styled_and_answers_under_a_strict_content_security_policy(bro
     assert panel.evaluate("p => getComputedStyle(p).display") == "flex"
     assert panel.evaluate("p => getComputedStyle(p).borderRadius") == "12px"
     assert w.page.locator(".launcher").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(36, 87, 197)"
+    # The launcher is a chat bubble (an SVG drawn by the script), not an envelope that reads as "email us".
+    assert w.page.locator(".launcher svg path").count() == 1 and "\u2709" not in w.page.locator(".launcher").inner_text()
     bubble = w.ask(D02)
     assert "error" not in bubble.get_attribute("class") and "3,000" in bubble.inner_text()
     assert bubble.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(244, 245, 247)"

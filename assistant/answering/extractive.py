@@ -14,7 +14,7 @@ from typing import Iterator
 from .drafts import Draft, Span
 from .evidence import Evidence, QuestionEvidence, idf_weights
 from .calibration import combination
-from ..ingest.chunking import chunk_sentences
+from ..ingest.chunking import chunk_sentences, ends_a_sentence
 from ..config import Settings
 from ..onnx_models import answer_model
 from ..question.rewrite import find_person, scoring_query
@@ -97,7 +97,8 @@ class ExtractiveAnswerer:
                 noise = LEADING_NOISE.match(c.text[a:b])
                 a += len(noise.group(0)) if noise else 0
                 key = (c.document_id, c.start + b)
-                if key in seen or len(c.text[a:b].split()) < 4:
+                # a headline or caption (no terminal punctuation) is not quoted as an answer sentence
+                if key in seen or len(c.text[a:b].split()) < 4 or not ends_a_sentence(c.text[a:b]):
                     continue
                 seen.add(key)
                 around = [c.text[x:y] for x, y in spans[max(0, k - 1):k + 2]]

@@ -46,12 +46,14 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
     Lines are split first (headlines and list items carry no full stop), then Punkt splits each line;
     llama-index's SentenceSplitter would do the same but re-finds chunk offsets with str.find, which
-    is wrong for repeated text, so we keep the spans ourselves.
+    is wrong for repeated text, so we keep the spans ourselves. A sentence never ends inside quotation
+    marks or brackets that close shortly after (join_enclosed).
     """
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text[start:end]):
         base = start + line.start()
+        line_spans: list[tuple[int, int]] = []
         for a, b in _punkt().span_tokenize(line.group()):
             a, b = base + a, base + b
             # Punkt leaves Unicode spaces (no-break space) at a span's edges; a sentence starts at its first letter
@@ -62,15 +64,63 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             if b > a:
                 # Punkt ends a sentence at a middle initial ("Samuel A. Ward"): join such a split back
                 first = re.match(r"[A-Za-z]+", text[a:b])
-                initial = INITIAL_END.search(text, spans[-1][0], spans[-1][1]) if spans and spans[-1][0] >= base else None
+                initial = INITIAL_END.search(text, *line_spans[-1]) if line_spans else None
                 # ... and a split before a lower-case word after an abbreviation ("the play E.R. by Josep Benet")
-                abbreviation = spans and spans[-1][0] >= base and ABBREVIATION_END.search(text, spans[-1][0], spans[-1][1])
+                abbreviation = line_spans and ABBREVIATION_END.search(text, *line_spans[-1])
                 if first and ((initial and first.group()[0].isupper() and first.group().lower() not in SENTENCE_STARTS)
                               or (abbreviation and first.group()[0].islower())):
-                    spans[-1] = (spans[-1][0], b)
+                    line_spans[-1] = (line_spans[-1][0], b)
                 else:
-                    spans.append((a, b))
+                    line_spans.append((a, b))
+        spans.extend(join_enclosed(text, line_spans))
     return spans
+
+
+# Quotation marks and brackets a sentence does not end inside. Straight double quotes open and close alike.
+PAIRS = {"(": ")", "[": "]", "{": "}", "“": "”", "«": "»"}
+ENCLOSED_JOIN = 3  # a quotation or bracket closes within this many more of Punkt's sentences, or it is left split
+ENCLOSED_CHARS = 600  # ... and within this many characters (a quotation running over a paragraph stays split)
+
+
+def open_marks(part: str) -> bool:
+    """Whether part leaves a quotation or a bracket open."""
+    return part.count('"') % 2 == 1 or any(part.count(o) > part.count(c) for o, c in PAIRS.items())
+
+
+QUOTED_END = re.compile(r"[.!?…][\"”’»)\]]+$")  # terminal punctuation inside closing quotation marks or brackets
+
+
+def join_enclosed(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join Punkt's sentences that split inside quotation marks or brackets (`article "Have you eaten yet?" is`):
+    a sentence that leaves one open takes the next ones until it closes, if it closes soon; offsets unchanged."""
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(spans):
+        a, b = spans[i]
+        if out and QUOTED_END.search(text, *out[-1]) and text[a:a + 1].islower():
+            out[-1] = (out[-1][0], b)  # `"Have you eaten yet?" was published`: the quotation ended, not the sentence
+            i += 1
+            continue
+        joined = i
+        if open_marks(text[a:b]):
+            for j in range(i + 1, min(len(spans), i + 1 + ENCLOSED_JOIN)):
+                if spans[j][1] - a > ENCLOSED_CHARS:
+                    break
+                if not open_marks(text[a:spans[j][1]]):
+                    joined = j
+                    break
+        out.append((a, spans[joined][1]))
+        i = joined + 1
+    return out
+
+
+# A sentence ends with terminal punctuation, perhaps followed by closing quotation marks or brackets.
+TERMINAL = re.compile(r"[.!?…][\"'”’»)\]]*$")
+
+
+def ends_a_sentence(part: str) -> bool:
+    """Whether part ends as a sentence does: a headline, a caption or a menu line (no full stop) does not."""
+    return bool(TERMINAL.search(part.rstrip()))
 
 
 def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:

@@ -35,6 +35,34 @@
     return node;
   }
 
+  // A speech bubble (a chat), drawn as SVG nodes: no markup string, nothing for a CSP to refuse.
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "26");
+    svg.setAttribute("height", "26");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "icon");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.append(path);
+    [8, 12, 16].forEach(function (x) {
+      var dot = document.createElementNS(ns, "circle");
+      dot.setAttribute("cx", String(x));
+      dot.setAttribute("cy", "11");
+      dot.setAttribute("r", "1.4");
+      dot.setAttribute("fill", "var(--accent)");
+      svg.append(dot);
+    });
+    return svg;
+  }
+
+  // The verdict in words a reader understands; the number behind it (the server's verdict_words) only on hover.
+  var VERDICT_WORDS = { supported: "answers the question", uncertain: "may not answer it",
+                        weak: "only partly backed by its source", disagree: "the sources differ", conflict: "the sources differ" };
+
   var host = document.createElement("assistant-widget");
   // The look comes from the server's /widget.css, not an inline <style>: pages with style-src 'self' APP allow it.
   // Style set through the CSSOM (host.style) is not inline markup, so CSP lets it through too.
@@ -45,7 +73,8 @@
   var style = el("link", { rel: "stylesheet", href: server + "/widget.css" });
   style.addEventListener("load", function () { host.style.removeProperty("visibility"); });
   style.addEventListener("error", function () { host.style.removeProperty("visibility"); });
-  var launcher = el("button", { class: "launcher", "aria-label": title, title: title }, "\u2709");
+  var launcher = el("button", { class: "launcher", "aria-label": title, title: title });
+  launcher.append(chatIcon());
   var panel = el("section", { class: "panel", role: "dialog", "aria-label": title, hidden: "" });
   var header = el("header");
   var newButton = el("button", { class: "new", title: "New conversation" }, "New");
@@ -137,7 +166,8 @@
       span.append(button);
     });
     // doubt is shown where the sentence is: only a sentence the model is confident of goes unmarked
-    if (sentence.verdict !== "supported" && sentence.verdict_words) span.append(el("span", { class: "doubt" }, sentence.verdict_words));
+    var words = VERDICT_WORDS[sentence.verdict];
+    if (sentence.verdict !== "supported" && words) span.append(el("span", { class: "doubt" }, words));
     bubble.append(span);
   }
 
