@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 import math
 import random
-import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO, clean_env
+from conftest import REPO, run_tiny_training
 
 sys.path.insert(0, str(REPO))  # training/ is a top-level folder of the repository, not part of the package
 
@@ -54,10 +53,7 @@ def test_the_held_out_articles_are_never_trained_on():
 
 def test_tiny_training_run_writes_a_model_the_assistant_loads(tmp_path):
     out = tmp_path / "model"
-    run = subprocess.run([sys.executable, "-m", "training.train_answer_model", "--tiny", "--out", str(out)],
-                         cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=1800)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert f"model written to {out}" in run.stdout
+    run_tiny_training("train_answer_model", out)
 
     from assistant.onnx_models import AnswerModel
 

@@ -8,6 +8,7 @@ import time
 from contextlib import asynccontextmanager
 
 from .. import onnx_models
+from ..question import disfluency
 
 log = logging.getLogger("assistant.warmup")
 
@@ -34,6 +35,8 @@ class Warmup:
         try:
             passages = self.assistant.retriever.retrieve(PROBE)  # embedder, BM25, Chroma
             self.loaded += ["embedder", "bm25"]
+            disfluency.tagger()  # its weights (~1 MB) are read once, here rather than on the first question
+            self.loaded.append("disfluency")
             for name, model in (("cross-encoder", onnx_models.cross_encoder), ("answer-model", onnx_models.answer_model)):
                 model().score(PROBE, [PROBE])
                 self.loaded.append(name)
