@@ -96,6 +96,7 @@ class Assistant:
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
         from .ingest.extract import SUPPORTED
         from .ingest.pipeline import FoundFile, ingest, upload_name
+        from .server.uploads import UPLOAD_ROOT
 
         source = upload_name(name)  # '..' or a 300-byte name must not become the file's path: only its suffix does
         suffix = Path(source).suffix.lower()
@@ -103,7 +104,7 @@ class Assistant:
             path = Path(tmp) / ("upload" + (suffix if suffix in SUPPORTED else ""))
             path.write_bytes(data)
             with self._write_lock:
-                return ingest([], self.store, self.settings, files=[FoundFile(path, "uploads", source)])
+                return ingest([], self.store, self.settings, files=[FoundFile(path, UPLOAD_ROOT, source)])
 
     def documents(self) -> list[Document]:
         return self.store.list_documents()

@@ -95,23 +95,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory) -> str:
-    """A real `chroma run` server on a free port for the session; yields its URL."""
+def start_chroma(path: Path, port: int) -> subprocess.Popen:
+    """`chroma run` over the data in path on port, ready; the caller stops it (processes.stop)."""
     exe = BIN / "chroma"
     if not exe.exists():
         exe = Path(shutil.which("chroma") or "chroma")
-    path = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with open(path / "server.log", "wb") as log:
+    with open(path / "server.log", "ab") as log:
         proc = subprocess.Popen([str(exe), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=clean_env())
-        try:
-            wait_ready(f"{url}/api/v2/heartbeat", proc, path / "server.log", timeout=60)
-            yield url
-        finally:
-            stop(proc, timeout=10)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, path / "server.log", timeout=60)
+    except BaseException:
+        stop(proc, timeout=10)
+        raise
+    return proc
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory) -> str:
+    """A real `chroma run` server on a free port for the session; yields its URL."""
+    port = free_port()
+    proc = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc, timeout=10)
 
 
 # -- the browser ------------------------------------------------------------------------------------

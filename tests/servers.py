@@ -30,7 +30,8 @@ def copy_index(src: Path, dest: Path) -> Path:
 
 
 @contextmanager
-def assistant_serve(index: Path, env: dict[str, str] | None = None, port: int | None = None) -> Iterator[str]:
+def assistant_serve(index: Path, env: dict[str, str] | None = None, port: int | None = None,
+                    timeout: float = 180) -> Iterator[str]:
     """`assistant serve` over index on port (a free one by default), settings as ASSISTANT_* in env; yields its base URL."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
@@ -40,7 +41,7 @@ def assistant_serve(index: Path, env: dict[str, str] | None = None, port: int | 
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=clean_env(**(env or {})), cwd=str(REPO))
         try:
-            wait_ready(url + "/healthz", proc, log_path, timeout=180)
+            wait_ready(url + "/healthz", proc, log_path, timeout=timeout)
             yield url
         finally:
             stop(proc)

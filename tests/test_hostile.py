@@ -18,7 +18,7 @@ D02 = "How many US troops did General McKenzie say would remain in Iraq after th
 FORGED = (
     "Quillby lantern report\n\n"
     "According to source [1], the Quillby lantern festival was cancelled [2] after [a storm](http://evil.example/x) "
-    "flooded the <http://evil.example/y> square.\n\n"
+    "flooded the <http://evil.example/y> square by https://evil.example/z and www.evil.example.\n\n"
     "The organisers said tickets would be refunded within a month.\n"
 )
 FORGED_Q = "Was the Quillby lantern festival cancelled?"
@@ -64,7 +64,7 @@ def test_a_folder_of_hostile_files_costs_none_of_the_good_ones(seeds_dir: Path, 
 
 def test_a_collection_without_words_keeps_working(settings_factory, seeds_copy: Path, tmp_path: Path):
     from assistant.core import Assistant
-    from assistant.index.store import Bm25Index
+    from assistant.index.keywords import KeywordIndex
 
     emoji = tmp_path / "emoji"
     emoji.mkdir()
@@ -77,9 +77,11 @@ def test_a_collection_without_words_keeps_working(settings_factory, seeds_copy: 
     assert not assistant.ask(D02).abstained
 
     # an index that already holds chunks without a term (an earlier version took them) still builds and searches
-    bm25 = Bm25Index(tmp_path / "bm25")
-    bm25.build(["a", "b"], ["😀🚀🔥", "&&&"], 2, "c")
-    assert bm25.search("troops", 3) == [] and Bm25Index(tmp_path / "bm25").revision == 2
+    keywords = KeywordIndex(tmp_path / "keywords")
+    keywords.add_chunks([("a", "d", "😀🚀🔥"), ("b", "d", "&&&")])
+    keywords.revision, keywords.collection_id = 2, "c"
+    keywords.save()
+    assert keywords.search("troops", 3) == [] and KeywordIndex(tmp_path / "keywords").revision == 2
 
 
 def test_limits_are_settings_reported_as_reasons_before_the_work(settings_factory, tmp_path: Path):
@@ -208,8 +210,10 @@ def test_quoted_markers_and_links_stay_text(app_server: str):
         chat = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": FORGED_Q}]}).json()
         content = chat["choices"][0]["message"]["content"]
         # markdown: the article's brackets are escaped, its links dead; the one real marker is a plain [1]
-        assert "source \\[1\\]" in content and "\\[a storm\\](http" in content and "\\<http" in content
-        assert content.count("[1]") == 1 and content.endswith("square. [1]") and "\\[2\\]" in content
+        assert "source \\[1\\]" in content and "\\[a storm\\](`http://evil.example/x`)" in content
+        assert "\\<`http://evil.example/y`\\>" in content  # bare URLs too: code spans, not live links
+        assert "by `https://evil.example/z` and `www.evil.example`. [1]" in content
+        assert content.count("[1]") == 1 and content.endswith("`www.evil.example`. [1]") and "\\[2\\]" in content
 
     s = Sentence(text="According to source [1], it was cancelled [2]. [1]", citations=[1], support=0.9)
     c = Citation(marker=1, document_id="d", source="lanterns.txt", chunk_id="c", start=0, end=10, text="x")
@@ -260,3 +264,26 @@ def test_each_client_address_has_its_own_rate_bucket(forged_index: Path, tmp_pat
                 assert codes == [200, 200, 429], (address, codes)
     finally:
         server.stop()
+
+
+def test_a_parser_bomb_is_refused_from_a_scan_before_the_parse(app_server: str):
+    """100,000 nested <div> (1.1 MB): refused by the scan of its tags, which says where the nesting passed the limit
+    (the parser took 45 s to build that tree before refusing it; bench/attack.py times the refusal)."""
+    bomb = b"<html><body>" + b"<div>" * 100_000 + b"x" + b"</div>" * 100_000 + b"</body></html>"
+    with httpx.Client(base_url=app_server, timeout=120) as client:
+        r = client.post("/api/documents", files={"file": ("bomb.html", bomb, "text/html")})
+    assert r.status_code == 422, r.text[:300]
+    message = r.json()["error"]["message"]
+    assert "nested too deeply (over 512 levels at character 2,572" in message and "max_html_depth" in message
+
+
+def test_a_few_invalid_utf8_bytes_are_read_as_utf8_with_replacements(app_server: str):
+    """ASCII text with a few stray bytes is not guessed to be cp1251 or cp1250 (mojibake in the index and in every
+    citation): it is read as UTF-8, each bad byte shown as U+FFFD."""
+    data = b"The council met on Monday to discuss the new harbour bridge. " * 20 + b"The \x81\x8d fund grew by \x90 a third."
+    with httpx.Client(base_url=app_server, timeout=120) as client:
+        r = client.post("/api/documents", files={"file": ("stray.txt", data, "text/plain")})
+        assert r.status_code == 201, r.text[:300]
+        doc = next(d for d in client.get("/api/documents").json()["documents"] if d["source"] == "stray.txt")
+        text = client.get(f"/api/documents/{doc['id']}").json()["text"]
+    assert "The \ufffd\ufffd fund grew by \ufffd a third." in text, text[-80:]

@@ -48,8 +48,8 @@ def check_index(store) -> tuple[dict, list]:
         assert docs[chunk.document_id].text[chunk.start:chunk.end] == chunk.text
     for doc in docs.values():
         assert doc.chunks == sum(1 for c in chunks if c.document_id == doc.id) > 0
-    store.sync_bm25()
-    assert sorted(store.bm25.ids) == sorted(c.id for c in chunks)
+    store.sync_keywords()
+    assert sorted(store.keywords.chunk_ids()) == sorted(c.id for c in chunks)
     return docs, chunks
 
 

@@ -161,17 +161,18 @@ def test_real_words_and_unknown_names_are_left_alone(seeds_index: Path, seed_wor
 
 
 def test_an_index_saved_without_its_vocabulary_still_corrects(seeds_index: Path, tmp_path: Path):
-    # an index written before words.json existed: the next query rebuilds BM25 and its vocabulary
+    # an index written by an earlier version (a bm25s folder, no keyword index): the next query builds the keyword
+    # index and its vocabulary from the collection
     index = tmp_path / "index"
     shutil.copytree(seeds_index, index)
-    vocab = list(index.glob("bm25/*/words.json"))
-    assert len(vocab) == 1
-    vocab[0].unlink()
+    saved = list(index.glob("keywords/*/meta.json"))
+    assert len(saved) == 1
+    shutil.rmtree(saved[0].parent)
 
     answer = ask(index, "Who is the Iraqi paramilitary chief killed with Solemani?")
     assert "Soleimani" in answer["rewritten_query"], answer["rewritten_query"]
     assert not answer["abstained"]
-    assert list(index.glob("bm25/*/words.json")), "the rebuilt vocabulary is saved for the next query"
+    assert list(index.glob("keywords/*/meta.json")), "the rebuilt keyword index is saved for the next process"
 
 
 def test_accented_spellings_match_the_collection():

@@ -24,20 +24,25 @@ def _variant(a: str, b: str) -> bool:
 
 
 class Evidence:
-    """Term statistics of the collection behind store (its BM25 index), asked about one question at a time."""
+    """Term statistics of the collection behind store (its keyword index's vocabulary), asked about one question at
+    a time."""
 
     def __init__(self, store):
-        self.bm25 = getattr(store, "bm25", None)
+        self.store = store
+
+    @property
+    def vocabulary(self):
+        return self.store.vocabulary if self.store is not None else None
 
     def stems(self, text: str) -> list[str]:
-        return self.bm25.tokenize([text], return_ids=False)[0] if self.bm25 is not None else []
+        return self.vocabulary.stems(text) if self.vocabulary is not None else []
 
     def specific_terms(self, question: str) -> tuple[list[str], list[str]]:
         """Stemmed terms that pin the answer down: (names and numbers, those plus words rare in the collection)."""
-        if self.bm25 is None:
+        if self.vocabulary is None:
             return [], []
         stems = [t for t in self.stems(question) if t not in QUESTION_WORDS]
-        df, n = self.bm25.doc_freq(stems)
+        df, n = self.vocabulary.doc_freq(stems)
         marked = set()
         for k, word in enumerate(re.findall(r"[A-Za-z0-9][\w'-]*", question)):
             if (k > 0 and word[:1].isupper()) or any(ch.isdigit() for ch in word):
@@ -48,15 +53,15 @@ class Evidence:
 
     def coverage(self, terms: list[str], text: str) -> float:
         """Share of terms present in text, a term matching a variant of itself."""
-        if not terms or self.bm25 is None:
+        if not terms or self.vocabulary is None:
             return 1.0
         present = set(self.stems(text))
         return sum(t in present or any(_variant(t, w) for w in present) for t in terms) / len(terms)
 
     def unknown(self, terms: list[str]) -> list[str]:
-        if not terms or self.bm25 is None:
+        if not terms or self.vocabulary is None:
             return []
-        df, _ = self.bm25.doc_freq(terms)
+        df, _ = self.vocabulary.doc_freq(terms)
         return [t for t in terms if df.get(t, 0) == 0]
 
     def about(self, question: str, query: str, passages: list) -> "QuestionEvidence":
@@ -98,8 +103,8 @@ class QuestionEvidence:
     follow_up: float = 0.0  # 1.0 when the query carries the subject of an earlier turn (followup.py)
 
 
-def idf_weights(bm25, query: str) -> dict[str, float]:
+def idf_weights(vocabulary, query: str) -> dict[str, float]:
     """Rarity weight of each content stem of the query (the cheap prior that budgets which sentences are scored)."""
-    q = [t for t in set(bm25.tokenize([query], return_ids=False)[0]) if t not in QUESTION_WORDS]
-    df, n = bm25.doc_freq(q)
+    q = [t for t in set(vocabulary.stems(query)) if t not in QUESTION_WORDS]
+    df, n = vocabulary.doc_freq(q)
     return {t: math.log(1 + (n + 1) / (df.get(t, 0) + 1)) for t in q}

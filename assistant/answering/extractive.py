@@ -125,10 +125,10 @@ class ExtractiveAnswerer:
         the query's rare words in the sentence (and the one before it), and the passage's rank."""
         if self.store is None:
             return cands
-        bm25 = self.store.bm25
-        weight = idf_weights(bm25, query)
+        vocabulary = self.store.vocabulary
+        weight = idf_weights(vocabulary, query)
         total = sum(weight.values()) or 1.0
-        stems = bm25.tokenize([c.span.text for c in cands], return_ids=False)
+        stems = vocabulary.stems_of([c.span.text for c in cands])
 
         def prior(k: int) -> float:
             c, own = cands[k], set(stems[k])

@@ -1,21 +1,25 @@
-"""Chroma (embedded or server) holding chunks and whole documents, with a BM25 index kept in sync beside it."""
+"""Chroma (embedded or server) holding chunks and whole documents, a log of which documents changed, and the keyword
+index kept in step with it: each replica applies the logged changes, never re-reading the collection whole."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import re
-import shutil
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..ingest.chunking import decode_sentences, encode_sentences
 from ..config import Settings
-from ..lexicon import WORD
 from ..schema import AssistantError, Chunk, Document
+from .keywords import KeywordIndex, has_terms  # noqa: F401  (has_terms: the ingest's check, beside the index)
 
 PAGE = 1000  # Chroma get() page size; large collections are read in pages
+LOG_SLACK = 8  # change-log entries this many revisions behind the applied one are read again (concurrent writers)
+LOG_IDS = 1000  # document ids per change-log entry
+EVERYTHING = "*"  # a change-log entry naming it: every replica rebuilds its keyword index from the collection
 
 
 def open_chroma(settings: Settings):
@@ -55,7 +59,8 @@ class Store:
         self.documents = self.client.get_or_create_collection(f"{name}_documents")
         self.chunks = self._chunk_collection(name)
         key = hashlib.sha1((settings.chroma_url or "local").encode()).hexdigest()[:8]
-        self.bm25 = Bm25Index(settings.index_dir / "bm25" / f"{name}-{key}")
+        self._changes = None  # the change log, opened on first use (an up-to-date reader never reads it)
+        self.keywords = KeywordIndex(settings.index_dir / "keywords" / f"{name}-{key}")
         self._lock = threading.RLock()
         self._counted: tuple[int, int] | None = None  # (revision, chunks) of the last count
 
@@ -77,6 +82,13 @@ class Store:
         if self.embedder is not None:
             meta.update(embedder=self.embedder.name, dim=self.embedder.dim)
         return self.client.create_collection(name, metadata=meta, embedding_function=None)
+
+    @property
+    def changes(self):
+        """Which documents each write changed, by revision (see sync_keywords)."""
+        if self._changes is None:
+            self._changes = self.client.get_or_create_collection(f"{self.settings.collection}_changes")
+        return self._changes
 
     @property
     def embedder_name(self) -> str:
@@ -127,12 +139,14 @@ class Store:
                 self.chunks.delete(where={"document_id": {"$in": replace}})
             self._write_chunks(batch, workers=1)
             self._add_records(batch)
+            self._log_changes(list(dict.fromkeys([doc.id for doc, _, _ in batch] + replace)))
 
     def bulk_add(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]], workers: int = 4) -> None:
         """Write new documents whose chunks' vectors are known (a large collection built for a benchmark, a
         migration), `workers` Chroma writes at once. The caller brackets it with commit_start() and commit()."""
         self._write_chunks(batch, workers)
         self._add_records(batch)
+        self._log_changes([doc.id for doc, _, _ in batch])
 
     def _write_chunks(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]], workers: int) -> None:
         """The chunks with their vectors, straight into Chroma in writes of at most its batch size. Each carries the
@@ -171,7 +185,29 @@ class Store:
             found = bool(self.documents.get(ids=[document_id])["ids"])
             self.documents.delete(ids=[document_id])
             self.chunks.delete(where={"document_id": document_id})
+            self._log_changes([document_id])
             return found
+
+    def remove_chunks(self, chunk_ids: list[str]) -> None:
+        """Delete chunks by id (orphans a killed writer left), logging their documents as changed."""
+        docs = {c.document_id for c in self.get_chunks(chunk_ids).values()}
+        for k in range(0, len(chunk_ids), PAGE):
+            self.chunks.delete(ids=chunk_ids[k:k + PAGE])
+        self._log_changes(sorted(docs))
+
+    def log_unknown_changes(self) -> None:
+        """Record that the collection changed in ways the log does not name (a writer killed half way)."""
+        self._log_changes([EVERYTHING])
+
+    def _log_changes(self, document_ids: list[str]) -> None:
+        """Record that these documents changed, under the revision the writer's commit() will set: every replica's
+        keyword index re-reads exactly these documents (written before the log, so a reader never applies an entry
+        whose chunks are not there yet)."""
+        revision = self.revision() + 1
+        for k in range(0, len(document_ids), LOG_IDS):
+            part = document_ids[k:k + LOG_IDS]
+            self.changes.add(ids=[f"{revision:012d}-{uuid.uuid4().hex[:12]}"], documents=[json.dumps(part)],
+                             metadatas=[{"revision": revision}], embeddings=[[1.0]])
 
     def commit_start(self) -> None:
         """Mark the collection as changing, so that a reader (or a crash) never trusts a BM25 index from before."""
@@ -182,7 +218,7 @@ class Store:
         """Mark the collection changed and bring BM25 up to date."""
         with self._lock:
             self._bump_revision()
-            self.sync_bm25(force=True)
+            self.sync_keywords()
 
     # -- chunks ------------------------------------------------------------------------------
     def count_chunks(self) -> int:
@@ -219,24 +255,55 @@ class Store:
             for i, m, t, d in zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])
         ]
 
-    def bm25_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        self.sync_bm25()
-        return self.bm25.search(query, k)
+    @property
+    def vocabulary(self) -> KeywordIndex:
+        """The collection's term statistics (stems, document frequencies, surface words; KeywordIndex's vocabulary
+        interface): the only way code outside the index reads the keyword index. Synced on first use; retrieval
+        keeps it current after."""
+        if self.keywords.revision is None:
+            self.sync_keywords()
+        return self.keywords
 
-    def sync_bm25(self, force: bool = False) -> None:
-        """Rebuild BM25 from the collection when another process (or server client) changed it."""
-        revision = self.revision() if not force else None
+    def bm25_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        self.sync_keywords()
+        return self.keywords.search(query, k)
+
+    def sync_keywords(self) -> None:
+        """Bring the keyword index up to the collection's revision: apply the documents the change log names since
+        the revision it reflects (a cost proportional to what changed), or build it whole when it has none."""
         with self._lock:
-            if force:
-                self.documents = self.client.get_collection(self.documents.name)
-                revision = self.revision()
-            elif self.bm25.revision == revision and self.bm25.collection_id == str(self.chunks.id):
+            revision, index = self.revision(), self.keywords
+            if index.revision == revision and index.collection_id == str(self.chunks.id):
                 return
-            ids, texts = [], []
-            for ids_page, _, texts_page in self._pages(self.chunks, include=["documents"]):
-                ids.extend(ids_page)
-                texts.extend(texts_page)
-            self.bm25.build(ids, texts, revision, str(self.chunks.id))
+            if index.revision is None or index.collection_id != str(self.chunks.id):
+                self._rebuild_keywords(revision)
+                return
+            seen = set(index.seen)
+            got = self.changes.get(where={"revision": {"$gt": index.revision - LOG_SLACK}}, include=["documents"])
+            fresh = [(i, d) for i, d in zip(got["ids"], got["documents"]) if i not in seen]
+            changed = sorted({doc for _, d in fresh for doc in json.loads(d)})
+            if EVERYTHING in changed:
+                self._rebuild_keywords(revision)
+                return
+            index.remove_documents(changed)
+            for k in range(0, len(changed), PAGE // 10):
+                part = changed[k:k + PAGE // 10]
+                got = self.chunks.get(where={"document_id": {"$in": part}}, include=["documents", "metadatas"])
+                index.add_chunks([(i, m.get("document_id", ""), t) for i, m, t in zip(got["ids"], got["metadatas"], got["documents"])])
+            index.seen = [i for i in list(seen) + [i for i, _ in fresh] if int(i[:12]) > revision - LOG_SLACK]
+            index.revision = revision
+            if index.settle():
+                index.save()
+
+    def _rebuild_keywords(self, revision: int) -> None:
+        index = self.keywords
+        index._clear()
+        for ids, metas, texts in self._pages(self.chunks, include=["documents", "metadatas"]):
+            index.add_chunks([(i, m.get("document_id", ""), t) for i, m, t in zip(ids, metas, texts)])
+            index.settle(ratio=1.0)  # merged as it doubles: the rows added since stay a small part
+        got = self.changes.get(where={"revision": {"$gt": revision - LOG_SLACK}}, include=[])
+        index.revision, index.collection_id, index.seen = revision, str(self.chunks.id), list(got["ids"])
+        index.save()
 
     def _pages(self, collection, include: list[str]):
         offset = 0
@@ -280,112 +347,3 @@ def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     if chunk.sentences is not None:
         meta["sentences"] = encode_sentences(chunk.sentences)
     return meta
-
-
-class Bm25Index:
-    """bm25s over the chunk texts, saved on disk with the collection revision it reflects."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.revision: int | None = None
-        self.collection_id: str | None = None
-        self.ids: list[str] = []
-        self.model = None
-        self.words: dict[str, int] = {}  # lower-cased surface words -> chunks holding them (spelling correction)
-        self._load()
-
-    _local = threading.local()
-
-    @classmethod
-    def _stemmer(cls):
-        # one stemmer per thread (a Stemmer is not thread-safe): answering a question tokenizes a dozen times
-        stem = getattr(cls._local, "stem", None)
-        if stem is None:
-            import Stemmer
-
-            stem = cls._local.stem = Stemmer.Stemmer("english").stemWords
-        return stem
-
-    def tokenize(self, texts: list[str], return_ids: bool = True):
-        import bm25s
-
-        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer(), show_progress=False, return_ids=return_ids)
-
-    def _load(self) -> None:
-        meta = self.path / "meta.json"
-        if not meta.exists():
-            return
-        try:
-            import bm25s
-
-            info = json.loads(meta.read_text())
-            self.ids = info["ids"]
-            has_model = self.ids and info.get("model", True)  # False: the chunks hold no term (see build)
-            self.model = bm25s.BM25.load(str(self.path), show_progress=False) if has_model else None
-            self.revision, self.collection_id = info["revision"], info["collection_id"]
-            # an index saved before the vocabulary existed is stale: it is rebuilt from the collection
-            self.words = json.loads((self.path / "words.json").read_text())
-        except Exception:
-            # a half-written index (killed mid-save) is rebuilt from the collection
-            self.revision = self.collection_id = self.model = None
-            self.ids = []
-
-    def build(self, ids: list[str], texts: list[str], revision: int, collection_id: str) -> None:
-        import bm25s
-
-        model = None
-        tokens = self.tokenize(texts) if ids else None
-        if tokens is not None and any(tokens.vocab):
-            # (without a single term bm25s fails, and the index would fail every later ingest and question)
-            model = bm25s.BM25()
-            model.index(tokens, show_progress=False)
-        tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if model is not None:
-            model.save(str(tmp), show_progress=False)
-        words: dict[str, int] = {}
-        for text in texts:
-            for w in set(WORD.findall(text.lower())):
-                words[w] = words.get(w, 0) + 1
-        (tmp / "words.json").write_text(json.dumps(words))
-        (tmp / "meta.json").write_text(json.dumps({"ids": ids, "revision": revision, "collection_id": collection_id,
-                                                     "model": model is not None}))
-        old = self.path.with_name(self.path.name + f".old{os.getpid()}")
-        if self.path.exists():
-            self.path.rename(old)
-        tmp.rename(self.path)
-        shutil.rmtree(old, ignore_errors=True)
-        self.ids, self.model, self.revision, self.collection_id = ids, model, revision, collection_id
-        self.words = words
-
-    def doc_freq(self, terms: list[str]) -> tuple[dict[str, int], int]:
-        """How many chunks hold each (stemmed) term, and the number of chunks: rarity without another index."""
-        if self.model is None:
-            return {t: 0 for t in terms}, 0
-        vocab, indptr = self.model.vocab_dict, self.model.scores["indptr"]
-        return ({t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms},
-                int(self.model.scores["num_docs"]))
-
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        if self.model is None or not self.ids:
-            return []
-        # plain token strings: retrieve() maps them onto the index vocabulary and ignores unknown ones
-        tokens = self.tokenize([query], return_ids=False)
-        if not tokens or not tokens[0]:
-            return []
-        k = min(k, len(self.ids))
-        # n_threads=0: in this thread (any other number starts a thread pool for each query)
-        docs, scores = self.model.retrieve(tokens, k=k, show_progress=False, n_threads=0)
-        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
-
-
-TERM = re.compile(r"(?u)\b\w\w+\b")  # bm25s's token pattern
-
-
-def has_terms(text: str) -> bool:
-    """Whether BM25 would index any term of text (a word of two or more letters or digits, not a stop word)."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    stop = set(STOPWORDS_EN)
-    return any(m.group().lower() not in stop for m in TERM.finditer(text))

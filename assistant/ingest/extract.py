@@ -130,6 +130,10 @@ def _decode_legacy(data: bytes, error: UnicodeDecodeError) -> str:
         foreign = sum(1 for ch in letters if ord(ch) > 127)
         if letters and foreign <= 0.3 * len(letters):
             return text
+    if sum(1 for b in data if b > 127) <= max(8, len(data) // 200):
+        # ASCII text with a few stray bytes: an encoding detected from so few is a guess (cp1251 mojibake, seen);
+        # read as the UTF-8 it most likely was, the bad bytes shown as U+FFFD.
+        return loose
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -182,6 +186,7 @@ def _html(html: str, max_depth: int = MAX_HTML_DEPTH) -> Extracted:
     # so a short walk keeps paragraphs apart and sentences with links whole.
     from selectolax.lexbor import LexborHTMLParser
 
+    check_nesting(html, max_depth)  # before the parser: a tree 100,000 elements deep takes it most of a minute
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title") or tree.css_first("h1")
     title = " ".join(title_node.text().split()) if title_node else ""
@@ -189,6 +194,38 @@ def _html(html: str, max_depth: int = MAX_HTML_DEPTH) -> Extracted:
     text = _html_text(root, max_depth) if root is not None else ""
     paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
     return Extracted("\n\n".join(p for p in paragraphs if p), title)
+
+
+# What the depth scan skips: comments, raw text (scripts, styles: their "<div>" strings are not elements) and tags.
+HTML_TOKEN = re.compile(r"<!--.*?(?:-->|$)|<(script|style|textarea|title)\b.*?(?:</\1\s*>|$)|<(/?)([a-zA-Z][^\s/>]*)[^>]*?(/?)>",
+                        re.DOTALL | re.IGNORECASE)
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr",
+             "param", "keygen", "basefont", "bgsound", "frame"}
+# Closed by their next sibling when their end tag is left out: a list of 600 <p> without </p> is flat, not deep.
+OPTIONAL_END_TAGS = {"p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot", "option", "optgroup", "rb",
+                     "rt", "rtc", "rp", "colgroup", "caption", "html", "head", "body"}
+
+
+def check_nesting(html: str, max_depth: int) -> None:
+    """Refuse HTML whose elements may nest deeper than max_depth, from a scan of its tags (linear, a few ms a
+    megabyte) before the parser builds the tree. It over-counts rather than under-counts: an unclosed <b> or <div>
+    counts as open, as the parser would nest what follows into it; "/>" closes only inside <svg> and <math>."""
+    depth = foreign = 0
+    for m in HTML_TOKEN.finditer(html):
+        name = (m.group(3) or "").lower()
+        if not name or name in VOID_TAGS or name in OPTIONAL_END_TAGS:
+            continue
+        if m.group(2):  # an end tag
+            depth = max(0, depth - 1)
+            foreign -= name in ("svg", "math") and foreign > 0
+            continue
+        if m.group(4) and foreign:
+            continue
+        depth += 1
+        foreign += name in ("svg", "math")
+        if depth > max_depth:
+            raise ExtractError(f"HTML nested too deeply (over {max_depth} levels at character {m.start():,}; "
+                               "the limit is max_html_depth)")
 
 
 def _html_text(root, max_depth: int) -> str:

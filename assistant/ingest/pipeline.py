@@ -267,7 +267,7 @@ class BatchWriter:
         if self.changed:
             self.store.commit()
         else:
-            self.store.sync_bm25()  # a no-op unless another writer changed the collection
+            self.store.sync_keywords()  # a no-op unless another writer changed the collection
 
 
 def recover(store: Store) -> None:
@@ -275,6 +275,7 @@ def recover(store: Store) -> None:
     was killed half way: drop the chunks it wrote without their document record."""
     if store.revision() % 2:
         drop_orphan_chunks(store)
+        store.log_unknown_changes()  # the killed writer may have written documents it never logged
         store.commit_start()  # even again: the index is whole
 
 
@@ -351,6 +352,5 @@ def drop_orphan_chunks(store: Store) -> int:
     """Delete chunks whose document record is missing; returns how many."""
     known = {d.id for d in store.list_documents()}
     orphans = [c.id for c in store.all_chunks() if c.document_id not in known]
-    for k in range(0, len(orphans), 1000):
-        store.chunks.delete(ids=orphans[k:k + 1000])
+    store.remove_chunks(orphans)
     return len(orphans)

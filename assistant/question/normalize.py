@@ -99,15 +99,8 @@ def _index(words: dict[str, int]):
 def normalize_question(question: str, store=None) -> str:
     """The question without disfluencies, its misspelled words matched to the collection behind store."""
     text = remove_disfluencies(question)
-    bm25 = getattr(store, "bm25", None)
-    if bm25 is not None and not bm25.words:
-        store.sync_bm25()  # an index saved before the vocabulary existed is rebuilt here; retrieval syncs anyway
-    if bm25 is None or not bm25.words:
+    vocabulary = store.vocabulary if store is not None else None
+    words = vocabulary.surface_words() if vocabulary is not None else {}
+    if not words:
         return text
-    stems = getattr(bm25.model, "vocab_dict", None) or {}
-
-    def known_stem(word: str) -> bool:
-        tokens = bm25.tokenize([word], return_ids=False)[0]
-        return bool(tokens) and all(t in stems for t in tokens)  # every part of "al-muhandes", not just "al"
-
-    return correct_spelling(text, bm25.words, known_stem)
+    return correct_spelling(text, words, vocabulary.knows)

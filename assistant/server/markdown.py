@@ -14,8 +14,20 @@ from ..schema import Answer, Sentence
 SPECIAL = re.compile(r"([\\\[\]<>])")
 
 
+# What GFM clients turn into links without any brackets: URLs with a scheme, and www. addresses (the trailing
+# punctuation is the sentence's, not the link's).
+BARE_URL = re.compile(r"(?:\b[a-zA-Z][a-zA-Z0-9+.-]*://|\bwww\.)[^\s<>`]*[^\s<>`.,;:!?)\]'\"]")
+
+
 def escape(text: str) -> str:
-    return SPECIAL.sub(r"\\\1", text)
+    """text with Markdown's link and HTML syntax made literal; a bare URL becomes a code span (shown, not live)."""
+    out, last = [], 0
+    for m in BARE_URL.finditer(text):
+        out.append(SPECIAL.sub(r"\\\1", text[last:m.start()]))
+        out.append(f"`{m.group()}`")
+        last = m.end()
+    out.append(SPECIAL.sub(r"\\\1", text[last:]))
+    return "".join(out)
 
 
 def sentence_markdown(sentence: Sentence) -> str:

@@ -24,7 +24,7 @@ from ..config import Settings
 from ..schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
 from . import conversations
 from .conversations import answer_markdown
-from .uploads import UploadTally
+from .uploads import UPLOAD_ROOT, UploadTally
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 CONTEXT_CHARS = 100  # text shown either side of a cited span in the sources panel
 EXAMPLES = 4  # example questions offered under the chat
 EXAMPLE_DOCS = 40  # documents read to draw them from
+UPLOAD_CACHE_S = (600, 3600)  # every 10 minutes, Gradio deletes the uploads older than an hour
 STORE_KEY = "assistant-conversations"  # the browser's localStorage entry holding the kept conversations
 DELTA_REFRESH_S = 0.15  # raw-text updates between verified sentences are sent at most this often
 
@@ -133,7 +134,7 @@ class ChatTurn:
     query: str = ""
     sentences: list[Sentence] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
-    pending: str = ""  # raw text produced but not yet verified
+    pending: str = ""  # raw text produced but not yet verified (never shown: only that a sentence is being checked)
     answer: Answer | None = None
     error: str = ""
 
@@ -272,7 +273,9 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
         parts.append(render_source_strip(turn_no, citations))
         body = " ".join(render_sentence(turn_no, s, cites) for s in sentences)
         if t.pending.strip():
-            body += f' <span class="aui-pending aui-typing">{esc(t.pending.strip())}</span>'
+            # The model's raw words are not shown until their sentence is verified against what it cites: a
+            # reply that says "ignore the articles" must not stand on the page while it is being checked.
+            body += ' <span class="aui-pending aui-typing">Checking the next sentence against the articles</span>'
         elif not t.done:
             body += ' <span class="aui-pending aui-typing">' + ("Reading the articles" if t.query else "Searching") + "</span>"
         parts.append(f"<p>{body}</p>")
@@ -725,13 +728,20 @@ class ChatUI:
     # -- the collection -----------------------------------------------------------------------------
     def upload(self, files, request: gr.Request):
         """Each file in turn, shown as it goes (waiting, adding, its result or its reason), then the total."""
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        try:
+            yield from self.add_files(paths, request)
+        finally:  # the index holds their text now (or refused them): the copies in Gradio's folder must not pile up
+            for path in paths:
+                path.unlink(missing_ok=True)
+
+    def add_files(self, paths: list[Path], request: gr.Request):
         if refusal := refusal_to_change(self.policy, request):
             yield refusal, gr.skip()
             return
-        if not files:
+        if not paths:
             yield '<div class="aui-result fail">Choose one or more files first.</div>', gr.skip()
             return
-        paths = [Path(f if isinstance(f, str) else f.name) for f in files]
         shown = [(p.name, "waiting", "waiting") for p in paths]
         tally = UploadTally()
         for i, path in enumerate(paths):
@@ -755,12 +765,13 @@ class ChatUI:
     def reindex(self, request: gr.Request, progress=gr.Progress()):
         if refusal := refusal_to_change(self.policy, request):
             return refusal
-        docs = self.assistant.documents()
+        everything = self.assistant.documents()
+        docs = [d for d in everything if d.root != UPLOAD_ROOT]
+        uploads = len(everything) - len(docs)
         # Nested sources came from a folder: mirror it. Flat ones are re-read file by file (same ids), so a file
         # that was ingested on its own does not pull its neighbours in.
         folders = sorted({d.root for d in docs if d.root and "/" in d.source})
         files = sorted({str(Path(d.root) / d.source) for d in docs if d.root and "/" not in d.source and d.root not in folders})
-        uploads = sum(1 for d in docs if not d.root)
         if not folders and not files:
             return '<div class="aui-result">Nothing to re-index: every document was uploaded (its file is stored only in the index).</div>'
         progress(0, desc="re-indexing")
@@ -808,7 +819,8 @@ class ChatUI:
     def create_app(self) -> gr.Blocks:
         """The page (not started: mount it, or launch())."""
         css = (STATIC / "ui.css").read_text(encoding="utf-8")
-        with gr.Blocks(title="Ask your articles", analytics_enabled=False) as demo:
+        # delete_cache: files uploaded but never added (the tab left, the event refused) go within the hour
+        with gr.Blocks(title="Ask your articles", analytics_enabled=False, delete_cache=UPLOAD_CACHE_S) as demo:
             turns = gr.State([])
             header = gr.HTML(self.stats(), head=f"<style>{css}</style>", js_on_load=None, apply_default_css=False,
                              elem_id="aui-header")

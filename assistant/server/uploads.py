@@ -4,6 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 COUNTS = ("added", "updated", "unchanged", "removed")
+# The root of an uploaded document: a name, not a folder. Its file is not kept (its text is in the index), so there
+# is nothing to re-read: re-index leaves it as it is (it never reads "uploads/NAME" from the working directory).
+UPLOAD_ROOT = "uploads"
 
 
 class UploadTally:

@@ -1,6 +1,7 @@
 """Errors as the OpenAI shape {"error": {"message", "type", "code"}} (which its client reads), for every route."""
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -8,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...core import QuestionError
 from ...schema import AssistantError
+from ..outages import chroma_unreachable
 
 
 class ApiError(Exception):
@@ -61,9 +63,17 @@ async def assistant_error(request: Request, exc: AssistantError) -> JSONResponse
     return error_response(503, str(exc), "server_error")
 
 
+async def dependency_down(request: Request, exc: Exception) -> JSONResponse:
+    """A raw connection failure reaching a route is the Chroma server (the LLM client words its own): 503, so that a
+    load balancer tells "down" from "broken", and one log line a minute instead of a traceback per request."""
+    return error_response(503, chroma_unreachable(exc), "server_error", {"Retry-After": "5"})
+
+
 def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(QuestionError, question_error)  # the more specific class: Starlette looks up the MRO
     app.add_exception_handler(AssistantError, assistant_error)
+    for kind in (httpx.TransportError, ConnectionError):
+        app.add_exception_handler(kind, dependency_down)

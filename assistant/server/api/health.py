@@ -6,6 +6,7 @@ from fastapi import Depends
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ..outages import chroma_unreachable, unreachable
 from ..warmup import Warmup
 from . import deps
 from .routes import Routes
@@ -15,10 +16,17 @@ routes = Routes(tags=["server"])
 
 @routes.get("/healthz", summary="Readiness and collection size (no key needed)",
             description="200 with `ready: true` once every model is loaded and warm; 503 with `ready: false` (and "
-                        "`status`: starting or error) before: a load balancer sends no question here until then.")
+                        "`status`: starting or error) before: a load balancer sends no question here until then. 503 with "
+                        '`"chroma": "unreachable"` while the Chroma server cannot be reached.')
 async def healthz(assistant=Depends(deps.assistant), warmup: Warmup = Depends(deps.warmup)):
     body = warmup.health()
     if warmup.ready:
-        info = await run_in_threadpool(assistant.status)
-        body.update(documents=info["documents"], chunks=info["chunks"], answerer=info["answerer"])
+        try:
+            info = await run_in_threadpool(assistant.status)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            chroma_unreachable(exc)
+            return JSONResponse({**body, "status": "error", "ready": False, "chroma": "unreachable"}, status_code=503)
+        body.update(documents=info["documents"], chunks=info["chunks"], answerer=info["answerer"], chroma="ok")
     return JSONResponse(body, status_code=200 if warmup.ready else 503)

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import Mount
 
 from ...config import Settings
 
@@ -73,5 +74,9 @@ def mount_ui(app: FastAPI, assistant, settings: Settings) -> None:
     options: dict[str, Any] = mount_options()
     if settings.root_path:
         options["root_path"] = settings.root_path  # the page's own URLs (queue, uploads, theme.css) under the proxy's path
-    gr.mount_gradio_app(app, ChatUI(assistant, settings).create_app(), path="/", auth=auth,
+    page = ChatUI(assistant, settings).create_app()
+    gr.mount_gradio_app(app, page, path="/", auth=auth,
                         auth_message="Sign in with an admin API key as the password." if auth else None, **options)
+    # For gradio_guard: the page's events, and Gradio's server (who signed in)
+    app.state.chat_page = page
+    app.state.gradio_app = next(r.app for r in reversed(app.routes) if isinstance(r, Mount))

@@ -7,6 +7,7 @@ from typing import AsyncIterator, Callable
 from fastapi.responses import StreamingResponse
 
 from ...schema import AssistantError
+from ..outages import chroma_unreachable, unreachable
 from .shapes import sse
 
 log = logging.getLogger("assistant.api")
@@ -19,7 +20,10 @@ async def sent(lines: AsyncIterator[str], error: Callable[[str, int], dict]) -> 
             yield line
     except AssistantError as exc:
         yield sse(error(str(exc), 503))
-    except Exception:
+    except Exception as exc:
+        if unreachable(exc):
+            yield sse(error(chroma_unreachable(exc), 503))
+            return
         log.exception("answering failed")
         yield sse(error("internal error while answering", 500))
 
