@@ -77,15 +77,18 @@ def ingest(
     index: Optional[Path] = IndexOpt,
     chroma_url: Optional[str] = ChromaOpt,
     as_json: bool = JsonOpt,
+    metadata: Optional[Path] = typer.Option(None, "--metadata", help="a .csv (path,title,date,url) or .jsonl file "
+                                            "of titles, dates and urls; paths relative to the ingested folder"),
 ):
-    """Add, update and remove documents so the index mirrors PATHS."""
+    """Add, update and remove documents so the index mirrors PATHS (titles, dates and urls also from a
+    metadata.csv or metadata.jsonl at a folder's root)."""
     settings = Settings.load(index_dir=index, chroma_url=chroma_url)
     assistant = _open(settings, create=True)
     from .schema import AssistantError
 
     try:
         with _progress("ingesting", show=not as_json) as update:
-            summary = assistant.ingest(paths, progress=update)
+            summary = assistant.ingest(paths, progress=update, metadata=metadata)
     except AssistantError as exc:  # e.g. the embedding server failed: what was written stays, the next run goes on
         _fail(str(exc))
     result = summary.to_dict()
@@ -93,7 +96,8 @@ def ingest(
         typer.echo(json.dumps(result, ensure_ascii=False))
     else:
         typer.echo(f"added {result['added']}, updated {result['updated']}, unchanged {result['unchanged']}, "
-                   f"removed {result['removed']}, failed {len(result['failed'])}; "
+                   f"removed {result['removed']}, " + (f"relabelled {result['relabelled']}, " if result['relabelled'] else "")
+                   + f"failed {len(result['failed'])}; "
                    f"index: {result['documents']} documents, {result['chunks']} chunks")
         for f in result["failed"]:
             typer.echo(f"  failed: {f['path']}: {f['reason']}", err=True)
@@ -123,18 +127,21 @@ def sources(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chroma
         return
     if not sys.stdout.isatty():
         # Piped: one tab-separated line per document, nothing cut, so ids can be copied and cut(1) works.
-        typer.echo("id\tsource\ttitle\tchunks\tsha256\tingested")
+        typer.echo("id\tsource\ttitle\tchunks\tsha256\tingested\tdate\turl")
         for d in docs:
-            typer.echo("\t".join(" ".join(str(v).split()) for v in (d.id, d.source, d.title, d.chunks, d.sha256, d.ingested_at)))
+            typer.echo("\t".join(" ".join(str(v).split()) for v in (d.id, d.source, d.title, d.chunks, d.sha256,
+                                                                      d.ingested_at, d.date, d.url)))
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "source", "title", "chunks", "sha256", "ingested")
+    from .ingest.metadata import shown_date
+
+    table = Table("id", "source", "title", "date", "chunks", "sha256", "ingested")
     table.columns[0].no_wrap = True  # an id is copied whole or not at all
     table.columns[0].min_width = max((len(d.id) for d in docs), default=2)
     for d in docs:
-        table.add_row(d.id, d.source, d.title, str(d.chunks), d.sha256[:12], d.ingested_at)
+        table.add_row(d.id, d.source, d.title, shown_date(d.date), str(d.chunks), d.sha256[:12], d.ingested_at)
     Console().print(table)
 
 
@@ -182,6 +189,8 @@ def _print_answer(answer, verbose: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from .ingest.metadata import shown_date
+
     console = Console(highlight=False)
     if verbose:
         console.print(f"[dim]standalone query: {escape(answer.rewritten_query)}[/dim]")
@@ -193,7 +202,11 @@ def _print_answer(answer, verbose: bool) -> None:
         console.print(f"[dim]{escape(answer.notice)}[/dim]")
     for c in answer.citations:
         page = f", page {c.page}" if c.page else ""
-        console.print(f"[bold][{c.marker}][/bold] {escape(c.title or c.source)} [dim]({escape(c.source)}{page}, chars {c.start}-{c.end})[/dim]")
+        date = f"{shown_date(c.date)}, " if c.date else ""
+        url = f", {c.url}" if c.url else ""
+        named = f"{escape(c.title)} [dim]({date}{escape(c.source)}{page}, chars {c.start}-{c.end}{escape(url)})[/dim]" if c.title \
+            else f"{escape(c.source)} [dim]({date}chars {c.start}-{c.end}{page}{escape(url)})[/dim]"  # a file name once
+        console.print(f"[bold][{c.marker}][/bold] {named}")
         console.print(f"    [italic]\u201c{escape(c.text.strip())}\u201d[/italic]")
     if verbose:
         console.print(f"[dim]{', '.join(f'{k} {v:.0f}' for k, v in answer.timings.items())}[/dim]")

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .config import Settings
+from .answering.disagreement import disagreement_note
+from .ingest.metadata import shown_date
 from .question.normalize import normalize_question
 from .registry import registry
 from .index.retrieve import Retriever
-from .schema import Answer, AssistantError, Citation, Document, Message, Sentence, is_text, messages
+from .schema import Answer, AssistantError, Citation, Document, Message, Passage, Sentence, is_text, messages
 from .index.store import Store
 from .answering.verify import verify_sentence
 
@@ -86,11 +88,14 @@ class Assistant:
 
     # -- collection ----------------------------------------------------------------------------
     # ingesting imports the extractors: a process that only answers never loads them
-    def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True):
+    def ingest(self, paths: list[Path], progress: Callable[[int, int, str], None] | None = None, prune: bool = True,
+               metadata: Path | None = None):
+        """metadata: a metadata file (path,title,date,url) besides each folder's own metadata.csv / .jsonl."""
         from .ingest.pipeline import ingest
 
         with self._write_lock:
-            return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune)
+            return ingest([Path(p) for p in paths], self.store, self.settings, progress=progress, prune=prune,
+                          metadata=Path(metadata) if metadata else None)
 
     def add_bytes(self, data: bytes, name: str):
         """Ingest one uploaded file (no folder to mirror); returns the ingest summary."""
@@ -159,6 +164,11 @@ class Assistant:
         """The standalone query retrieval uses for question after history."""
         return self.rewriter(self.clean(question), messages(history), self)
 
+    def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
+        """The passages for a standalone query (cleaned as a question is), best first: what a pipeline built around
+        this index retrieves (assistant.llamaindex.AssistantRetriever)."""
+        return self.retriever.retrieve(self.clean(check_question(query, self.settings.max_question_chars)), k)
+
     def ask(self, question: str, history: History = None) -> Answer:
         answer = None
         for event in self._events(question, history, live=False):
@@ -196,6 +206,7 @@ class Assistant:
         answer.answerer = answerer.name
         t2 = time.perf_counter()
         yield from self._answered(answerer, cleaned, query, passages, history, answer, live)
+        dated_notes(answer)
         if not answer.sentences:
             answer.abstained = True
             text = ABSTAIN_TEXT
@@ -273,15 +284,44 @@ class Assistant:
                         page = doc.page_at(span.start) if doc is not None else page
                     by_key[key] = Citation(marker=len(by_key) + 1, document_id=span.document_id, source=span.source,
                                            chunk_id=span.chunk_id, start=span.start, end=span.end, text=span.text,
-                                           title=span.title, page=page)
+                                           title=span.title, page=page, date=span.date, url=span.url)
                     new.append(by_key[key])
                 if by_key[key].marker not in markers:
                     markers.append(by_key[key].marker)
             text = draft.text.rstrip() + " " + "".join(f"[{m}]" for m in markers)
             sentence = Sentence(text=text, citations=markers, support=verdict.support, verdict=verdict.verdict,
-                                probability=verdict.probability)
+                                probability=verdict.probability, values=list(getattr(draft, "values", []) or []))
             answer.sentences.append(sentence)
             answer.citations.extend(new)
             yield {"event": "sentence", "sentence": sentence, "citations": new}
             if len(answer.sentences) >= self.settings.max_answer_sentences:
                 return
+
+
+def dated_notes(answer: Answer) -> None:
+    """When the answer's sentences give different values from different sources (Sentence.values, set by the
+    answerer), a first sentence says so, listing each value with its source and date as the sentences order them
+    (newest first), and answer.disagreement carries the grouping; an answer whose sources span time gets its newest
+    date as answer.as_of, and says "as of" it."""
+    cites = {c.marker: c for c in answer.citations}
+    dates = {c.date for c in answer.citations if c.date}
+    answer.as_of = max(dates) if len(dates) > 1 else ""
+    groups, seen = [], set()
+    for s in answer.sentences:
+        if not s.values or not s.citations or s.citations[0] not in cites:
+            continue
+        c = cites[s.citations[0]]
+        if c.document_id in seen:
+            continue
+        seen.add(c.document_id)
+        groups.append({"values": s.values, "marker": c.marker, "document_id": c.document_id, "source": c.source,
+                       "title": c.title, "date": c.date, "date_shown": shown_date(c.date), "url": c.url})
+    if len(groups) > 1:
+        answer.disagreement = groups
+        markers = [g["marker"] for g in groups]
+        answer.sentences.insert(0, Sentence(text=disagreement_note(groups) + " " + "".join(f"[{m}]" for m in markers),
+                                            citations=markers,
+                                            support=1.0, verdict="note"))
+    elif answer.as_of and not answer.abstained:
+        answer.sentences.append(Sentence(text=f"(As of {shown_date(answer.as_of)}, the date of its newest source.)",
+                                         citations=[], support=1.0, verdict="note"))

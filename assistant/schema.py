@@ -5,6 +5,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
+from .ingest.metadata import shown_date
+
 
 @dataclass
 class Document:
@@ -17,6 +19,15 @@ class Document:
     ingested_at: str = ""
     pages: list[int] = field(default_factory=list)  # PDF: start offset of each page in text
     chunks: int = 0
+    date: str = ""  # partial ISO date ("2020", "2020-09", "2020-09-14"): a metadata file's, else the file's own
+    url: str = ""  # the original's http(s) address, "" when unknown
+    # what the file itself says (title, date, url), kept so that a metadata file's row can be dropped again
+    own: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The name a reader sees: the title, else the file name."""
+        return self.title or self.source
 
     def page_at(self, offset: int) -> int | None:
         """1-based PDF page holding this offset, None for other formats."""
@@ -32,6 +43,8 @@ class Document:
         d = asdict(self)
         d.pop("text")
         d.pop("pages")
+        d.pop("own")
+        d["date_shown"] = shown_date(self.date)
         return d
 
 
@@ -46,6 +59,8 @@ class Chunk:
     source: str = ""
     title: str = ""
     page: int | None = None
+    date: str = ""  # its document's (partial ISO)
+    url: str = ""
     # the sentences as (start, end) within text, found at ingest (None: an index from before they were kept)
     sentences: list[tuple[int, int]] | None = None
 
@@ -84,10 +99,13 @@ class Citation:
     text: str  # the cited span: == document.text[start:end]
     title: str = ""
     page: int | None = None
+    date: str = ""  # its document's date, partial ISO ("2020-09"); "" when unknown
+    url: str = ""  # its document's http(s) original, "" when unknown
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["document"] = d["document_id"]
+        d["date_shown"] = shown_date(self.date)
         return d
 
 
@@ -100,6 +118,7 @@ class Sentence:
     # abstain; "supported" only when the model's probability is at or above the fitted threshold (verify.py)
     verdict: str = "supported"
     probability: float | None = None  # the answer-bearing model's probability that it answers the question
+    values: list[str] = field(default_factory=list)  # the values it gives for what was asked, when sources disagree
 
     def verdict_words(self) -> str:
         """The verdict in plain words, as the chat, the widget and the CLI show it ("" for an abstention)."""
@@ -143,6 +162,10 @@ class Answer:
     notice: str = ""  # e.g. "LLM server unreachable; answered extractively"
     complete: bool = True  # False when the answerer broke off mid-answer (never cached)
     confidence: float | None = None  # the answerer's score of its best shown sentence (of its abstention), 0..1
+    # when its sources give different values for what was asked: one entry per source, newest first, each
+    # {"values", "marker", "document_id", "source", "title", "date", "date_shown", "url"} (answer.disagreement)
+    disagreement: list[dict[str, Any]] = field(default_factory=list)
+    as_of: str = ""  # the newest date of its cited sources, when they span time (partial ISO)
 
     @property
     def text(self) -> str:
@@ -162,6 +185,8 @@ class Answer:
             "answerer": self.answerer,
             "notice": self.notice,
             "confidence": self.confidence,
+            "disagreement": self.disagreement,
+            "as_of": self.as_of,
             "timings": self.timings,
         }
 

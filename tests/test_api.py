@@ -396,6 +396,18 @@ def test_widget_script_is_served(local):
     assert "attachShadow" in r.text and "innerHTML" not in r.text
 
 
+def test_head_is_answered_wherever_get_is(local):
+    """Link checkers and proxies probe with HEAD: the same status and headers as GET, no body."""
+    for path in ("/widget.js", "/widget.css", "/", "/docs", "/openapi.json", "/healthz", "/v1/models", "/api/documents",
+                 "/api/documents/no-such-id", "/no-such-page"):
+        got, head = httpx.get(local + path), httpx.head(local + path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
+        if "content-length" in got.headers and path != "/healthz":  # (readiness figures may differ between the two)
+            assert head.headers["content-length"] == got.headers["content-length"], path
+    assert httpx.head(local + "/widget.js").status_code == 200
+
+
 def test_keyed_server_asks_an_admin_key_to_open_the_chat_page(keyed):
     # The page can change the collection, so its data and actions need a login with an admin key as password.
     assert httpx.get(keyed + "/config").status_code == 401

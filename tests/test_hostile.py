@@ -197,7 +197,7 @@ def test_bad_requests_are_4xx_never_500(app_server: str):
 
 
 def test_quoted_markers_and_links_stay_text(app_server: str):
-    from assistant.server.markdown import sentence_markdown
+    from assistant.server.markdown import sentence_markdown, sources_markdown
     from assistant.schema import Citation, Sentence
     from assistant.server.ui import render_sentence
 
@@ -209,17 +209,25 @@ def test_quoted_markers_and_links_stay_text(app_server: str):
         assert sentence["body"].startswith("According to source [1]") and sentence["citations"] == [1]
         chat = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": FORGED_Q}]}).json()
         content = chat["choices"][0]["message"]["content"]
-        # markdown: the article's brackets are escaped, its links dead; the one real marker is a plain [1]
-        assert "source \\[1\\]" in content and "\\[a storm\\](`http://evil.example/x`)" in content
-        assert "\\<`http://evil.example/y`\\>" in content  # bare URLs too: code spans, not live links
-        assert "by `https://evil.example/z` and `www.evil.example`. [1]" in content
-        assert content.count("[1]") == 1 and content.endswith("`www.evil.example`. [1]") and "\\[2\\]" in content
+        # markdown: the article's brackets are escaped, its links dead; the one real marker is a plain [1], and the
+        # Sources list below names it once more
+        said, _, sources = content.partition("\n\n**Sources**\n\n")
+        assert "source \\[1\\]" in said and "\\[a storm\\](`http://evil.example/x`)" in said
+        assert "\\<`http://evil.example/y`\\>" in said  # bare URLs too: code spans, not live links
+        assert "by `https://evil.example/z` and `www.evil.example`. [1]" in said
+        assert said.count("[1]") == 1 and said.endswith("`www.evil.example`. [1]") and "\\[2\\]" in said
+        assert sources.startswith("- [1] ") and sources.count("[1]") == 1 and "source \\[1\\]" in sources
 
     s = Sentence(text="According to source [1], it was cancelled [2]. [1]", citations=[1], support=0.9)
     c = Citation(marker=1, document_id="d", source="lanterns.txt", chunk_id="c", start=0, end=10, text="x")
     html = render_sentence(0, s, {1: c})
     assert html.count("<button") == 1 and 'data-cite="m1"' in html and "source [1], it was cancelled [2]." in html
     assert sentence_markdown(s) == "According to source \\[1\\], it was cancelled \\[2\\]. [1]"
+    # the Sources line: the title and the quoted span are data (one line, every link, emphasis and code mark escaped)
+    c = Citation(marker=1, document_id="d", source="my_notes.txt", chunk_id="c", start=0, end=10, title="",
+                 text="See [2](http://x.example) <b>*now*</b>\n# not a heading `code` _stress_")
+    assert sources_markdown([c]) == ("\n\n**Sources**\n\n- [1] my_notes.txt: “See \\[2\\](http://x.example) \\<b\\>\\*now\\*\\</b\\>"
+                                     " # not a heading \\`code\\` \\_stress\\_”")
 
 
 def test_widget_shows_quoted_markers_as_text(forged_index: Path, browser, tmp_path: Path):

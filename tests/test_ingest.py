@@ -16,7 +16,7 @@ import pytest
 from conftest import (HTML_PAGE, MARKDOWN_PAGE, PDF_PAGES, PNG_BYTES, REPO, clean_env, make_pdf, run_cli,
                       unreadable_as_root)
 
-SUMMARY_KEYS = ["added", "updated", "unchanged", "removed", "failed", "documents", "chunks"]
+SUMMARY_KEYS = ["added", "updated", "unchanged", "removed", "relabelled", "failed", "documents", "chunks"]
 
 
 def open_assistant(settings):
@@ -79,7 +79,7 @@ def test_ingest_keeps_exact_offsets_pages_and_metadata(settings_factory, seeds_c
     (more / "notes.csv").write_text("not,an,article\n")  # unsupported types are not articles: skipped silently
     assistant = open_assistant(settings_factory(chunk_tokens=40))  # small chunks: a PDF chunk within one page
     summary = assistant.ingest([seeds_copy])
-    assert summary.to_dict() == {"added": 8, "updated": 0, "unchanged": 0, "removed": 0, "failed": [],
+    assert summary.to_dict() == {"added": 8, "updated": 0, "unchanged": 0, "removed": 0, "relabelled": 0, "failed": [],
                                  "documents": 8, "chunks": summary.chunks}
     docs, chunks = check_index(assistant.store)
     by_source = {d.source: d for d in docs.values()}
@@ -130,7 +130,7 @@ def test_reingest_mirrors_the_folder_without_reembedding(settings_factory, seeds
 
     # nothing changed: nothing is re-read into chunks or re-embedded, nothing is rewritten
     again = assistant.ingest([seeds_copy]).to_dict()
-    assert again == {"added": 0, "updated": 0, "unchanged": 5, "removed": 0, "failed": [], "documents": 5,
+    assert again == {"added": 0, "updated": 0, "unchanged": 5, "removed": 0, "relabelled": 0, "failed": [], "documents": 5,
                      "chunks": first["chunks"]}
     assert counter.texts == embedded
     assert {d.id: (d.sha256, d.ingested_at) for d in assistant.documents()} == before
@@ -188,7 +188,7 @@ def test_cli_json_summary_and_exit_codes(seeds_copy, tmp_path):
     (seeds_copy / "extra.html").write_text(HTML_PAGE)
     second = run_cli("ingest", seeds_copy, "--index", index, "--json")
     assert second.returncode == 0, second.stderr
-    assert json.loads(second.stdout) == {"added": 1, "updated": 1, "unchanged": 3, "removed": 1, "failed": [],
+    assert json.loads(second.stdout) == {"added": 1, "updated": 1, "unchanged": 3, "removed": 1, "relabelled": 0, "failed": [],
                                          "documents": 5, "chunks": json.loads(second.stdout)["chunks"]}
 
     status = run_cli("status", "--index", index, "--json")
@@ -427,16 +427,17 @@ def test_chunks_a_killed_ingest_left_without_their_document_are_dropped(settings
 
 
 @pytest.mark.parametrize("text, name, title", [
-    ("Via Financial Times\n\nIraq has asked Washington to work out how it will withdraw troops. More.\n", "000_2ea2.txt", ""),
+    ("Via Financial Times\n\nIraq has asked Washington to work out how it will withdraw troops. More.\n", "000_2ea2.txt",
+     "Iraq has asked Washington to work out how it will withdraw troops."),
     ("Iraq News - Local News - Baghdadpost\n\nIraq weighs larger NATO role\n\n Iraq is considering a role.\n", "a.txt",
      "Iraq weighs larger NATO role"),
     ("A 27 September threat by US Secretary of State Mike Pompeo to shut the US Embassy in Baghdad will degrade ties.\n\nMore.",
-     "threat.txt", ""),
+     "threat.txt", "A 27 September threat by US Secretary of State Mike Pompeo to…"),
     ("Abraham Lincoln\n\nAbraham Lincoln was the 16th President of the United States.\n", "Abraham_Lincoln.txt", "Abraham Lincoln"),
     ("ASCII\n\nASCII is a character-encoding scheme.\n", "ASCII.txt", "ASCII"),
 ])
-def test_plain_text_title_is_its_heading_or_else_none(text: str, name: str, title: str):
-    """A heading is the title; body text cut short is not (the file name is shown in its place)."""
+def test_plain_text_title_is_its_heading_or_else_its_lead(text: str, name: str, title: str):
+    """A heading is the title; without one, the lead sentence's opening words (cut with "…"), never the file name."""
     from assistant.ingest.extract import extract_bytes
 
     assert extract_bytes(text.encode(), name).title == title

@@ -211,6 +211,16 @@ def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():
     assert "<mark>Alpha one.</mark>" in first and "<mark>Alpha three.</mark>" in first
 
 
+def test_the_header_says_in_plain_words_what_is_indexed(seed_index, tmp_path):
+    from assistant.config import Settings
+    from assistant.core import Assistant
+    from assistant.server.ui import ChatUI
+
+    header = ChatUI(Assistant(Settings(index_dir=copy_index(seed_index, tmp_path / "index")))).stats()
+    assert re.search(r">\d+ articles<", header), header
+    assert "extractive" not in header and "chunks" not in header and "answers by" not in header
+
+
 def test_the_browser_store_keeps_the_newest_conversations_within_its_size():
     from assistant.server.conversations import MAX_STORE_CHARS, new_conversation, saved
 

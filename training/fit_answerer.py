@@ -15,6 +15,8 @@ used (the shipped file is then replaced by hand, and the card says so).
 Model logits are cached on disk per (model, query, input), so re-fitting is instant.
 
 usage: python training/fit_answerer.py [--tiny] [--compare-context] [--out FILE] [--index-cache DIR] [--harvested FILE]
+                                      [--sets public seeds wiki]
+bench/public.py --dump FILE writes the harvested candidates of the public sets in the --harvested format.
 """
 from __future__ import annotations
 
@@ -51,7 +53,6 @@ SETS = {"seeds": (ROOT.parent / "shared" / "seeds", ROOT / "bench" / "data" / "s
         # thousands of questions of every kind made from public data (training/public_sets.py): the fit
         "public": (PUBLIC / "articles", PUBLIC / "questions.jsonl")}
 FITTED_ON = ("public",)  # bench/data's hand-written tuning questions are a check of the fit, not part of it
-ANSWERABLE_KINDS_CAPPED = ("fluent", "followup", "topic_change", "disfluent", "factoid")
 
 
 def holds_answer(case: dict, span) -> bool:
@@ -104,8 +105,9 @@ def replay_after(assistant: Assistant, turns: list[str], before: list[Message]) 
     return out
 
 
-def harvest(assistant: Assistant, case: dict, models: dict[str, CachedModel]) -> dict:
-    """The candidates the answerer would score for one case: logits of each model, features, labels."""
+def harvest(assistant: Assistant, case: dict, models: dict[str, CachedModel], memo: dict | None = None) -> dict:
+    """The candidates the answerer would score for one case: logits of each model, features, labels (memo: kept
+    for bench/public.py's callers; a case's history costs one ask, see cheap_history)."""
     answerer = assistant.answerer("extractive")
     history = cheap_history(assistant, case.get("history") or [])
     query = assistant.rewrite(case["question"], history)
@@ -282,8 +284,9 @@ def collect(args, models: dict[str, CachedModel]) -> list[dict]:
             index = args.index if (args.index and name == "seeds") else (args.index_cache or Path(tmp)) / docs.name
             assistant = Assistant(Settings.load(index_dir=index))
             assistant.ingest([docs])
+            memo: dict = {}
             for case in picked:
-                harvested.append(harvest(assistant, case, models))
+                harvested.append(harvest(assistant, case, models, memo))
             print(f"{name}: {len(picked)} tuning questions harvested", flush=True)
     for m in models.values():
         m.save()

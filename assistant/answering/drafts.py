@@ -25,12 +25,14 @@ class Span:
     text: str
     title: str = ""
     page: int | None = None
+    date: str = ""  # the document's (partial ISO)
+    url: str = ""
 
     @classmethod
     def within(cls, chunk: Chunk, start: int, end: int) -> "Span":
         """A span given in document offsets inside chunk."""
         return cls(chunk.document_id, chunk.source, chunk.id, start, end,
-                   chunk.text[start - chunk.start:end - chunk.start], chunk.title, chunk.page)
+                   chunk.text[start - chunk.start:end - chunk.start], chunk.title, chunk.page, chunk.date, chunk.url)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Draft:
     text: str = ""
     spans: list[Span] = field(default_factory=list)
     score: float | None = None  # the answerer's calibrated probability that it answers the question, if it has one
+    values: list[str] = field(default_factory=list)  # the values it gives for what was asked, when sources disagree
 
 
 class Answerer(Protocol):

@@ -16,6 +16,7 @@ from .evidence import Evidence, QuestionEvidence, idf_weights
 from .calibration import combination
 from ..ingest.chunking import chunk_sentences, ends_a_sentence
 from ..config import Settings
+from .disagreement import AskedTime, arrange, asked_time, remove_time
 from ..onnx_models import answer_model
 from ..question.rewrite import find_person, scoring_query
 from ..schema import Message, Passage
@@ -67,6 +68,7 @@ class Candidate:
     scored_text: str = ""  # the sentence as the model reads it: after its title, its pronoun resolved
     previous: str = ""  # the sentence before it in its passage (read by the context model only)
     p: float = 0.0  # calibrated probability that it answers the question (calibration.py)
+    headline: bool = False  # a headline or caption: compared by the disagreement check, never quoted alone
 
 
 class ExtractiveAnswerer:
@@ -88,7 +90,9 @@ class ExtractiveAnswerer:
 
     # -- candidates --------------------------------------------------------------------------
     @staticmethod
-    def candidates(passages: list[Passage]) -> list[Candidate]:
+    def candidates(passages: list[Passage], headlines: bool = False) -> list[Candidate]:
+        """The sentences of the passages that may be quoted as an answer; headlines=True: only the lines that may
+        not (headlines and captions), which the disagreement check still reads as what their source says."""
         seen, out = set(), []
         for rank, p in enumerate(passages):
             c = p.chunk
@@ -98,14 +102,14 @@ class ExtractiveAnswerer:
                 a += len(noise.group(0)) if noise else 0
                 key = (c.document_id, c.start + b)
                 # a headline or caption (no terminal punctuation) is not quoted as an answer sentence
-                if key in seen or len(c.text[a:b].split()) < 4 or not ends_a_sentence(c.text[a:b]):
+                if key in seen or len(c.text[a:b].split()) < 4 or ends_a_sentence(c.text[a:b]) == headlines:
                     continue
                 seen.add(key)
                 around = [c.text[x:y] for x, y in spans[max(0, k - 1):k + 2]]
                 before = [c.text[x:y] for x, y in spans[max(0, k - 3):k]]
                 out.append(Candidate(Span.within(c, c.start + a, c.start + b), rank, " ".join(around) + " " + c.title,
                                      scored_text=titled(resolve_pronoun(c.text[a:b], before, c.title), c.title),
-                                     previous=before[-1] if before else ""))
+                                     previous=before[-1] if before else "", headline=headlines))
         return out
 
     def model_input(self, c: Candidate) -> str:
@@ -155,6 +159,12 @@ class ExtractiveAnswerer:
     # -- answering ---------------------------------------------------------------------------
     def answer(self, question: str, query: str, passages: list[Passage], history: list[Message]) -> Iterator[Draft]:
         s = self.settings
+        when = asked_time(question)
+        if (when.present or when.period) and any(p.chunk.date for p in passages):
+            # a time asked about is answered by the documents' dates (disagreement.arrange), not by the sentences' words
+            question, query = remove_time(question, when), remove_time(query, when)
+        else:
+            when = AskedTime(untimed=question)
         ranked = self.shortlist(question, query, passages)
         if not ranked:
             yield Draft("abstain", "nothing relevant was retrieved")
@@ -164,11 +174,15 @@ class ExtractiveAnswerer:
             yield Draft("abstain", f"no sentence answers with enough confidence (best {best.p:.2f})", [best.span], best.p)
             return
         chosen = [best] + [c for c in ranked[1:] if c.p >= s.extra_sentence_min][:s.max_answer_sentences - 1]
-        for c in chosen:
+        # a dated headline ("… about 2,500 US troops") may give another source's value: compared, never the lead
+        heads = self.candidates(passages, headlines=True)[:s.sentence_budget]
+        self.score(question, query, heads, self.evidence.about(question, query, passages))
+        pool = sorted(ranked + heads, key=lambda c: -c.p)
+        for c, given in arrange(question, when, pool, chosen, self.combination.threshold):
             text = c.span.text.strip()
             text = text[:1].upper() + text[1:]
             yield Draft("delta", text + " ")
-            yield Draft("sentence", text, [c.span], c.p)
+            yield Draft("sentence", text, [c.span], c.p, values=given)
 
 
 def register(registry) -> None:

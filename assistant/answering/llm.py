@@ -22,6 +22,7 @@ from typing import Iterable, Iterator
 from .drafts import Draft, Span
 from ..ingest.chunking import chunk_sentences, sentence_spans
 from ..config import Settings
+from ..ingest.metadata import shown_date
 from ..onnx_models import cross_encoder, sigmoid
 from ..question.rewrite import scoring_query, user_turns
 from ..schema import AssistantError, Message, Passage, messages
@@ -207,7 +208,8 @@ class LlmAnswerer:
         for k, s in enumerate(sources, 1):
             if s.span.document_id != doc:
                 doc, n = s.span.document_id, n + 1
-                lines.append(f'Document {n}: "{as_data(s.span.title or s.span.source)}"')
+                dated = f", dated {shown_date(s.span.date)}" if s.span.date else ", undated"
+                lines.append(f'Document {n}: "{as_data(s.span.title or s.span.source)}"{dated}')
             # the id after the sentence, where the answer's ids go: small models copy the pattern they see
             lines.append(f"{as_data(s.span.text)} [S{k}]")
         asked = question if query.strip() == question.strip() else f"{question} (meaning: {query})"

@@ -30,11 +30,17 @@ def load_cases(path: Path) -> list[dict]:
     return read_jsonl(path, check)
 
 
-def replay(assistant: Assistant, turns: list[str]) -> list[Message]:
-    """The chat history of earlier user turns: each asked in order, its own answer becoming the history."""
-    history: list[Message] = []
-    for turn in turns:
-        history += Message.exchange(turn, assistant.ask(turn, history))
+def replay(assistant: Assistant, turns: list[str], memo: dict[tuple[str, ...], list[Message]] | None = None
+           ) -> list[Message]:
+    """The chat history of earlier user turns: each asked in order, its own answer becoming the history. With a
+    memo (for one assistant and collection), a conversation's longest prefix already replayed is not asked again:
+    question sets make a case of every turn of a conversation."""
+    memo = {} if memo is None else memo
+    done = max((k for k in range(len(turns) + 1) if tuple(turns[:k]) in memo), default=0)
+    history: list[Message] = list(memo.get(tuple(turns[:done]), []))
+    for k in range(done, len(turns)):
+        history += Message.exchange(turns[k], assistant.ask(turns[k], history))
+        memo[tuple(turns[:k + 1])] = list(history)
     return history
 
 

@@ -175,10 +175,22 @@ class Store:
     def _add_records(self, batch: list[tuple[Document, list[Chunk], list[list[float]]]]) -> None:
         """The documents' own records (whole text, hash, chunk count), written after their chunks."""
         metas = [{"source": doc.source, "title": doc.title, "sha256": doc.sha256, "root": doc.root,
-                  "ingested_at": doc.ingested_at, "pages": json.dumps(doc.pages), "chunks": len(chunks)}
+                  "ingested_at": doc.ingested_at, "pages": json.dumps(doc.pages), "chunks": len(chunks),
+                  "date": doc.date, "url": doc.url, "own": json.dumps(doc.own)}
                  for doc, chunks, _ in batch]
         self.documents.add(ids=[doc.id for doc, _, _ in batch], documents=[doc.text for doc, _, _ in batch],
                            metadatas=metas, embeddings=[[1.0]] * len(batch))
+
+    def relabel(self, doc: Document) -> None:
+        """Write a document's new title, date and url into its record and its chunks' metadata, without touching
+        its text or vectors (Chroma merges the given keys into each record's metadata)."""
+        fields = {"title": doc.title, "date": doc.date, "url": doc.url}
+        with self._lock:
+            self.documents.update(ids=[doc.id], metadatas=[{**fields, "own": json.dumps(doc.own)}])
+            ids = self.chunks.get(where={"document_id": doc.id}, include=[])["ids"]
+            for k in range(0, len(ids), PAGE):
+                part = ids[k:k + PAGE]
+                self.chunks.update(ids=part, metadatas=[fields] * len(part))
 
     def remove_document(self, document_id: str) -> bool:
         with self._lock:
@@ -326,7 +338,8 @@ def _doc_from(doc_id: str, m: dict[str, Any], text: str | None) -> Document:
     return Document(
         id=doc_id, source=m.get("source", ""), title=m.get("title", ""), sha256=m.get("sha256", ""),
         text=text or "", root=m.get("root", ""), ingested_at=m.get("ingested_at", ""),
-        pages=json.loads(m.get("pages") or "[]"), chunks=int(m.get("chunks", 0)),
+        pages=json.loads(m.get("pages") or "[]"), chunks=int(m.get("chunks", 0)), date=m.get("date", ""),
+        url=m.get("url", ""), own=json.loads(m.get("own") or "{}"),
     )
 
 
@@ -335,14 +348,14 @@ def _chunk_from(chunk_id: str, m: dict[str, Any], text: str) -> Chunk:
     return Chunk(
         id=chunk_id, document_id=m.get("document_id") or m.get("ref_doc_id", ""), start=int(m["start"]),
         end=int(m["end"]), text=text, tokens=int(m.get("tokens", 0)), source=m.get("source", ""),
-        title=m.get("title", ""), page=None if page in (-1, None) else int(page),
-        sentences=decode_sentences(m.get("sentences")),
+        title=m.get("title", ""), page=None if page in (-1, None) else int(page), date=m.get("date", ""),
+        url=m.get("url", ""), sentences=decode_sentences(m.get("sentences")),
     )
 
 
 def _chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     """What a chunk's Chroma record carries besides its text, vector and document ids."""
-    meta = {"source": chunk.source, "title": chunk.title, "start": chunk.start, "end": chunk.end,
+    meta = {"source": chunk.source, "title": chunk.title, "date": chunk.date, "url": chunk.url, "start": chunk.start, "end": chunk.end,
             "tokens": chunk.tokens, "page": chunk.page if chunk.page is not None else -1}
     if chunk.sentences is not None:
         meta["sentences"] = encode_sentences(chunk.sentences)

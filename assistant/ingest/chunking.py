@@ -168,7 +168,7 @@ def chunk_document(doc: Document, max_tokens: int = 250, overlap_sentences: int 
         start, end = sentences[i][0], sentences[j - 1][1]
         chunks.append(Chunk(
             id=chunk_id(doc.id, start, end), document_id=doc.id, start=start, end=end, text=text[start:end],
-            tokens=count_tokens(text[start:end]), source=doc.source, title=doc.title, page=doc.page_at(start),
+            tokens=count_tokens(text[start:end]), source=doc.source, title=doc.title, page=doc.page_at(start), date=doc.date, url=doc.url,
             sentences=[(a - start, b - start) for a, b, _ in sentences[i:j]],
         ))
         if j >= len(sentences):

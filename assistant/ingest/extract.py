@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .metadata import clean_title, parse_date, safe_url
 from ..schema import AssistantError
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
@@ -33,6 +34,8 @@ class Extracted:
     text: str
     title: str
     pages: list[int] = field(default_factory=list)
+    date: str = ""  # partial ISO date the file itself gives (metadata.parse_date), "" when none
+    url: str = ""  # the original's http(s) address the file gives (canonical link, og:url, front matter)
 
 
 MAX_HTML_DEPTH = 512
@@ -57,18 +60,21 @@ def extract_bytes(data: bytes, name: str, max_depth: int = MAX_HTML_DEPTH,
         if suffix in (".html", ".htm"):
             result = _html(text, max_depth)
         else:
-            result = Extracted(_normalize(text), "")
             if suffix in (".md", ".markdown"):
-                result.title = _markdown_title(result.text)
+                result = _markdown(text)
+            else:
+                result = Extracted(_normalize(text), "")
     # a PDF's broken font map can yield lone surrogates, which no tokenizer, index or JSON encoder takes
     result.text = result.text.encode("utf-8", "replace").decode("utf-8")
     if not any(ch.isprintable() and not ch.isspace() for ch in result.text):
         # zero-width spaces, joiners, soft hyphens and the like are not text either
         raise ExtractError("no text found in the file")
-    # No title rather than a made-up one: readers show the file name instead, and the answerer (which reads a short
-    # title as the document's subject) is not misled by a file name like 003_3489e0f1.
-    title = " ".join((result.title or _first_line(result.text)).split())[:200]
-    result.title = title.encode("utf-8", "replace").decode("utf-8")
+    # Never a file name like 003_3489e0f1 as a title: the headline line, else the lead sentence's opening words
+    # (ending in "…", which the answerer does not read as the document's subject), else "" (readers show the name).
+    title = " ".join((result.title or _first_line(result.text) or _lead(result.text)).split())[:200]
+    result.title = clean_title(title.encode("utf-8", "replace").decode("utf-8"))
+    result.date = parse_date(result.date)
+    result.url = safe_url(result.url)
     return result
 
 
@@ -169,9 +175,43 @@ def _first_line(text: str) -> str:
     return ""
 
 
+LEAD_WORDS = 12
+
+
+def _lead(text: str) -> str:
+    """The opening words of the first body sentence (past bylines and site banners), cut with "…"."""
+    for line in [ln.strip() for ln in text.splitlines() if ln.strip()][:6]:
+        if BYLINE.match(line) or line.count(" - ") >= 2 or len(line.split()) < 6:
+            continue
+        sentence = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
+        words = sentence.split()
+        return " ".join(words[:LEAD_WORDS]).rstrip(",;:") + "…" if len(words) > LEAD_WORDS else sentence
+    return ""
+
+
 def _markdown_title(text: str) -> str:
     m = re.search(r"^#\s+(.+)$", text, re.M)
     return m.group(1).strip() if m else ""
+
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def _markdown(text: str) -> Extracted:
+    """Markdown: a YAML front matter's title, date and url (read as plain `key: value` lines, not executed as
+    YAML), removed from the text; else the first `# ` heading is the title."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    fields: dict[str, str] = {}
+    m = FRONT_MATTER.match(text.lstrip("\ufeff"))
+    if m:
+        for line in m.group(1).splitlines()[:200]:
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() in ("title", "date", "url", "published", "link"):
+                fields.setdefault(key.strip().lower(), value.strip().strip("'\"").strip())
+        text = text.lstrip("\ufeff")[m.end():]
+    body = _normalize(text)
+    return Extracted(body, fields.get("title") or _markdown_title(body),
+                     date=fields.get("date") or fields.get("published", ""), url=fields.get("url") or fields.get("link", ""))
 
 
 SKIP_TAGS = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
@@ -188,12 +228,62 @@ def _html(html: str, max_depth: int = MAX_HTML_DEPTH) -> Extracted:
 
     check_nesting(html, max_depth)  # before the parser: a tree 100,000 elements deep takes it most of a minute
     tree = LexborHTMLParser(html)
-    title_node = tree.css_first("title") or tree.css_first("h1")
-    title = " ".join(title_node.text().split()) if title_node else ""
     root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
-    text = _html_text(root, max_depth) if root is not None else ""
+    text = _html_text(root, max_depth) if root is not None else ""  # first: it refuses a page nested too deeply
     paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
-    return Extracted("\n\n".join(p for p in paragraphs if p), title)
+    title, date, url = _html_meta(tree)
+    return Extracted("\n\n".join(p for p in paragraphs if p), title, date=date, url=url)
+
+
+def _meta_content(tree, *selectors: str) -> str:
+    for selector in selectors:
+        node = tree.css_first(selector)
+        value = (node.attributes.get("content") or node.attributes.get("href") or node.attributes.get("datetime")
+                 if node is not None else None)
+        if value and value.strip():
+            return value.strip()
+    return ""
+
+
+def _html_meta(tree) -> tuple[str, str, str]:
+    """A page's title, publication date and canonical url from its head: og:title, <title> or <h1>;
+    article:published_time, JSON-LD datePublished, <time datetime> and the usual meta names; og:url or the
+    canonical link."""
+    title = _meta_content(tree, 'meta[property="og:title"]', 'meta[name="twitter:title"]')
+    if not title:
+        node = tree.css_first("title") or tree.css_first("h1")
+        title = node.text() if node is not None else ""
+    date = _meta_content(tree, 'meta[property="article:published_time"]', 'meta[name="article:published_time"]',
+                         'meta[itemprop="datePublished"]', 'meta[name="date"]', 'meta[name="pubdate"]',
+                         'meta[name="publish-date"]', 'meta[name="dc.date"]', 'meta[name="DC.date.issued"]')
+    if not parse_date(date):
+        date = _json_ld_date(tree) or _meta_content(tree, "time[datetime]")
+    url = _meta_content(tree, 'link[rel="canonical"]', 'meta[property="og:url"]')
+    return title, date, url
+
+
+def _json_ld_date(tree) -> str:
+    """datePublished (else dateCreated) of the page's JSON-LD, searched without recursion."""
+    import json
+
+    for node in tree.css('script[type="application/ld+json"]')[:20]:
+        try:
+            data = json.loads(node.text()[:200_000])
+        except ValueError:
+            continue
+        pending = [data]
+        for _ in range(500):  # a bounded walk: JSON-LD nests @graph lists and objects
+            if not pending:
+                break
+            item = pending.pop()
+            if isinstance(item, list):
+                pending.extend(item[:100])
+            elif isinstance(item, dict):
+                for key in ("datePublished", "dateCreated"):
+                    if isinstance(item.get(key), str) and parse_date(item[key]):
+                        return item[key]
+                pending.extend(v for v in item.values() if isinstance(v, (list, dict)))
+    return ""
 
 
 # What the depth scan skips: comments, raw text (scripts, styles: their "<div>" strings are not elements) and tags.
@@ -275,12 +365,14 @@ def _pdf(data: bytes) -> Extracted:
             pages.append(pos)
             texts.append(page_text)
             pos += len(page_text) + 2
-        title = str((reader.metadata or {}).get("/Title") or "") if reader.metadata else ""
+        info = reader.metadata or {}
+        title = str(info.get("/Title") or "")
+        date = str(info.get("/CreationDate") or "")
     except ExtractError:
         raise
     except (PdfReadError, Exception) as exc:  # pypdf raises many types for damaged files
         raise ExtractError(f"not a readable PDF ({type(exc).__name__}: {str(exc)[:80]})") from None
-    return Extracted("\n\n".join(texts), title, pages)
+    return Extracted("\n\n".join(texts), title, pages, date=date)
 
 
 def _docx(data: bytes, max_unzipped: int = MAX_UNZIPPED_BYTES) -> Extracted:
@@ -292,8 +384,9 @@ def _docx(data: bytes, max_unzipped: int = MAX_UNZIPPED_BYTES) -> Extracted:
     except Exception as exc:
         raise ExtractError(f"not a readable .docx file ({type(exc).__name__})") from None
     paragraphs = [" ".join(p.split()) for p in _docx_blocks(d)]
-    title = d.core_properties.title or ""
-    return Extracted("\n\n".join(p for p in paragraphs if p), title)
+    props = d.core_properties
+    return Extracted("\n\n".join(p for p in paragraphs if p), props.title or "", date=props.created or "",
+                     url=props.identifier or "")
 
 
 def _docx_blocks(d) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Callable
 from .chunking import chunk_document, count_tokens
 from ..config import Settings
 from .extract import SUPPORTED, ExtractError, extract_bytes
+from .metadata import Meta, MetadataFile, folder_metadata, read_metadata
 from ..schema import AssistantError, Chunk, Document
 from ..index.store import Store, has_terms
 
@@ -30,13 +31,14 @@ class Summary:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    relabelled: int = 0  # unchanged files whose title, date or url changed (written without re-embedding)
     failed: list[dict] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
 
     def to_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
-                "failed": self.failed, "documents": self.documents, "chunks": self.chunks}
+                "relabelled": self.relabelled, "failed": self.failed, "documents": self.documents, "chunks": self.chunks}
 
 
 def document_id(root: str, source: str) -> str:
@@ -193,7 +195,57 @@ def document_from_bytes(data: bytes, source: str, root: str = "", sha256: str | 
         id=document_id(root, source), source=source, title=extracted.title,
         sha256=sha256 or hashlib.sha256(data).hexdigest(), text=extracted.text, root=root,
         ingested_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), pages=extracted.pages,
+        date=extracted.date, url=extracted.url,
+        own={"title": extracted.title, "date": extracted.date, "url": extracted.url},
     )
+
+
+def labelled(doc: Document, meta: Meta | None) -> bool:
+    """Give doc the title, date and url of its metadata row, else the file's own; whether any of them changed."""
+    own = doc.own or {"title": doc.title, "date": doc.date, "url": doc.url}  # a record from before `own` was kept
+    doc.own = own
+    meta = meta or Meta()
+    new = (meta.title or own.get("title", ""), meta.date or own.get("date", ""), meta.url or own.get("url", ""))
+    changed = new != (doc.title, doc.date, doc.url)
+    doc.title, doc.date, doc.url = new
+    return changed
+
+
+class Labels:
+    """The metadata rows that apply to the files of one ingest: each folder's own metadata.csv / metadata.jsonl,
+    and a file given with --metadata (its paths relative to each ingested folder, or a single file's name)."""
+
+    def __init__(self, folders: list[Path], extra: Path | None, summary: Summary):
+        self.by_root: dict[str, MetadataFile] = {}
+        self.extra = read_metadata(extra, printable(str(extra))) if extra is not None else None
+        self.summary = summary
+        for folder in folders:
+            found = folder_metadata(folder)
+            if found is not None:
+                found.name = printable(found.name)
+                self.by_root[printable(str(folder))] = found
+        self.used: set[tuple[int, str]] = set()
+
+    def files(self) -> list[MetadataFile]:
+        return [*self.by_root.values(), *([self.extra] if self.extra else [])]
+
+    def of(self, found: FoundFile) -> Meta | None:
+        meta = None
+        for file in (self.by_root.get(found.root), self.extra):
+            if file is not None and found.source in file.rows:
+                self.used.add((id(file), found.source))
+                meta = file.rows[found.source] if meta is None else Meta(
+                    meta.title or file.rows[found.source].title, meta.date or file.rows[found.source].date,
+                    meta.url or file.rows[found.source].url)
+        return meta
+
+    def report(self) -> None:
+        """Each metadata file's bad rows, and its rows naming no ingested file, as failed entries."""
+        for file in self.files():
+            self.summary.failed.extend(file.problems)
+            for path in file.rows:
+                if (id(file), path) not in self.used:
+                    self.summary.failed.append({"path": file.name, "reason": f"metadata row for an unknown path: {printable(path)[:120]}"})
 
 
 def chunks_of(doc: Document, settings: Settings) -> list[Chunk]:
@@ -258,6 +310,11 @@ class BatchWriter:
         self.summary.added += sum(1 for *_, is_update in self.pending if not is_update)
         self.pending.clear()
 
+    def relabel(self, doc: Document) -> None:
+        self.begin()
+        self.store.relabel(doc)
+        self.summary.relabelled += 1
+
     def remove(self, document_id: str) -> None:
         self.begin()
         self.store.remove_document(document_id)
@@ -279,17 +336,21 @@ def recover(store: Store) -> None:
         store.commit_start()  # even again: the index is whole
 
 
-def prepare(found: FoundFile, old: Document | None, settings: Settings,
-            summary: Summary) -> tuple[Document, list[Chunk]] | None:
-    """The document and chunks of one file; None when it is unchanged (counted) or fails (its reason recorded)."""
+def prepare(found: FoundFile, old: Document | None, settings: Settings, summary: Summary,
+            meta: Meta | None = None, writer: "BatchWriter | None" = None) -> tuple[Document, list[Chunk]] | None:
+    """The document and chunks of one file; None when it is unchanged (counted; its new title, date or url from
+    meta written by writer without re-embedding) or fails (its reason recorded)."""
     try:
         data = read_file(found, int(settings.max_file_mb * 1e6))
         sha256 = hashlib.sha256(data).hexdigest()
         # the hash is checked before extraction: an unchanged document costs one read and one hash
         if old is not None and old.sha256 == sha256:
             summary.unchanged += 1
+            if labelled(old, meta) and writer is not None:
+                writer.relabel(old)
             return None
         doc = document_from_bytes(data, found.source, found.root, sha256, settings)
+        labelled(doc, meta)
         return doc, chunks_of(doc, settings)
     except ExtractError as exc:
         reason = str(exc)
@@ -310,13 +371,16 @@ def ingest(
     progress: Callable[[int, int, str], None] | None = None,
     prune: bool = True,
     files: list[FoundFile] | None = None,
+    metadata: Path | None = None,
 ) -> Summary:
     """Bring the index up to date with paths (and files, already named, e.g. uploads). Folders are mirrored
-    (documents gone from them are dropped)."""
+    (documents gone from them are dropped). Titles, dates and urls come from each folder's metadata.csv or
+    metadata.jsonl and from the metadata file given, over what the files themselves say."""
     summary = Summary()
     unlisted: list[str] = []
     found, mirrored = collect(paths, summary, unlisted)
     found += files or []
+    labels = Labels([Path(m) for m in mirrored], metadata, summary)
     recover(store)
     indexed = {d.id: d for d in store.list_documents()}
     writer = BatchWriter(store, summary, settings.ingest_batch_chunks)
@@ -328,10 +392,11 @@ def ingest(
         if doc_id in seen:
             continue  # named twice (a folder and a file in it): once is enough
         seen.add(doc_id)
-        prepared = prepare(file, indexed.get(doc_id), settings, summary)
+        prepared = prepare(file, indexed.get(doc_id), settings, summary, labels.of(file), writer)
         if prepared is not None:
             writer.add(*prepared, is_update=doc_id in indexed)
     writer.flush()
+    labels.report()
     if prune:
         for doc in indexed.values():
             if doc.root in mirrored and doc.id not in seen and not _under(doc, unlisted):

@@ -5,8 +5,8 @@ article holding <script> or <img onerror=...> shows as text. ChatUI.create_app()
 injected by a component's `head`), so it looks right however it is mounted; mount_options() adds the theme
 with system fonts so that the page loads nothing but its own files.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: gr.api reads the API endpoints' return types from their signatures,
+# where it would find strings, and gradio_client's view_api() would show them as Any.
 import html
 import logging
 import re
@@ -21,9 +21,11 @@ import gradio as gr
 
 from .access import change_refusal, page_caller
 from ..config import Settings
+from ..ingest.metadata import safe_url, shown_date
 from ..schema import Answer, AssistantError, Citation, Document, Message, Sentence, shown_probability
 from . import conversations
 from .conversations import answer_markdown
+from .answer_types import AnswerJSON, DocumentJSON, Turn
 from .uploads import UPLOAD_ROOT, UploadTally
 
 log = logging.getLogger(__name__)
@@ -204,8 +206,8 @@ def verdict_hover(s: Sentence) -> str:
 
 
 def when_published(c: Any) -> str:
-    """A source's date, when its extractor found one (Document/Citation.date, where the index has it)."""
-    return str(getattr(c, "date", None) or "")[:10]
+    """A source's date at its own precision ("September 2020"), "" when unknown (Document/Citation.date)."""
+    return shown_date(str(getattr(c, "date", None) or ""))
 
 
 def render_sentence(turn_no: int, s: Sentence, cites: dict[int, Citation]) -> str:
@@ -248,7 +250,7 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
     parts = [f'<div class="aui-turn" data-turn="{turn_no}" data-state="{state}">',
              f'<div class="aui-q">{esc(t.question)}</div>', '<div class="aui-a">']
     answer = t.answer
-    said = [s for s in sentences if s.verdict != "abstain"]
+    said = [s for s in sentences if s.verdict not in ("abstain", "note")]  # a note is the assistant's own words
     if t.error == EMPTY_COLLECTION:
         parts.append(EMPTY_COLLECTION)
     elif t.error:
@@ -265,13 +267,21 @@ def render_turn(turn_no: int, t: ChatTurn) -> str:
             for i, p in enumerate(answer.passages[:2]):
                 snippet = p.chunk.text[:180].rsplit(" ", 1)[0] + ("…" if len(p.chunk.text) > 180 else "")
                 items.append(f'<li><button class="aui-link" data-turn="{turn_no}" data-cite="p{i}">'
-                             f'{esc(p.chunk.title or p.chunk.source)}</button>: “{esc(snippet)}”</li>')
+                             f'{esc(p.chunk.title or p.chunk.source)}</button>'
+                             f'{esc(f" ({shown_date(p.chunk.date)})" if p.chunk.date else "")}: “{esc(snippet)}”</li>')
             parts.append('<div class="aui-related">The closest passages (they do not answer it):<ul>'
                          + "".join(items) + "</ul></div>")
         parts.append("</div>")
     else:
         parts.append(render_source_strip(turn_no, citations))
-        body = " ".join(render_sentence(turn_no, s, cites) for s in sentences)
+        # the assistant's notes (sources that disagree, "as of") on their own line before or after the quotes
+        notes = [s for s in sentences if s.verdict == "note"]
+        lead = [render_sentence(turn_no, s, cites) for s in notes if s is sentences[0]]
+        body = " ".join(render_sentence(turn_no, s, cites) for s in sentences if s.verdict != "note")
+        if lead:
+            parts.append(f'<p class="aui-note">{lead[0]}</p>')
+        body += "".join(f' <span class="aui-note">{render_sentence(turn_no, s, cites)}</span>'
+                        for s in notes if s is not sentences[0])
         if t.pending.strip():
             # The model's raw words are not shown until their sentence is verified against what it cites: a
             # reply that says "ignore the articles" must not stand on the page while it is being checked.
@@ -403,7 +413,8 @@ def render_sources(turn_no: int | None, t: ChatTurn | None, active: str = "") ->
         meta += [f"{len(cited)} cited passages"] if len(cited) > 1 else []
         meta_html = f'<span class="aui-src-meta">{esc(" · ".join(meta))}</span>' if meta else ""
         cards.append(f'<div class="aui-src-card" data-document="{esc(first.document_id)}"><div class="aui-src-head">'
-                     f'<span class="aui-src-title">{esc(first.title or first.source)}</span>{meta_html}</div>{"".join(spans)}</div>')
+                     f'<span class="aui-src-title">{linked(first.title or first.source, first.url)}</span>{meta_html}</div>'
+                     f'{"".join(spans)}</div>')
     return f'<div class="aui-sources">{head}<div class="aui-src-list">' + "".join(cards) + "</div></div>"
 
 
@@ -435,6 +446,12 @@ def render_document(doc: Document, start: int, end: int, label: str) -> str:
             f'data-document="{esc(doc.id)}">{body}</div></div></div>')
 
 
+def linked(text: str, url: str) -> str:
+    """text, escaped, as a link to url when url is http(s) (metadata.safe_url: never a javascript: link)."""
+    url = safe_url(url)
+    return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(text)}</a>' if url else esc(text)
+
+
 def render_documents(docs: list[Document]) -> str:
     """The collection, newest first; the headers sort it (by title, date, added), each row removes its document
     after a second press."""
@@ -444,7 +461,7 @@ def render_documents(docs: list[Document]) -> str:
     for d in sorted(docs, key=lambda d: d.ingested_at, reverse=True):
         title, date, added = d.title or d.source, when_published(d), d.ingested_at.replace("T", " ")[:16]
         rows.append(
-            f'<tr data-title="{esc(title.lower())}" data-date="{esc(date)}" data-added="{esc(d.ingested_at)}">'
+            f'<tr data-title="{esc(title.lower())}" data-date="{esc(d.date)}" data-added="{esc(d.ingested_at)}">'
             f'<td><span class="aui-doc-title">{esc(title)}</span>'
             + (f'<span class="aui-doc-source">{esc(d.source)}</span>' if d.source != title else "") + "</td>"
             f'<td>{esc(date) or "—"}</td><td>{esc(added)}</td><td class="num">{d.chunks}</td>'
@@ -801,19 +818,34 @@ class ChatUI:
         return f'<div class="aui-result"><span class="ok">Removed “{esc(name)}”.</span></div>'
 
     # -- API endpoints (gradio_client and scripts): the same shapes as `assistant ask --json` --------
-    def ask(self, question: str, history: list[dict] | None = None) -> dict:
-        """Answer a question (with earlier {role, content} messages); every sentence cites exact spans."""
+    # The type hints are the API's description (gradio_client's view_api() shows them): keep them exact.
+    def ask(self, question: str, history: list[Turn] | None = None) -> AnswerJSON:
+        """Answer a question; every sentence cites exact spans of the articles.
+
+        Args:
+            question: the question, as a user would ask it
+            history: earlier messages of the conversation, oldest first: a follow-up is understood from them
+        Returns:
+            the answer as `assistant ask --json` prints it: its text with [n] markers, its sentences with their
+            verdicts, and its citations (document id, title, start and end offsets into the document's text)
+        """
         try:
-            return self.assistant.ask(question, history or []).to_dict()
+            return self.assistant.ask(question, history or []).to_dict()  # type: ignore[return-value]
         except AssistantError as exc:
             raise gr.Error(str(exc)) from None
 
-    def document(self, document_id: str) -> dict:
-        """One document with its full text: citation start/end index into text."""
+    def document(self, document_id: str) -> DocumentJSON:
+        """One document with its full text.
+
+        Args:
+            document_id: a citation's document_id
+        Returns:
+            the document: its source, title and text (a citation's start and end index into text)
+        """
         doc = self.assistant.document(document_id)
         if doc is None:
             raise gr.Error("no such document")
-        return {**doc.summary(), "text": doc.text, "pages": doc.pages}
+        return {**doc.summary(), "text": doc.text, "pages": doc.pages}  # type: ignore[return-value]
 
     # -- the page -----------------------------------------------------------------------------------
     def create_app(self) -> gr.Blocks:

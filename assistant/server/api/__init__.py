@@ -10,6 +10,7 @@ from ..warmup import Warmup
 from . import documents, health, openai, rest
 from .answering import Answering
 from .errors import ApiError, add_error_handlers
+from .head import HeadAsGet
 from .pages import mount_docs, mount_ui, mount_widget
 from .security import secure
 
@@ -48,4 +49,5 @@ def create_app(settings: Settings | None = None, assistant=None, warmup: Warmup 
     mount_widget(app)
     mount_ui(app, assistant, settings)
     secure(app, settings)
+    app.add_middleware(HeadAsGet)  # outermost: a HEAD is checked and answered exactly as its GET
     return app

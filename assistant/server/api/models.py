@@ -25,6 +25,11 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = False
+
+
 class ChatRequest(BaseModel):
     """OpenAI chat completion request: the last user message is the question, earlier turns the history."""
 
@@ -32,6 +37,10 @@ class ChatRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    stream_options: StreamOptions | None = None
+    source_list: bool = Field(True, description=(
+        "end the content with a Markdown Sources list (marker, title, date, quoted span) for clients that show only "
+        "the content; false for clients that render `citations` themselves"))
 
 
 class Turn(BaseModel):

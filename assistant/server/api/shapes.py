@@ -34,6 +34,8 @@ def answer_extras(answer: Answer) -> dict[str, Any]:
         "abstained": answer.abstained,
         "rewritten_query": answer.rewritten_query,
         "notice": answer.notice,
+        "disagreement": answer.disagreement,  # sources giving different values: [{values, marker, title, date, ...}]
+        "as_of": answer.as_of,
     }
 
 

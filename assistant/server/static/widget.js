@@ -176,7 +176,9 @@
     var list = el("ul", { class: "sources" });
     answer.citations.forEach(function (c) {
       var item = el("li");
-      var button = el("button", { class: "source" }, "[" + c.marker + "] " + (c.title || c.source));
+      // el() sets text, never markup: a title from a file is data
+      var button = el("button", { class: "source" }, "[" + c.marker + "] " + (c.title || c.source) +
+                      (c.date_shown ? " (" + c.date_shown + ")" : ""));
       button.addEventListener("click", function () { openCitation(citations[c.marker]); });
       item.append(button);
       list.append(item);
