@@ -10,63 +10,7 @@ from assistant.question.rewrite import rewrite_query
 from assistant.schema import Answer, Message, messages
 
 
-# -- the embedded rewriter: ordinals into the last answer's list, pronouns to an untitled name ------
-
-CREW_ANSWER = "The crew were Frank Borman, James Lovell and William Anders."
-
-
-def test_list_items_reads_an_enumeration_of_names():
-    from assistant.question.rewrite import list_items
-
-    assert list_items(CREW_ANSWER) == ["Frank Borman", "James Lovell", "William Anders"]
-    assert list_items("Frank Borman commanded the mission.") == []
-
-
-@pytest.mark.parametrize("ordinal,name", [("first", "Frank Borman"), ("second", "James Lovell"), ("last", "William Anders")])
-def test_an_ordinal_picks_that_item_of_the_previous_answers_list(ordinal: str, name: str):
-    from assistant.question.rewrite import resolve
-
-    query = resolve(f"When was the {ordinal} one born?", "Who flew on Apollo 8?", CREW_ANSWER)
-    assert name in query and f"the {ordinal} one" not in query, query
-    others = {"Frank Borman", "James Lovell", "William Anders"} - {name}
-    assert not any(o in query for o in others), query
-
-
-def test_an_ordinal_without_a_list_in_the_previous_answer_is_left_alone():
-    from assistant.question.rewrite import resolve
-
-    query = resolve("When was the second one born?", "Who commanded Apollo 8?", "Frank Borman commanded the mission.")
-    assert "the second one" in query and "Frank Borman" not in query, query
-
-
-def test_proper_names_takes_the_untitled_name_of_a_question():
-    from assistant.question.rewrite import proper_names
-
-    assert proper_names("Who is Andre Agassi?") == "Andre Agassi"
-    assert proper_names("Who won the election?") is None
-
-
-@pytest.mark.parametrize("previous_answer", ["Andre Agassi is a former tennis player.", "The articles do not say."])
-def test_he_becomes_the_untitled_person_of_the_previous_question(previous_answer: str):
-    from assistant.question.rewrite import resolve
-
-    query = resolve("When was he born?", "Who is Andre Agassi?", previous_answer)
-    assert "Andre Agassi" in query, query
-    # a resolved person makes the question standalone: no "(...)" topic of the previous question appended
-    assert query.rstrip("?").strip() == "When was Andre Agassi born", query
-
-
-def test_an_elliptical_follow_up_keeps_the_previous_topic():
-    from assistant.question.rewrite import resolve
-
-    previous = "Who commands the Centcom region?"
-    answer = "General Frank McKenzie, commander of the Centcom region, said the US would cut its troops."
-    query = resolve("And what did he say?", previous, answer)
-    assert "McKenzie" in query and "Centcom" in query, query
-    # the same person asked about without ellipsis stands alone
-    standalone = resolve("When was he born?", previous, answer)
-    assert "McKenzie" in standalone and "Centcom" not in standalone, standalone
-
+# -- the embedded rewriter: the learned follow-up model (assistant/followup.py) --------------------------------
 
 ANGOLA_CHAT = [
     {"role": "user", "content": "What is the capital of Angola?"},
@@ -74,31 +18,52 @@ ANGOLA_CHAT = [
     {"role": "user", "content": "How big is the Chinese community there?"},
     {"role": "assistant", "content": "The Chinese community in Angola might include as many as 300,000 persons. [1]"},
 ]
+UNRELATED_CHAT = [
+    {"role": "user", "content": "Who wrote A Modest Proposal?"},
+    {"role": "assistant", "content": "A Modest Proposal was written by Jonathan Swift. [1]"},
+    {"role": "user", "content": "Where is Aruba?"},
+    {"role": "assistant", "content": "Aruba is an island in the southern Caribbean Sea. [1]"},
+]
 
 
-def test_a_follow_up_reaches_back_two_turns():
+@pytest.mark.parametrize("question", ["What do aardvarks eat?", "What is the capital of France?",
+                                      "How many astronauts have died during spaceflight?",
+                                      "Which composer wrote An American in Paris?"])
+def test_a_self_contained_question_is_searched_as_typed_whatever_came_before(question: str):
+    assert rewrite_query(question, UNRELATED_CHAT) == question
+    assert rewrite_query(question, ANGOLA_CHAT) == question
+
+
+@pytest.mark.parametrize("question", ["Where was he born?", "When did he write it?", "And in which year?",
+                                      "Why?", "What else did he write?"])
+def test_a_follow_up_takes_its_subject_from_the_last_turn_only(question: str):
+    history = UNRELATED_CHAT[2:] + UNRELATED_CHAT[:2]  # Aruba first, then A Modest Proposal
+    query = rewrite_query(question, history)
+    assert query.startswith(question) and "Modest Proposal" in query, query
+    assert "Aruba" not in query, query
+
+
+def test_a_follow_up_of_a_follow_up_keeps_what_both_asked_about():
     # "there" in the second turn is Angola: the third turn keeps what the second asked about, and the country
     query = rewrite_query("And the Brazilian one?", ANGOLA_CHAT)
     assert "Brazilian" in query and "community" in query and "Angola" in query, query
 
 
-def test_the_x_one_without_a_modifier_to_swap_keeps_the_topic():
-    query = rewrite_query("And the Brazilian one?", ANGOLA_CHAT[:2])
-    assert "Brazilian" in query and "Angola" in query
+def test_a_self_contained_question_ends_the_chain_of_subjects():
+    chat = ANGOLA_CHAT + [{"role": "user", "content": "Who wrote A Modest Proposal?"},
+                          {"role": "assistant", "content": "Jonathan Swift. [1]"}]
+    query = rewrite_query("When was it published?", chat)
+    assert "Modest Proposal" in query and "Angola" not in query and "community" not in query, query
 
 
-def test_ordinals_reach_names_with_initials():
-    from assistant.question.rewrite import list_items
+def test_the_follow_up_model_was_fitted_and_says_how_well_on_held_out_data():
+    import json
 
-    assert list_items("The crew included John S. Bull, Vance D. Brand and Ken Mattingly.") == [
-        "John S. Bull", "Vance D. Brand", "Ken Mattingly"]
+    from assistant.question.followup import WEIGHTS_FILE
 
-
-def test_a_pronoun_is_not_resolved_to_a_place_and_a_date():
-    from assistant.question.rewrite import proper_names
-
-    assert proper_names("Why did the Iraqi Parliament vote on January 5?") is None
-    assert proper_names("When did Einstein predict gravitational waves?") == "Einstein"
+    fitted = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    heldout = fitted["figures"]["heldout_articles"]
+    assert heldout["pairs"] >= 500 and heldout["accuracy"] >= 0.8, heldout
 
 
 def test_a_history_of_messages_and_one_of_dicts_rewrite_alike():

@@ -16,7 +16,7 @@ used (the shipped file is then replaced by hand, and the card says so).
 Model logits are cached on disk per (model, query, input), so re-fitting is instant.
 
 usage: python training/fit_answerer.py [--tiny] [--compare-context] [--out FILE] [--index-cache DIR] [--harvested FILE]
-                                      [--sets seeds,wiki,public]
+                                      [--sets public seeds wiki]
 bench/public.py --dump FILE writes the harvested candidates of the public sets in the --harvested format.
 """
 from __future__ import annotations
@@ -41,19 +41,20 @@ from assistant.answering.calibration import WEIGHTS_FILE  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.answering.policy import POLICY_FILE, write_fitted  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
-from assistant.evaluation.run import replay  # noqa: E402
 from assistant.evaluation.metrics import contains_any  # noqa: E402  (the scorer's own matching: FORMAT.md)
 from assistant.question.normalize import normalize_question  # noqa: E402
+from assistant.schema import Message  # noqa: E402
 from assistant.onnx_models import ANSWER_MODEL_DIR, AnswerModel  # noqa: E402
 from assistant.question.rewrite import scoring_query  # noqa: E402
 from split import article, cases  # noqa: E402
 
 SHARED_MODELS = ROOT.parent / "shared" / "models" / "answer-bearing-minilm"
+PUBLIC = ROOT / "bench" / "data" / "public"
 SETS = {"seeds": (ROOT.parent / "shared" / "seeds", ROOT / "bench" / "data" / "seeds_extra.jsonl"),
         "wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wiki_questions.jsonl"),
-        # SQuAD articles and questions of five kinds (training/public_sets.py); bench/public.py --dump harvests them
-        "public": (ROOT / "bench" / "data" / "public" / "articles", ROOT / "bench" / "data" / "public" / "questions.jsonl")}
-DEFAULT_SETS = ("seeds", "wiki")
+        # thousands of questions of every kind made from public data (training/public_sets.py): the fit
+        "public": (PUBLIC / "articles", PUBLIC / "questions.jsonl")}
+FITTED_ON = ("public",)  # bench/data's hand-written tuning questions are a check of the fit, not part of it
 
 
 def holds_answer(case: dict, span) -> bool:
@@ -92,11 +93,25 @@ def context_model() -> AnswerModel:
     return AnswerModel(folder)
 
 
+def cheap_history(assistant: Assistant, turns: list[str]) -> list[Message]:
+    """The chat history as the follow-up model reads it, for one ask instead of one per turn: earlier turns as the
+    user's words, the last one asked (after them) so its answer is what the user saw."""
+    history = [Message("user", t) for t in turns[:-1]]
+    return history + replay_after(assistant, turns[-1:], history) if turns else []
+
+
+def replay_after(assistant: Assistant, turns: list[str], before: list[Message]) -> list[Message]:
+    out: list[Message] = []
+    for turn in turns:
+        out += Message.exchange(turn, assistant.ask(turn, before + out))
+    return out
+
+
 def harvest(assistant: Assistant, case: dict, models: dict[str, CachedModel], memo: dict | None = None) -> dict:
-    """The candidates the answerer would score for one case: logits of each model, features, labels. `memo`: the
-    histories already replayed (assistant.evaluation.run.replay), shared by the cases of one conversation."""
+    """The candidates the answerer would score for one case: logits of each model, features, labels (memo: kept
+    for bench/public.py's callers; a case's history costs one ask, see cheap_history)."""
     answerer = assistant.answerer("extractive")
-    history = replay(assistant, case.get("history") or [], memo)
+    history = cheap_history(assistant, case.get("history") or [])
     query = assistant.rewrite(case["question"], history)
     passages = assistant.retriever.retrieve(query)
     question = normalize_question(case["question"], assistant.store)
@@ -192,17 +207,21 @@ def choose_threshold(harvested: list[dict], best_p: list[float], best_ok: list[b
         return 0.5
     articles = sorted({h["article"] for h in harvested})
     index = {a: i for i, a in enumerate(articles)}
-    answerable = np.array([h["answerable"] for h in harvested])
     where = np.array([index[h["article"]] for h in harvested])
     draws = np.random.default_rng(0).integers(0, len(articles), (resamples, len(articles)))
-    # a question's weight in each resample: how often its article was drawn (unanswerable ones do not count)
-    weight = np.stack([np.bincount(d, minlength=len(articles))[where] for d in draws]) * answerable
+    drawn = np.stack([np.bincount(d, minlength=len(articles))[where] for d in draws])
+    # the cap holds for each kind of answerable question on its own (a kind wrongly refused 40 % of the time is not
+    # hidden by the others), for the kinds with enough questions to measure it
+    kinds = [k for k in {h.get("kind") or "answerable" for h in harvested if h["answerable"]}
+             if sum(h["answerable"] and (h.get("kind") or "answerable") == k for h in harvested) >= 20] or [None]
+    weights = [drawn * np.array([h["answerable"] and (kind is None or (h.get("kind") or "answerable") == kind)
+                                 for h in harvested]) for kind in kinds]
     p = np.array(best_p)
     lowest = float(p.min()) / 2  # abstains on nothing
     best, chosen = -1, lowest
     for t in sorted({lowest, *(float(q) + 1e-6 for q in p)}):
-        rates = (weight * (p < t)).sum(1) / np.maximum(1, weight.sum(1))
-        if np.quantile(rates, confidence) > false_abstention:
+        rates = [(w * (p < t)).sum(1) / np.maximum(1, w.sum(1)) for w in weights]
+        if max(np.quantile(r, confidence) for r in rates) > false_abstention:
             break
         right = sum((ok and q >= t) if h["answerable"] else q < t for h, q, ok in zip(harvested, p, best_ok))
         if right > best:
@@ -219,7 +238,15 @@ def outcome_figures(harvested: list[dict], best_p: list[float], best_ok: list[bo
             "false_abstention": share([p < threshold for h, p, ok in rows if h["answerable"]]),
             "adversarial_abstention": share([p < threshold for h, p, ok in rows if h["kind"] == "adversarial"]),
             "unanswerable_abstention": share([p < threshold for h, p, ok in rows if h["kind"] == "unanswerable"]),
-            "questions": len(rows)}
+            "questions": len(rows),
+            "by_kind": {kind: {"questions": len(of_kind),
+                               "answered_right" if of_kind[0][0]["answerable"] else "abstained":
+                               share([ok and p >= threshold for h, p, ok in of_kind]) if of_kind[0][0]["answerable"]
+                               else share([p < threshold for h, p, ok in of_kind]),
+                               **({"wrongly_refused": share([p < threshold for h, p, ok in of_kind])}
+                                  if of_kind[0][0]["answerable"] else {})}
+                        for kind in sorted({h.get("kind") or "answerable" for h in harvested})
+                        for of_kind in [[r for r in rows if (r[0].get("kind") or "answerable") == kind]]}}
 
 
 def first_round_confidence(harvested: list[dict], p: np.ndarray, owner: list[int], budget: int) -> dict:
@@ -244,9 +271,14 @@ def first_round_confidence(harvested: list[dict], p: np.ndarray, owner: list[int
 def collect(args, models: dict[str, CachedModel]) -> list[dict]:
     harvested = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.sets.split(","):
-            docs, questions = SETS[name]
-            picked = cases(questions, "tune")
+        for name, (docs, questions) in SETS.items():
+            if name not in args.sets and not (args.tiny and name == "seeds"):
+                continue
+            picked = cases(questions, args.half)
+            if args.per_kind:
+                seen: dict = {}
+                picked = [c for c in picked if seen.setdefault(c.get("kind"), []).append(c) or
+                          len(seen[c.get("kind")]) <= args.per_kind]
             if args.tiny:
                 if name != "seeds":
                     continue
@@ -263,12 +295,28 @@ def collect(args, models: dict[str, CachedModel]) -> list[dict]:
     return harvested
 
 
+def check(harvested: list[dict], fitted: Path) -> dict:
+    """A fitted file's outcome on harvested questions (the reporting half): what bench/answer.py would count."""
+    data = json.loads(fitted.read_text(encoding="utf-8"))
+    x, y, owner = matrix(harvested, "context" if data.get("context_input") else "plain")
+    w = np.array([data["weights"].get(f, 0.0) for f in FEATURES])
+    p = 1.0 / (1.0 + np.exp(-(x @ w + data["bias"])))
+    policy_file = fitted.parent / POLICY_FILE.name
+    threshold = json.loads(policy_file.read_text(encoding="utf-8"))["answer_threshold"] if policy_file.exists() \
+        else data["threshold"]
+    return outcome_figures(harvested, *best_sentences(harvested, p, y, owner), threshold)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tiny", action="store_true", help="a few seed questions only: checks the script runs")
     parser.add_argument("--tiny-cases", type=int, default=6)
+    parser.add_argument("--per-kind", type=int, default=0, help="at most this many questions of each kind a set")
+    parser.add_argument("--sets", nargs="+", default=list(FITTED_ON), choices=sorted(SETS), help="question sets to fit on")
+    parser.add_argument("--half", default="tune", choices=("tune", "report"), help="report: harvest the reporting "
+                        "half to measure a fitted file (--check FILE), never to fit")
+    parser.add_argument("--check", type=Path, help="measure this fitted file on the harvested questions; fit nothing")
     parser.add_argument("--compare-context", action="store_true")
-    parser.add_argument("--sets", default=",".join(DEFAULT_SETS), help=f"comma-separated, of {', '.join(SETS)}")
     parser.add_argument("--false-abstention", type=float, default=0.10, help="the cap on tuning false abstention")
     parser.add_argument("--folds", type=int, default=5, help="folds by article for the out-of-fold threshold")
     parser.add_argument("--harvested", type=Path, help="keep the harvested candidates in this file between runs (delete it after changing the retriever)")
@@ -287,6 +335,9 @@ def main() -> None:
         harvested = collect(args, models)
         if args.harvested:
             args.harvested.write_text(json.dumps(harvested))
+    if args.check:
+        print(json.dumps(check(harvested, args.check), indent=1))
+        return
     compared = {name: model_figures(harvested, name) for name in models}
     print(f"models alone on the tuning half: {compared}")
     chosen = max(compared, key=lambda n: (compared[n]["auc"] or 0) + compared[n]["top1"]) if args.compare_context else "plain"
@@ -301,7 +352,7 @@ def main() -> None:
     figures |= first_round_confidence(harvested, p, owner, Settings.load().sentence_budget)
     data = {"weights": {f: round(float(w), 5) for f, w in zip(FEATURES, weights)}, "bias": round(bias, 5),
             "context_input": chosen == "context",
-            "fitted_on": f"the tune half of {args.sets} (bench/data, bench/split.py)" + (" (--tiny)" if args.tiny else ""),
+            "fitted_on": f"the tune half of {', '.join(args.sets)} (bench/split.py)" + (" (--tiny)" if args.tiny else ""),
             "sentences": int(len(y)), "answer_sentences": int(y.sum()), "models_alone": compared,
             "tuning_figures": figures}
     args.out.parent.mkdir(parents=True, exist_ok=True)

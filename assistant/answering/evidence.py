@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..lexicon import QUESTION_WORDS
 
 NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
-FEATURES = ("logit", "unknown", "off_number", "names_nearby", "coverage", "passage_rank")
+FEATURES = ("logit", "unknown", "off_number", "names_nearby", "coverage", "passage_rank", "follow_up")
 
 
 def _variant(a: str, b: str) -> bool:
@@ -72,7 +72,7 @@ class Evidence:
         by_doc: dict[str, str] = {}
         for p in passages:
             by_doc[p.chunk.document_id] = by_doc.get(p.chunk.document_id, "") + " " + p.chunk.text + " " + p.chunk.title
-        return QuestionEvidence(unknown=1.0 if self.unknown(names) else 0.0,
+        return QuestionEvidence(unknown=1.0 if self.unknown(names) else 0.0, follow_up=float(query != question),
                                 typed_names=self.specific_terms(question)[0], typed_numbers=NUMBER.findall(question),
                                 doc_coverage={doc: self.coverage(terms, text) for doc, text in by_doc.items()})
 
@@ -86,7 +86,7 @@ class Evidence:
             rows.append({"logit": c.score, "unknown": about.unknown, "off_number": 1.0 if off else 0.0,
                          "names_nearby": self.coverage(about.typed_names, c.context),
                          "coverage": about.doc_coverage.get(c.span.document_id, 0.0),
-                         "passage_rank": 1.0 / (1.0 + c.rank)})
+                         "passage_rank": 1.0 / (1.0 + c.rank), "follow_up": about.follow_up})
         return rows
 
     def features(self, question: str, query: str, cands: list, passages: list) -> list[dict[str, float]]:
@@ -100,6 +100,7 @@ class QuestionEvidence:
     typed_names: list[str]  # the names and numbers the user typed, stemmed
     typed_numbers: list[str]  # the numbers the user typed, as typed
     doc_coverage: dict[str, float]  # document id -> share of the query's specific terms in its retrieved passages
+    follow_up: float = 0.0  # 1.0 when the query carries the subject of an earlier turn (followup.py)
 
 
 def idf_weights(vocabulary, query: str) -> dict[str, float]:

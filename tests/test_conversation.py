@@ -1,0 +1,60 @@
+"""A conversation keeps its thread: unrelated questions in one chat are answered as if each were asked alone, and a
+follow-up is answered about the turn it refers to (through Assistant.ask with a history, over the demo collection)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+WIKI = REPO / "bench" / "data" / "wiki"
+UNRELATED = ["Who wrote A Modest Proposal?", "What do aardvarks eat?", "Where is Aruba?",
+             "What is the albedo of fresh snow?", "Who composed An American in Paris?", "What is an abacus made of?"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from assistant.config import Settings
+    from assistant.core import Assistant
+
+    names = (REPO / "bench" / "data" / "demo.txt").read_text(encoding="utf-8").split()
+    assistant = Assistant(Settings.load(index_dir=tmp_path_factory.mktemp("demo-index")))
+    assistant.ingest([WIKI / n for n in names])
+    return assistant
+
+
+def top_citation(answer) -> tuple | None:
+    c = answer.citations[0] if answer.citations else None
+    return (c.source, c.start, c.end) if c else None
+
+
+def chat(assistant, questions: list[str]):
+    from assistant.schema import Message
+
+    history: list = []
+    for q in questions:
+        answer = assistant.ask(q, history)
+        yield q, answer
+        history += Message.exchange(q, answer)
+
+
+def test_unrelated_questions_in_one_chat_are_answered_as_if_asked_alone(demo):
+    for question, in_chat in chat(demo, UNRELATED):
+        alone = demo.ask(question)
+        assert in_chat.rewritten_query == question, (question, in_chat.rewritten_query)
+        assert (in_chat.abstained, top_citation(in_chat)) == (alone.abstained, top_citation(alone)), question
+    assert not alone.abstained
+
+
+def test_a_follow_up_after_unrelated_questions_is_about_the_last_turn(demo):
+    turns = dict(chat(demo, ["Where is Aruba?", "Who wrote A Modest Proposal?", "When did he publish it?"]))
+    follow_up = turns["When did he publish it?"]
+    assert "Modest Proposal" in follow_up.rewritten_query and "Aruba" not in follow_up.rewritten_query
+    assert not follow_up.abstained and "1729" in follow_up.text, follow_up.text
+    assert follow_up.citations[0].source.endswith("A_Modest_Proposal.txt")
+
+
+def test_the_readme_question_is_answered_after_another_question(demo):
+    turns = dict(chat(demo, ["Who wrote A Modest Proposal?", "What do aardvarks eat?"]))
+    answer = turns["What do aardvarks eat?"]
+    assert not answer.abstained and answer.citations[0].source.endswith("Aardvark.txt"), answer.text
