@@ -133,6 +133,7 @@ class DisagreementModel(Combination):
     """One logistic regression over FEATURES (Combination.probability): P(the pair gives different values for
     what was asked)."""
 
+    threshold: float = 0.5  # a pair at or above this probability is said to disagree (fitted with the weights)
     pool: int = 6  # the most probable candidates of other documents that are compared with the answer's lead
 
     @classmethod
