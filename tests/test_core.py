@@ -73,7 +73,8 @@ def test_the_answerer_gets_the_store_it_declares_and_the_question_cleaned_once(a
     assert recording.store is assistant.store
     [(question, query, seen_history)] = recording.asked
     assert question == "when was the second one born?"  # the filler is gone: core cleaned it
-    assert "James Lovell" in query and answer.rewritten_query == query
+    # the follow-up model's query starts with the cleaned question (it may carry the previous turn's subject)
+    assert query.startswith("when was the second one born?") and answer.rewritten_query == query
     assert seen_history == [Message("user", history[0]["content"]), Message("assistant", history[1]["content"])]
     assert answer.question == "umm, when was the second one born?" and answer.abstained
 

@@ -45,7 +45,7 @@ def answer_from(data: dict, question: str) -> Answer:
     passages = []
     for ctx in data.get("contexts") or []:
         chunk = Chunk(**_known(Chunk, ctx))
-        passages.append(Passage(chunk, **{k: ctx.get(k) for k in ("dense", "bm25", "fused", "rerank")},
+        passages.append(Passage(chunk, **{k: ctx.get(k) for k in ("dense", "bm25", "fused")},
                                 score=ctx.get("score") or 0.0))
     return Answer(
         question=question,
