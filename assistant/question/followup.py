@@ -16,13 +16,13 @@ that turn (and of the turns it leaned on in turn), dropped at the next self-cont
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from ..lexicon import FOLLOW_UP_STOPWORDS
+from ..onnx_models import sigmoid
 
 WEIGHTS_FILE = Path(__file__).resolve().parents[1] / "models" / "followup" / "followup.json"
 TOKEN = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?|[?,]")
@@ -80,8 +80,7 @@ class FollowUpModel:
         """P(question needs the previous turn to be understood); 0 without a fitted model or a previous turn."""
         if not self.weights or not previous.strip():
             return 0.0
-        z = sum(self.weights.get(name, 0.0) * value for name, value in features(question, previous).items())
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return sigmoid(sum(self.weights.get(name, 0.0) * value for name, value in features(question, previous).items()))
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> "FollowUpModel":
