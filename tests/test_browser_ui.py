@@ -140,7 +140,7 @@ def test_a_pdf_citation_opens_on_its_page(page, server):
 def test_source_click_and_follow_up_and_new_conversation(page):
     first = page.ask(D02)
     first_text = first.inner_text()
-    follow = page.ask("How many US soldiers would that affect?")
+    follow = page.ask("How many US soldiers would it affect?")
     assert page.page.locator(".aui-turn").count() == 2
     # The follow-up was answered as a question of its own, said in words under the answer.
     assert follow.locator(".aui-understood").inner_text().startswith("Understood as “")
@@ -273,7 +273,7 @@ def test_a_conversation_is_kept_across_a_reload_reopened_renamed_and_deleted(bro
     assert page.page.locator(".aui-turn .aui-q").all_inner_texts() == [D02]
     assert "3,000" in page.page.locator(".aui-turn").inner_text()
     page.page.locator("#aui-viewer mark.aui-hl").wait_for()
-    follow = page.ask("How many US soldiers would that affect?")
+    follow = page.ask("How many US soldiers would it affect?")
     assert page.page.locator(".aui-turn").count() == 2
     assert follow.locator(".aui-understood").count() == 1  # read as a follow-up of the reopened question
     assert "2 questions" in convs.first.inner_text()  # the reopened one moved to the top

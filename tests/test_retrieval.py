@@ -183,7 +183,9 @@ def seeds_assistant(tmp_path_factory):
     return assistant
 
 
-@pytest.mark.parametrize("case_id", ["d10", "d19"])
+@pytest.mark.parametrize("case_id", ["d10", pytest.param("d19", marks=pytest.mark.xfail(strict=True, reason=(
+    "a known miss of the follow-up model (assistant/models/followup/MODEL_CARD.md): a bare demonstrative 'that' "
+    "standing for the previous question's event is not taken for a follow-up")))])
 def test_dev_follow_up_finds_its_evidence_only_through_rewriting(seeds_assistant, case_id: str):
     from assistant.evaluation.run import replay
 
