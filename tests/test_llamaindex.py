@@ -34,6 +34,15 @@ def festival(tmp_path_factory):
     return Assistant(Settings(index_dir=build_index(work / "index", work / "articles")))
 
 
+def run_in_own_loop(coroutine):
+    """Await a coroutine as a caller's own asyncio program would: in a thread with its own event loop, because the
+    session's browser (playwright's sync API) keeps a loop running on the test thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def assert_exact_spans(nodes, *assistants) -> None:
     """Each node's text is its document's text at the node's offsets; the document is named by id and title."""
     from llama_index.core.schema import NodeRelationship
@@ -99,7 +108,7 @@ def test_query_engine_answers_with_the_cited_spans_as_source_nodes(assistant):
     assert any("3,000" in n.node.text for n in response.source_nodes)
     assert_exact_spans(response.source_nodes, assistant)
 
-    refused = asyncio.run(engine.aquery(UNANSWERABLE))
+    refused = run_in_own_loop(engine.aquery(UNANSWERABLE))
     assert refused.metadata["abstained"] is True and refused.source_nodes == []
 
 
