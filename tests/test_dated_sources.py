@@ -63,6 +63,16 @@ def test_troops_answer_lists_differing_figures_newest_first_with_months(seeds_as
     assert all(not HASH_NAME.match(c.title) and c.title for c in answer.citations)
 
 
+@pytest.mark.parametrize("question", ["Who is Qassem Soleimani?", "Who was Abu Mahdi al-Muhandis?", "Who killed Soleimani?"])
+def test_reports_of_one_event_that_name_other_people_do_not_disagree(seeds_assistant, question):
+    """Every seed names Soleimani beside Iran, Baghdad and al-Muhandis: a question about a person is answered, and
+    the other names are not listed as the sources' different answers."""
+    answer = seeds_assistant.ask(question)
+    assert not answer.abstained, answer.text
+    assert not answer.disagreement and "different answers" not in answer.text, answer.text
+    assert "Soleimani" in answer.text or "Muhandis" in answer.text
+
+
 def test_now_leads_with_the_newest_figure_and_a_period_with_its_own(seeds_assistant):
     now = seeds_assistant.ask("How many US troops are in Iraq now?")
     assert quoted_dates(now)[0].startswith("2024") and "2,500" in [s for s in now.sentences if s.verdict != "note"][0].text

@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 import math
 import random
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_tiny_training
+from conftest import REPO, clean_env, run_tiny_training
 
 sys.path.insert(0, str(REPO))  # training/ is a top-level folder of the repository, not part of the package
 
@@ -72,3 +74,32 @@ def test_tiny_training_run_writes_a_model_the_assistant_loads(tmp_path):
     assert report["export_check"]["max_abs_fp32_onnx_vs_torch"] < 1e-3
     assert report["export_check"]["max_abs_int8_vs_fp32"] < 1.0
     assert report["evaluation"]["cases"]["answerable"] > 0
+
+
+def run_training_script(module: str, out: Path) -> subprocess.CompletedProcess:
+    run = subprocess.run([sys.executable, "-m", f"training.{module}", "--tiny", "--out", str(out)],
+                         cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_tiny_follow_up_fit_writes_weights_the_assistant_reads(tmp_path):
+    from assistant.question.followup import FollowUpModel
+
+    out = tmp_path / "followup.json"
+    run_training_script("train_followup", out)
+    model = FollowUpModel.load(out)
+    p = model.probability("What did he build there?", "Who founded the abbey at Cluny?")
+    assert 0.0 <= p <= 1.0 and math.isfinite(p)
+
+
+def test_tiny_disagreement_fit_reports_its_held_out_checks(tmp_path):
+    from assistant.answering.disagreement import FEATURES, DisagreementModel
+
+    out = tmp_path / "disagreement.json"
+    run_training_script("fit_disagreement", out)
+    model = DisagreementModel.load(out)
+    assert set(model.weights) == set(FEATURES) and model.bias != -10.0  # fitted, not the unfitted fallback
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["report"]["questions"]["changed"] > 0
+    assert report["definitional_check"]["report"]["questions"] > 0 and "number" in report["neighbour_check"]["report"]

@@ -11,6 +11,9 @@ a date or a name. For each question, the sentence holding its answer is document
 Articles are split in halves by bench/split.py's rule (squad_article_half): weights are fitted on the tuning half and
 the rates printed are the reporting half's, per question: a disagreement reported for the changed case, invented for
 the restated and other cases.
+Neighbours (build_neighbours, label 0) are fitted on too, the tuning half's, and reported per asked kind.
+A check never fitted on: definitional questions ("Who was <a person of the article>?") answered by two sentences about
+that person that name others; a disagreement said there is invented (build_definitional).
 
 usage: python training/fit_disagreement.py [--tiny] [--per-half N] [--articles N] [--out FILE] [--cache FILE]
 """
@@ -116,6 +119,60 @@ def build(articles, rng: random.Random, limit: int) -> list[dict]:
     return rows
 
 
+def build_definitional(articles, rng: random.Random, limit: int) -> list[dict]:
+    """A check of its own, never fitted on: "Who was <a person named in the article>?", answered by two sentences
+    that both speak of that person and name other people or places (as every report on Soleimani names Iran and
+    al-Muhandis). The sources do not disagree: they describe the same person (label 0)."""
+    rows = []
+    for article in articles:
+        sentences = [s for p in article.paragraphs for s in p.sentences]
+        named = {}
+        for s in sentences:
+            for v in values(s, "name"):
+                if " " in v.shown:
+                    named.setdefault(v.shown, []).append(s)
+        for name, said in named.items():
+            if len(said) < 2 or len(rows) >= limit:
+                continue
+            lead, *rest = said
+            own = {v.key for v in values(lead, "name")}
+            others = [s for s in rest if {v.key for v in values(s, "name")} - own - {name.lower()}]
+            if not others:
+                continue
+            date_a = rng.choice(DATES)
+            date_b = rng.choice([d for d in DATES if d != date_a]) if rng.random() < 0.6 else date_a
+            rows.append({"question": f"Who was {name}?", "kind": asked_kind(f"Who was {name}?"), "title": article.title,
+                         "lead": lead, "other": rng.choice(others), "date_lead": date_a, "date_other": date_b,
+                         "label": 0, "case": "definitional"})
+    return rows
+
+
+def build_neighbours(articles, rng: random.Random, limit: int) -> list[dict]:
+    """A harder "no disagreement" case, as news reports of one event read: for a question whose answer sentence is
+    the lead, the other is the sentence of the same paragraph that the answer model finds most likely to answer
+    besides it and that gives other values of the asked kind (SQuAD paragraphs do not contradict themselves: label 0)."""
+    model = answer_model()
+    rows = []
+    for article in articles:
+        for paragraph in article.paragraphs:
+            for q in paragraph.questions:
+                kind = asked_kind(q.text)
+                if kind in ("any", "description") or not q.answers or len(rows) >= limit:
+                    continue
+                answer = q.answers[0]
+                lead = next((s for s in paragraph.sentences if answer in s), None)
+                pool = [s for s in paragraph.sentences if s != lead and answer not in s and values(s, kind)]
+                if lead is None or not values(answer, kind) or not pool:
+                    continue
+                logits = model.score(q.text, [titled(s, article.title) for s in pool])
+                other = pool[max(range(len(pool)), key=logits.__getitem__)]
+                date_a = rng.choice(DATES)
+                date_b = rng.choice([d for d in DATES if d != date_a]) if rng.random() < 0.6 else date_a
+                rows.append({"question": q.text, "kind": kind, "title": article.title, "lead": lead, "other": other,
+                             "date_lead": date_a, "date_other": date_b, "label": 0, "case": "neighbour"})
+    return rows
+
+
 def measure(rows: list[dict]) -> None:
     """Add the answer model's logits and the embedder's similarity to each row (the slow part; --cache keeps them)."""
     model = answer_model()
@@ -130,7 +187,7 @@ def featurise(rows: list[dict]) -> np.ndarray:
     out = []
     for r in rows:
         f = pair_features(r["kind"], r["lead"], r["other"], r["logit_lead"], r["logit_other"], r["date_lead"],
-                          r["date_other"], r["similarity"])
+                          r["date_other"], r["similarity"], r["question"])
         out.append([f[name] for name in FEATURES])
     return np.array(out, dtype=float)
 
@@ -155,6 +212,30 @@ def rates(rows: list[dict], p: np.ndarray, threshold: float) -> dict[str, float]
             "questions": {c: len(v) for c, v in by_case.items()}}
 
 
+def invented_definitional(rows: list[dict], w: np.ndarray, b: float, threshold: float) -> dict:
+    """How often a disagreement is said for a definitional question (it never should be): as asked_kind reads the
+    question, and as the model did before it told a description from a name (every "who" asked for a name)."""
+    if not rows:
+        return {"questions": 0}
+    kinds = [asked_kind(r["question"]) for r in rows]
+    now = [0.0 if kind == "description" else float(1 / (1 + np.exp(-(x @ w + b))) >= threshold)
+           for kind, x in zip(kinds, featurise([{**r, "kind": "name" if kind == "description" else kind}
+                                                  for r, kind in zip(rows, kinds)]))]
+    before = 1 / (1 + np.exp(-(featurise([{**r, "kind": "name", "question": ""} for r in rows]) @ w + b))) >= threshold
+    return {"invented": round(float(np.mean(now)), 3), "invented_when_every_who_asked_a_name": round(float(np.mean(before)), 3),
+            "read_as_description": round(kinds.count("description") / len(kinds), 3), "questions": len(rows)}
+
+
+def invented_by_kind(rows: list[dict], w: np.ndarray, b: float, threshold: float) -> dict:
+    """How often a disagreement is said where there is none, per asked kind (number, date, name)."""
+    said = 1 / (1 + np.exp(-(featurise(rows) @ w + b))) >= threshold if rows else np.array([])
+    out = {}
+    for kind in ("number", "date", "name"):
+        mine = [bool(s) for r, s in zip(rows, said) if r["kind"] == kind]
+        out[kind] = {"invented": round(float(np.mean(mine)), 3) if mine else None, "questions": len(mine)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="a few questions: checks the script runs")
@@ -172,19 +253,32 @@ def main() -> None:
         kept[side] += 1
         return kept[side] <= (4 if args.tiny else args.articles)
 
-    if args.cache and args.cache.exists():
-        halves = json.loads(args.cache.read_text())
-    else:
+    halves = json.loads(args.cache.read_text()) if args.cache and args.cache.exists() else {}
+    if "definitional" not in halves:
         articles = read_articles(keep=keep)
-        halves = {side: build([a for a in articles if squad_article_half(a.title) == side], rng, limit)
-                  for side in ("tune", "report")}
-    for side, rows in halves.items():
+        if "tune" not in halves:
+            halves.update({side: build([a for a in articles if squad_article_half(a.title) == side], rng, limit)
+                           for side in ("tune", "report")})
+        definitional_rng = random.Random(2201)  # its own draws: the fitted cases stay those of earlier fits
+        halves["definitional"] = {side: build_definitional([a for a in articles if squad_article_half(a.title) == side],
+                                                           definitional_rng, limit // 3) for side in ("tune", "report")}
+    if "neighbour" not in halves:
+        articles = articles if "articles" in locals() else read_articles(keep=keep)
+        neighbour_rng = random.Random(2202)
+        halves["neighbour"] = {side: build_neighbours([a for a in articles if squad_article_half(a.title) == side],
+                                                      neighbour_rng, limit // 3) for side in ("tune", "report")}
+    checks = halves.pop("definitional")
+    neighbours = halves.pop("neighbour")
+    for rows in [*halves.values(), *checks.values(), *neighbours.values()]:
         measure(rows)
     if args.cache:
-        args.cache.write_text(json.dumps(halves))
+        args.cache.write_text(json.dumps({**halves, "definitional": checks, "neighbour": neighbours}))
     xs = {side: featurise(rows) for side, rows in halves.items()}
-    y = np.array([r["label"] for r in halves["tune"]], dtype=float)
-    w, b = fit(xs["tune"], y)
+    # the tuning half's neighbours are fitted on too: without them, a sentence of the same event that names others
+    # (every news report does) was taken for a disagreement
+    fitted_rows = halves["tune"] + neighbours["tune"]
+    y = np.array([r["label"] for r in fitted_rows], dtype=float)
+    w, b = fit(featurise(fitted_rows), y)
     threshold = 0.5
     p = {side: 1.0 / (1.0 + np.exp(-(xs[side] @ w + b))) for side in halves}
     report = rates(halves["report"], p["report"], threshold)
@@ -192,8 +286,10 @@ def main() -> None:
     result = {"weights": {name: round(float(v), 4) for name, v in zip(FEATURES, w)}, "bias": round(b, 4),
               "threshold": threshold, "pool": 6,
               "fitted_on": "SQuAD articles of the tune half (bench/split.py squad_article_half), changed/restated/other "
-                           "values" + (" (--tiny)" if args.tiny else ""),
-              "tune": tune, "report": report}
+                           "values, and neighbours" + (" (--tiny)" if args.tiny else ""),
+              "tune": tune, "report": report,
+              "neighbour_check": {side: invented_by_kind(rows, w, b, threshold) for side, rows in neighbours.items()},
+              "definitional_check": {side: invented_definitional(rows, w, b, threshold) for side, rows in checks.items()}}
     print(json.dumps(result, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

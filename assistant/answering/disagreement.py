@@ -48,8 +48,16 @@ class Value:
     kind: str  # number | date | name
 
 
+# "Who is Qassem Soleimani?", "Who was Abu Mahdi al-Muhandis?": a person named in full asks for a description
+NAMED = r"(?:(?:al-|el-|bin\s+|de\s+|van\s+|von\s+)?[A-Z][\w'’.-]*)(?:\s+(?:(?:al-|el-|bin\s+|de\s+|der\s+|van\s+|von\s+|of\s+)*[A-Z][\w'’.-]*))*"
+DEFINITION = re.compile(rf"^\s*(?i:(?:and\s+)?who(?:'s|’s|\s+(?:is|was|are|were)))\s+{NAMED}\s*[?.!]*\s*$")
+
+
 def asked_kind(question: str) -> str:
-    """What a question asks for: number, date, name, or any (numbers and dates)."""
+    """What a question asks for: number, date, name, description (who someone named is: a description, not a name),
+    or any (numbers and dates)."""
+    if DEFINITION.match(question):
+        return "description"
     q = question.lower()
     if re.search(r"\bhow (?:many|much|long|old|far|big|large|high|tall|often)\b|\bwhat (?:number|percentage|share|"
                  r"proportion|amount|size|population)\b", q):
@@ -150,10 +158,17 @@ def disagreement_model() -> DisagreementModel:
     return DisagreementModel.load()
 
 
+def answer_keys(text: str, kind: str, question: str) -> set[str]:
+    """The keys of the values text gives for what was asked: a value the question itself names (the subject, as
+    in "Who succeeded Soleimani?") is not an answer to it."""
+    asked = question.lower()
+    return {v.key for v in values(text, kind) if v.shown.lower() not in asked}
+
+
 def pair_features(kind: str, lead: str, other: str, logit_lead: float, logit_other: float, date_lead: str,
-                  date_other: str, similarity: float) -> dict[str, float]:
+                  date_other: str, similarity: float, question: str = "") -> dict[str, float]:
     """The features of (the answer's lead sentence, a sentence of another document) for the question's kind."""
-    a, b = {v.key for v in values(lead, kind)}, {v.key for v in values(other, kind)}
+    a, b = answer_keys(lead, kind, question), answer_keys(other, kind, question)
     # new_value: the other sentence gives a value the lead does not (a changed figure, or another fact's)
     return {"p_lead": sigmoid(logit_lead), "p_other": sigmoid(logit_other), "typed": float(bool(a and b)),
             "same_value": float(bool(a & b)), "new_value": float(bool(b - a)), "dates_differ": float(bool(date_lead and date_other and date_lead != date_other)),
@@ -212,11 +227,11 @@ def arrange(question: str, when: AskedTime, ranked: list, chosen: list, threshol
             chosen = [lead] + [c for c in chosen if c is not lead]
     others = [c for c in ranked if c.span.document_id != lead.span.document_id and c.score is not None][:model.pool]
     group = []
-    if others and (kind != "any" or values(lead.span.text, kind)):
+    if others and kind != "description" and (kind != "any" or values(lead.span.text, kind)):
         near = similarities(lead.span.text, [c.span.text for c in others])
         for c, similarity in zip(others, near):
             f = pair_features(kind, lead.span.text, c.span.text, lead.score or 0.0, c.score, lead.span.date,
-                              c.span.date, similarity)
+                              c.span.date, similarity, when.untimed or question)
             if model.probability(f) >= model.threshold and all(c.span.document_id != g.span.document_id for g in group):
                 group.append(c)
     if not group:
