@@ -241,6 +241,50 @@ def ask(
 
 
 @app.command()
+def check(
+    text: str = typer.Argument(..., help="the text to check, or - to read it from standard input"),
+    passages: list[Path] = typer.Option([], "--passage", "-p",
+                                        help="a text file to check against (repeatable); without one, the collection is searched"),
+    question: str = typer.Option("", "--question", "-q", help="the question the text answers (helps find evidence for short sentences)"),
+    index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    as_json: bool = JsonOpt,
+):
+    """Check any text (another chatbot's answer, a summary, a draft): which sentences the sources back, and where."""
+    from .answering.check import check_passages, checked_input
+    from .schema import AssistantError, QuestionError
+
+    try:
+        raw = sys.stdin.read() if text == "-" else text
+        given = [p.read_text(encoding="utf-8", errors="replace") for p in passages] or None
+        raw, given = checked_input(raw, given)
+    except (QuestionError, OSError) as exc:
+        _fail(str(exc), 2)
+    try:
+        if given is not None:  # no index needed: the passages are the evidence
+            result = check_passages(raw, given)
+        else:
+            result = _open(Settings.load(index_dir=index, chroma_url=chroma_url), answering=True).check(raw)
+    except QuestionError as exc:
+        _fail(str(exc), 2)
+    except AssistantError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    names = [p.name for p in passages]
+    for s in result.sentences:
+        mark = "supported  " if s.supported else "UNSUPPORTED"
+        typer.echo(f"{mark} (p {s.probability:.2f})  {s.text}")
+        for c in s.citations:
+            where = names[c["passage"]] if "passage" in c else " · ".join(x for x in (c["title"] or c["source"], c["date_shown"]) if x)
+            quote = " ".join(c["text"].split())
+            typer.echo(f"    [{where}, chars {c['start']}-{c['end']}] {quote[:160]}{'…' if len(quote) > 160 else ''}")
+    d = result.to_dict()
+    typer.echo(f"{d['supported']} of {len(result.sentences)} sentences supported")
+
+
+@app.command()
 @answer_options
 def chat(
     verbose: bool = VerboseOpt,

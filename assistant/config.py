@@ -67,6 +67,9 @@ class LLMSettings:
 
 @dataclass
 class IngestSettings:
+    """How documents are read and cut: chunk size and overlap, batch size, and the limits that refuse a hostile
+    file before the work they bound (each refusal is that file's one-line reason; the ingest goes on)."""
+
     chunk_tokens: int = 250
     chunk_overlap_sentences: int = 1
     max_file_mb: float = 50.0
@@ -94,7 +97,7 @@ class AnsweringSettings:
 
     answerer: str = "auto"  # "auto": llm when llm_base_url is set, else extractive
     max_answer_sentences: int = 3
-    support_threshold: float = 0.5  # below this a reworded sentence is "weak", and the LLM is not asked (answering/policy.py)
+    support_threshold: float = 0.5  # no source sentence this relevant to the question: the LLM is not asked (answering/policy.py)
     sentence_budget: int = 10  # sentences the answer model scores first per question (a cheap prior picks them) ...
     sentence_budget_max: int = 24  # ... and up to this many when none of the first is a confident answer
     extra_sentence_min: float = 0.5  # a sentence beside the best is shown when its calibrated probability is this high

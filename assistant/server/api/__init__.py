@@ -1,5 +1,5 @@
 """The HTTP server: an OpenAI-compatible chat endpoint and a REST API that keep the citations, the widget, and the
-chat UI. create_app() assembles the routers (openai, rest, documents, health), security and pages."""
+chat UI. create_app() assembles the routers (openai, rest, check, documents, health), security and pages."""
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from ...config import Settings
 from ...core import Assistant
 from ..warmup import Warmup
-from . import documents, health, openai, rest
+from . import check, documents, health, openai, rest
 from .answering import Answering
 from .errors import ApiError, add_error_handlers
 from .head import HeadAsGet
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, assistant=None, warmup: Warmup 
     app.state.answering = Answering(assistant, settings.answer_cache, warmup)
     mount_docs(app)
     add_error_handlers(app)
-    for module in (openai, rest, documents, health):
+    for module in (openai, rest, check, documents, health):
         module.routes.add_to(app)
     mount_widget(app)
     mount_ui(app, assistant, settings)
