@@ -365,3 +365,25 @@ def test_keyboard_reaches_markers_and_sources_and_the_page_passes_axe(page, serv
             return r.violations.map((v) => ({id: v.id, nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary)}));
         }""")
         assert result == [], f"{tab}: {json.dumps(result, indent=1)}"
+
+
+def test_check_tab_marks_a_pasted_answer_sentence_by_sentence(page):
+    """A reader pastes an answer from elsewhere: each sentence is marked, with the articles' spans that back it
+    quoted; the pasted text is data, never markup."""
+    page.page.get_by_role("tab", name="Check a text").click()
+    pasted = ("The US decided to reduce its troop presence in Iraq from 5,200 to 3,000 troops. "
+              "The festival was cancelled because of a flood. "
+              "A last word <img src=x onerror=\"window.__xss='check'\"> from the reader.")
+    page.page.fill("#aui-check-text textarea", pasted)
+    page.page.click("#aui-check")
+    result = page.page.locator("#aui-check-result")
+    result.wait_for(timeout=60_000)
+    rows = result.locator(".aui-check-row")
+    assert rows.count() == 3
+    backed, invented, markup = rows.nth(0), rows.nth(1), rows.nth(2)
+    assert backed.get_attribute("data-supported") == "true" and "backed by the articles" in backed.inner_text()
+    assert "3,000" in " ".join(backed.locator(".aui-check-quote").all_inner_texts())
+    assert invented.get_attribute("data-supported") == "false" and "not backed" in invented.inner_text()
+    assert "<img src=x" in markup.inner_text()  # shown as the text it is
+    assert page.page.evaluate("window.__xss") is None and page.external() == []
+    assert re.search(r"\b[12] of 3 sentences backed", result.inner_text())

@@ -26,6 +26,7 @@ from ..ingest.metadata import safe_url, shown_date
 from ..schema import (Answer, AssistantError, Citation, DeltaEvent, Document, DoneEvent, Message, QueryEvent, Sentence,
                       SentenceEvent, shown_probability)
 from . import conversations
+from .check_tab import check_tab
 from .conversations import answer_markdown
 from .answer_types import AnswerJSON, DocumentJSON, Turn
 from .uploads import UPLOAD_ROOT, UploadTally
@@ -860,6 +861,8 @@ class ChatUI:
             with gr.Tabs():
                 with gr.Tab("Chat", id="chat"):
                     examples = self.chat_tab(demo, turns)
+                with gr.Tab("Check a text", id="check"):
+                    check_tab(gr, self.assistant)
                 with gr.Tab("Collection", id="collection") as collection_tab:
                     self.collection_tab(demo, header, examples, collection_tab)
             gr.api(self.ask, api_name="ask")
