@@ -184,13 +184,10 @@ class SupportModel:
     # for every sentence of a text costs seconds.
     WINDOW_BUDGET = 2
 
-    def best_windows(self, sentence: str, evidences: list[str]) -> list[tuple[float, tuple[int, int]]]:
-        """For each evidence, the best window's logit and its (start, end) in that evidence (-inf when none of its
-        windows was among the WINDOW_BUDGET that share most words with the sentence)."""
-        return self.best_windows_each([sentence], evidences)[0]
-
     def best_windows_each(self, sentences: list[str], evidences: list[str]) -> list[list[tuple[float, tuple[int, int]]]]:
-        """best_windows for each of several sentences against the same evidence, scored in one batched run."""
+        """For each sentence, for each evidence: the best window's logit and its (start, end) in that evidence (-inf
+        when none of its windows was among the WINDOW_BUDGET that share most words with the sentence); every
+        sentence's windows scored in one batched run."""
         windows = [self.windows(e) for e in evidences]
         words_of = [[set(re.findall(r"\w+", evidence[a:b].lower())) for a, b in spans]
                     for evidence, spans in zip(evidences, windows)]
@@ -200,7 +197,9 @@ class SupportModel:
             candidates = sorted(((len(words & window_words), k, w)
                                  for k, each in enumerate(words_of) for w, window_words in enumerate(each)),
                                 key=lambda c: -c[0])
-            for _, k, w in candidates[:max(self.WINDOW_BUDGET, len(evidences) if len(candidates) == len(evidences) else 0)]:
+            # evidence of one window each (short passages) is all read, however many there are
+            budget = len(candidates) if len(candidates) == len(evidences) else self.WINDOW_BUDGET
+            for _, k, w in candidates[:budget]:
                 a, b = windows[k][w]
                 owners.append((n, k, (a, b)))
                 pairs.append((sentence, evidences[k][a:b]))
@@ -215,7 +214,7 @@ class SupportModel:
 
     def score(self, sentence: str, evidences: list[str]) -> list[float]:
         """The best window's logit for each evidence."""
-        return [logit for logit, _ in self.best_windows(sentence, evidences)]
+        return [logit for logit, _ in self.best_windows_each([sentence], evidences)[0]]
 
 
 def shared(make):

@@ -79,27 +79,33 @@ def sentences_of(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def judged(sentence: str, evidences: list[str]) -> list[tuple[float, int, int]]:
-    """For each evidence: (the verifier's probability for its best window, that window's start and end in it)."""
+def judged(sentences: list[str], evidences: list[str]) -> list[list[tuple[float, int, int]]]:
+    """For each sentence, for each evidence: the verifier's probability for its best window, and that window's start
+    and end in the evidence (every sentence in one batched run of the verifier)."""
     from ..onnx_models import sigmoid, support_model
 
-    return [(sigmoid(logit), a, b) for logit, (a, b) in support_model().best_windows(sentence, evidences)]
+    return [[(sigmoid(logit), a, b) for logit, (a, b) in best]
+            for best in support_model().best_windows_each(sentences, evidences)]
+
+
+def backing(scores: list[tuple[float, int, int]]) -> list[tuple[float, int, int, int]]:
+    """The evidence windows that back a sentence, most probable first: (probability, evidence index, start, end)."""
+    return sorted(((p, k, s, e) for k, (p, s, e) in enumerate(scores) if policy.evidence_backs(p)),
+                  reverse=True)[:CITED_PER_SENTENCE]
+
+
+def best_probability(scores: list[tuple[float, int, int]]) -> float:
+    return round(max((p for p, _, _ in scores), default=0.0), 4)
 
 
 def check_passages(text: str, passages: list[str]) -> Check:
-    from ..onnx_models import sigmoid, support_model
-
     spans = sentences_of(text)
-    # every sentence against the same passages: one batched run of the verifier
-    each = support_model().best_windows_each([text[a:b] for a, b in spans], passages)
     out = []
-    for (a, b), best in zip(spans, each):
-        sentence = text[a:b]
-        scores = [(sigmoid(logit), s, e) for logit, (s, e) in best]
-        cited = sorted(((p, k, s, e) for k, (p, s, e) in enumerate(scores) if policy.evidence_backs(p)), reverse=True)
-        out.append(CheckedSentence(sentence, a, b, bool(cited), round(max(p for p, _, _ in scores), 4), [
+    for (a, b), scores in zip(spans, judged([text[a:b] for a, b in spans], passages)):
+        cited = backing(scores)
+        out.append(CheckedSentence(text[a:b], a, b, bool(cited), best_probability(scores), [
             {"passage": k, "start": s, "end": e, "text": passages[k][s:e], "probability": round(p, 4)}
-            for p, k, s, e in cited[:CITED_PER_SENTENCE]]))
+            for p, k, s, e in cited]))
     return Check(out)
 
 
@@ -109,15 +115,13 @@ def check_collection(text: str, retrieve: Callable[[str, int], list[Passage]], q
         sentence = text[a:b]
         query = f"{question} {sentence}".strip() if question and len(sentence.split()) < 6 else sentence
         passages = retrieve(query, SEARCHED_PASSAGES)
-        scores = judged(sentence, [p.chunk.text for p in passages])
-        cited = sorted(((p, k, s, e) for k, (p, s, e) in enumerate(scores) if policy.evidence_backs(p)), reverse=True)
+        scores = judged([sentence], [p.chunk.text for p in passages])[0]
         citations = []
-        for p, k, s, e in cited[:CITED_PER_SENTENCE]:
+        for p, k, s, e in backing(scores):
             chunk = passages[k].chunk
             citations.append({"document_id": chunk.document_id, "title": chunk.title, "source": chunk.source,
                               "date": chunk.date, "date_shown": shown_date(chunk.date), "url": chunk.url,
                               "start": chunk.start + s, "end": chunk.start + e, "text": chunk.text[s:e],
                               "probability": round(p, 4)})
-        best = max((p for p, _, _ in scores), default=0.0)
-        out.append(CheckedSentence(sentence, a, b, bool(citations), round(best, 4), citations))
+        out.append(CheckedSentence(sentence, a, b, bool(citations), best_probability(scores), citations))
     return Check(out)

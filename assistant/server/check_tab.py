@@ -2,16 +2,12 @@
 of the collection that back it (answering/check.py), shown in the words and colours of the assistant's own answers."""
 from __future__ import annotations
 
-import html
+from html import escape as esc
 
 from ..schema import AssistantError, QuestionError
 
 CHECK_HINT = ('<p class="aui-hint">Paste an answer from another chatbot, a summary or a draft: each sentence is '
               'checked against the articles, and the passages that back it are quoted.</p>')
-
-
-def esc(text) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def render_check(result: dict) -> str:
@@ -40,9 +36,9 @@ def checked_html(assistant, text: str) -> str:
     try:
         return render_check(assistant.check(text).to_dict())
     except QuestionError as exc:
-        return f'<p class="aui-error">Cannot check this: {esc(exc)}</p>'
+        return f'<p class="aui-error">Cannot check this: {esc(str(exc))}</p>'
     except AssistantError as exc:
-        return f'<p class="aui-error">Could not check: {esc(exc)}</p>'
+        return f'<p class="aui-error">Could not check: {esc(str(exc))}</p>'
 
 
 def check_tab(gr, assistant) -> None:
