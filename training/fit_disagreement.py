@@ -119,6 +119,13 @@ def build(articles, rng: random.Random, limit: int) -> list[dict]:
     return rows
 
 
+def dates_of_two(rng: random.Random) -> tuple[str, str]:
+    """Two documents' dates, different 60 % of the time: as build() dates its pairs (there the first is drawn before
+    the case, so it keeps its own two lines and its draws)."""
+    date_a = rng.choice(DATES)
+    return date_a, rng.choice([d for d in DATES if d != date_a]) if rng.random() < 0.6 else date_a
+
+
 def build_definitional(articles, rng: random.Random, limit: int) -> list[dict]:
     """A check of its own, never fitted on: "Who was <a person named in the article>?", answered by two sentences
     that both speak of that person and name other people or places (as every report on Soleimani names Iran and
@@ -139,8 +146,7 @@ def build_definitional(articles, rng: random.Random, limit: int) -> list[dict]:
             others = [s for s in rest if {v.key for v in values(s, "name")} - own - {name.lower()}]
             if not others:
                 continue
-            date_a = rng.choice(DATES)
-            date_b = rng.choice([d for d in DATES if d != date_a]) if rng.random() < 0.6 else date_a
+            date_a, date_b = dates_of_two(rng)
             rows.append({"question": f"Who was {name}?", "kind": asked_kind(f"Who was {name}?"), "title": article.title,
                          "lead": lead, "other": rng.choice(others), "date_lead": date_a, "date_other": date_b,
                          "label": 0, "case": "definitional"})
@@ -166,8 +172,7 @@ def build_neighbours(articles, rng: random.Random, limit: int) -> list[dict]:
                     continue
                 logits = model.score(q.text, [titled(s, article.title) for s in pool])
                 other = pool[max(range(len(pool)), key=logits.__getitem__)]
-                date_a = rng.choice(DATES)
-                date_b = rng.choice([d for d in DATES if d != date_a]) if rng.random() < 0.6 else date_a
+                date_a, date_b = dates_of_two(rng)
                 rows.append({"question": q.text, "kind": kind, "title": article.title, "lead": lead, "other": other,
                              "date_lead": date_a, "date_other": date_b, "label": 0, "case": "neighbour"})
     return rows
