@@ -156,13 +156,17 @@ def test_source_click_and_follow_up_and_new_conversation(page):
     assert page.external() == []
 
 
-def test_example_questions_come_from_the_collection_and_answer(page):
+def test_example_questions_are_asked_as_a_person_would_and_each_is_answered(page):
     chips = page.page.locator("button.aui-example")
-    chips.first.wait_for()
+    chips.first.wait_for(timeout=60_000)  # each was asked before it is offered
     assert 1 <= chips.count() <= 4
-    chips.first.click()
+    offered = [chips.nth(i).inner_text() for i in range(chips.count())]
+    assert all(q.startswith(("Who is ", "What is ")) and "articles" not in q for q in offered), offered
+    chips.last.click()
     page.page.locator(".aui-turn[data-state=done]").wait_for(timeout=60_000)
-    assert page.page.locator(".aui-turn .aui-q").first.inner_text() == chips.first.inner_text()
+    turn = page.page.locator(".aui-turn").last
+    assert turn.locator(".aui-q").inner_text() == offered[-1]
+    assert turn.locator(".aui-abstain").count() == 0 and turn.locator("button.aui-cite").count() >= 1
 
 
 def test_an_unanswerable_question_is_shown_as_an_abstention_and_the_article_pane_follows(page, server):

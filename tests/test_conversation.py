@@ -58,3 +58,14 @@ def test_the_readme_question_is_answered_after_another_question(demo):
     turns = dict(chat(demo, ["Who wrote A Modest Proposal?", "What do aardvarks eat?"]))
     answer = turns["What do aardvarks eat?"]
     assert not answer.abstained and answer.citations[0].source.endswith("Aardvark.txt"), answer.text
+
+
+def test_the_examples_offered_are_questions_a_person_asks_and_each_is_answered(demo):
+    from assistant.server.examples import Examples
+
+    offered = Examples(demo).current()
+    assert 2 <= len(offered) <= 4
+    for question in offered:
+        assert question.startswith(("Who is ", "What is ")) and "articles" not in question
+        answer = demo.ask(question)
+        assert not answer.abstained and answer.sentences[0].verdict == "supported", question

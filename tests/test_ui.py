@@ -9,7 +9,8 @@ import pytest
 
 from assistant.schema import Answer, Chunk, Citation, Document, Passage, Sentence
 from assistant.server.conversations import conversation_json, conversation_markdown
-from assistant.server.ui import (ChatTurn, example_questions, history_of, render_chat, render_document, render_sources,
+from assistant.server.examples import candidate_questions
+from assistant.server.ui import (ChatTurn, history_of, render_chat, render_document, render_sources,
                                  turn_record, turns_of)
 
 from conftest import free_port
@@ -174,18 +175,19 @@ def test_history_keeps_the_answer_objects():
     assert history[1].answer is answer and history[1].content == answer.text
 
 
-def test_example_questions_come_from_the_collection():
+def test_example_questions_are_asked_as_a_person_would_about_what_stands_out():
     docs = [
-        Document(id="a", source="a.txt", title="A", sha256="0",
-                 text="Lake Zorblat is cold. Visitors to Lake Zorblat swim. The Quillby Council met. Quillby Council agreed."),
-        Document(id="b", source="b.txt", title="B", sha256="0",
-                 text="The Harbour Authority said ships wait. Harbour Authority staff count ships."),
+        Document(id="a", source="a.txt", title="Zorblat", sha256="0",
+                 text="The zorblat is a lantern. A zorblat burns oil. Mira Quell lit it, and she smiled. "
+                      "Quell said the zorblat was old. The Quillby Council met. The Quillby Council agreed."),
+        Document(id="b", source="b.txt", title="Harbour report", sha256="0",
+                 text="The Harbour Authority said ships wait. The Harbour Authority counts ships. HMRQ agreed. HMRQ paid."),
     ]
-    questions = example_questions(docs)
-    assert questions and len(questions) <= 4
-    names = [q.removeprefix("What do the articles say about ").rstrip("?") for q in questions]
-    assert all(any(n in d.text for d in docs) for n in names)
-    assert "Harbour Authority" in names
+    questions = candidate_questions(docs)
+    assert questions[:2] == ["What is a zorblat?", "What is the Harbour Authority?"]
+    assert "Who is Mira Quell?" in questions and "What is HMRQ?" in questions
+    assert "What is the Quillby Council?" in questions
+    assert not any("articles say" in q for q in questions)
 
 
 def test_sources_show_one_card_per_article_with_its_cited_spans_under_it():

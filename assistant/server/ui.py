@@ -11,7 +11,6 @@ import html
 import logging
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from ..schema import (Answer, AssistantError, Citation, DeltaEvent, Document, Do
                       SentenceEvent, shown_probability)
 from . import conversations
 from .check_tab import check_tab
+from .examples import Examples
 from .conversations import answer_markdown
 from .answer_types import AnswerJSON, DocumentJSON, Turn
 from .uploads import UPLOAD_ROOT, UploadTally
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"]
 CONTEXT_CHARS = 100  # text shown either side of a cited span in the sources panel
-EXAMPLES = 4  # example questions offered under the chat
-EXAMPLE_DOCS = 40  # documents read to draw them from
 UPLOAD_CACHE_S = (600, 3600)  # every 10 minutes, Gradio deletes the uploads older than an hour
 STORE_KEY = "assistant-conversations"  # the browser's localStorage entry holding the kept conversations
 DELTA_REFRESH_S = 0.15  # raw-text updates between verified sentences are sent at most this often
@@ -166,7 +164,7 @@ def turns_of(conversation: dict) -> list[ChatTurn]:
     for t in conversation.get("turns", []):
         question = str(t.get("question", ""))
         if isinstance(t.get("answer"), dict):
-            out.append(ChatTurn(question, answer=conversations.answer_from(t["answer"], question)))
+            out.append(ChatTurn(question, answer=Answer.from_dict(t["answer"], question)))
         else:
             out.append(ChatTurn(question, error=str(t.get("error") or "no answer")))
     return out
@@ -514,55 +512,6 @@ def render_examples(questions: list[str]) -> str:
     return f'<div class="aui-examples"><span class="aui-hint">Try:</span>{chips}</div>'
 
 
-# -- example questions drawn from the collection -----------------------------------------------
-NAME_WORD = r"(?:[A-Z][a-z]+(?:[-’'][A-Za-z]+)*|[A-Z]{3,6})"
-NAME_LINK = r"(?:\s+(?:of|al|bin|de|van|von|la|le|du)\s+|\s+|-)"
-NAME = re.compile(rf"(?<![\w’']){NAME_WORD}(?:{NAME_LINK}{NAME_WORD}){{0,4}}(?![\w’'])")
-LEADING = {"The", "A", "An", "In", "On", "At", "But", "And", "However", "This", "That", "These", "Those", "It", "He",
-           "She", "They", "We", "After", "Before", "While", "When", "As", "If", "For", "From", "With", "By", "To",
-           "Its", "His", "Her", "Their", "Our", "Some", "Many", "Both", "Since", "Also", "Yet", "So", "Via", "Mr", "Ms",
-           "Mrs", "Dr", "According", "Under", "Over", "Last", "Next", "Earlier", "Later", "What", "Who", "Why", "How"}
-CALENDAR = {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-            "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
-
-
-def names_in(text: str) -> Counter:
-    """Proper names (two or more capitalised words, or an acronym) and how often they occur."""
-    found: Counter = Counter()
-    for m in NAME.finditer(text):
-        words = m.group(0).split()
-        while words and words[0] in LEADING:
-            words.pop(0)
-        words = [w for w in words if w not in CALENDAR] if any(w in CALENDAR for w in words) else words
-        name = " ".join(words)
-        if not name or name.lower() in ("the", "of"):
-            continue
-        if len(words) >= 2 or re.fullmatch(r"[A-Z]{3,6}", name):
-            found[name] += 1
-    return found
-
-
-def example_questions(docs: list[Document], limit: int = EXAMPLES) -> list[str]:
-    """Questions about the names that stand out in each document (frequent in it, rare in the others)."""
-    per_doc = [names_in(d.text) for d in docs]
-    spread = Counter(n for c in per_doc for n in c)
-    ranked = []
-    for counts in per_doc:
-        scored = sorted(((c * (1 + 0.5 * (len(n.split()) - 1)) / spread[n], n) for n, c in counts.items() if c >= 2),
-                        reverse=True)
-        ranked.append([n for _, n in scored])
-    chosen: list[str] = []
-    depth = 0
-    while len(chosen) < limit and any(depth < len(r) for r in ranked):
-        for names in ranked:
-            if depth < len(names) and len(chosen) < limit:
-                n = names[depth]
-                if not any(n in c or c in n for c in chosen):
-                    chosen.append(n)
-        depth += 1
-    return [f"What do the articles say about {n}?" for n in chosen]
-
-
 # -- the page ------------------------------------------------------------------------------------
 def theme() -> gr.themes.Base:
     """The default look with system fonts: no font files to fetch."""
@@ -592,10 +541,11 @@ class ChatUI:
     """The chat page and the collection tab, both served by one Assistant; settings: the server's (keys, remote
     access), by default the assistant's. create_app() builds the page; launch() serves it on its own."""
 
-    def __init__(self, assistant, settings: Settings | None = None):
+    def __init__(self, assistant, settings: Settings | None = None, examples: Examples | None = None):
+        """examples: the example questions, when the server draws them right after its warm-up."""
         self.assistant = assistant
         self.policy = settings or assistant.settings
-        self.examples_cache: dict[tuple, list[str]] = {}
+        self.offered = examples or Examples(assistant)
 
     # -- the header and the collection's state ------------------------------------------------------
     def stats(self) -> str:
@@ -608,19 +558,12 @@ class ChatUI:
         return f'<div class="aui-head"><h1>Ask your articles</h1><span class="aui-stats">{esc(line)}</span></div>'
 
     def examples(self) -> str:
-        docs = self.assistant.documents()[:EXAMPLE_DOCS]
-        if not docs:
+        if collection_empty(self.assistant):
             return EMPTY_COLLECTION
-        key = tuple(sorted((d.id, d.sha256) for d in docs))
-        if key not in self.examples_cache:
-            full = [self.assistant.document(d.id) for d in docs]
-            self.examples_cache.clear()
-            self.examples_cache[key] = example_questions([d for d in full if d is not None])
-        return render_examples(self.examples_cache[key])
+        return render_examples(self.offered.current())
 
     def refresh(self):
-        docs = self.assistant.documents()
-        return self.stats(), self.examples(), render_documents(docs)
+        return self.stats(), render_documents(self.assistant.documents())
 
     # -- the chat -----------------------------------------------------------------------------------
     def respond(self, question: str, turns: list[ChatTurn] | None, store: Any, conversation_id: str):
@@ -923,13 +866,16 @@ class ChatUI:
                 result = gr.HTML("", js_on_load=None, apply_default_css=False, elem_id="aui-result")
                 reindex_btn = gr.Button("Re-index from the source files", size="sm", elem_id="aui-reindex")
 
-        after = dict(fn=self.refresh, inputs=None, outputs=[header, example_box, doc_table], api_visibility="private",
+        after = dict(fn=self.refresh, inputs=None, outputs=[header, doc_table], api_visibility="private",
                      show_progress="hidden")
-        demo.load(**after)
+        # the examples last: after a change they are asked again (seconds), and the table should not wait for them
+        examples = dict(fn=self.examples, inputs=None, outputs=[example_box], api_visibility="private",
+                        show_progress="hidden")
+        demo.load(**after).then(**examples)
         tab.select(**after)
-        add_btn.click(self.upload, [files], [result, files], api_visibility="private", show_progress="hidden").then(**after)
-        reindex_btn.click(self.reindex, None, [result], api_visibility="private").then(**after)
-        doc_table.click(self.remove, None, [result], api_visibility="private").then(**after)
+        add_btn.click(self.upload, [files], [result, files], api_visibility="private", show_progress="hidden").then(**after).then(**examples)
+        reindex_btn.click(self.reindex, None, [result], api_visibility="private").then(**after).then(**examples)
+        doc_table.click(self.remove, None, [result], api_visibility="private").then(**after).then(**examples)
 
     def launch(self, **kwargs) -> gr.Blocks:
         """Serve the page on its own (without the API), with the theme it is meant for; kwargs go to
