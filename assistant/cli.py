@@ -185,7 +185,7 @@ def answer_options(command):
     return run
 
 
-def _print_answer(answer, verbose: bool) -> None:
+def _print_answer(answer, verbose: bool, served_by: str | None = None) -> None:
     from rich.console import Console
     from rich.markup import escape
 
@@ -210,6 +210,7 @@ def _print_answer(answer, verbose: bool) -> None:
         console.print(f"    [italic]\u201c{escape(c.text.strip())}\u201d[/italic]")
     if verbose:
         console.print(f"[dim]{', '.join(f'{k} {v:.0f}' for k, v in answer.timings.items())}[/dim]")
+        console.print(f"[dim]answered by the server at {escape(served_by)}[/dim]" if served_by else "[dim]answered in this process[/dim]")
 
 
 @app.command()
@@ -218,26 +219,50 @@ def ask(
     question: str = typer.Argument(..., help="the question"),
     as_json: bool = JsonOpt,
     verbose: bool = VerboseOpt,
+    no_server: bool = typer.Option(False, "--no-server", help="answer in this process even when `assistant serve` runs on this index [env ASSISTANT_USE_RUNNING_SERVER=false]"),
     options: AnswerOptions = None,
 ):
-    """Answer one question; every sentence cites the exact span it rests on."""
-    from .core import QuestionError, check_question
-    from .schema import AssistantError
+    """Answer one question; every sentence cites the exact span it rests on.
+
+    When `assistant serve` runs on the same index with the same answering settings, the question goes to it (its
+    models are warm: the answer comes at once); otherwise this process loads them."""
+    from .schema import QuestionError, check_question
 
     settings = options.settings()
     try:  # before the index is opened: a question that cannot be asked is the asker's to fix at once
         question = check_question(question, settings.max_question_chars)
     except QuestionError as exc:
         _fail(str(exc), 2)
-    assistant = _open(settings, answering=True)
-    try:
-        answer = assistant.ask(question)
-    except AssistantError as exc:
-        _fail(str(exc))
+    served = None
+    if settings.use_running_server and not no_server:
+        from .server.running import ask_running
+
+        served = ask_running(settings, question)
+    if served is not None:
+        url, data = served
+        if as_json:
+            typer.echo(json.dumps(data, ensure_ascii=False))
+            return
+        from .schema import Answer
+
+        _print_answer(Answer.from_dict(data, question), verbose, served_by=url)
+        return
+    answer = _answer_here(settings, question)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
     else:
         _print_answer(answer, verbose)
+
+
+def _answer_here(settings: Settings, question: str):
+    """The answer made in this process (the index opened, the models loaded)."""
+    from .schema import AssistantError
+
+    assistant = _open(settings, answering=True)
+    try:
+        return assistant.ask(question)
+    except AssistantError as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -462,6 +487,7 @@ def serve(
 
     from .server.api import create_app
     from .server.proxy import public_root
+    from .server.running import announced
     from .schema import AssistantError
     from .server.serving import port_problem
     from .server.warmup import Warmup
@@ -487,8 +513,9 @@ def serve(
     access = "API keys required" if keyed else ("open to the network, no keys" if settings.allow_remote else "this machine only")
     where = f" (public path {public.path}/)" if public.path else ""
     typer.echo(f"serving http://{host if ':' not in host else f'[{host}]'}:{port}/{where} ({access}); API docs at /docs", err=True)
-    uvicorn.run(web, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, root_path=public.path,
-                proxy_headers=bool(settings.forwarded_allow_ips), forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or None)
+    with announced(settings, host, port):  # `assistant ask` on this index asks this server (server/running.py)
+        uvicorn.run(web, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, root_path=public.path,
+                    proxy_headers=bool(settings.forwarded_allow_ips), forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or None)
 
 
 def _started() -> None:

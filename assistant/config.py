@@ -129,6 +129,7 @@ class ApiSettings:
     max_messages: int = 50
     max_json_bytes: int = 2 * 1024 * 1024  # a JSON request (question and history) larger than this: refused unread
     answer_cache: int = 256  # answers the server keeps for repeated questions (per collection revision; 0: off)
+    use_running_server: bool = True  # `ask` sends its question to a `serve` running on the same index (server/running.py)
 
 
 @dataclass

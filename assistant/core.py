@@ -1,7 +1,6 @@
 """The Assistant every front end calls: ingest, list and remove documents, ask with history, stream answers."""
 from __future__ import annotations
 
-import re
 import tempfile
 import threading
 import time
@@ -15,7 +14,7 @@ from .question.normalize import normalize_question
 from .registry import registry
 from .index.retrieve import Retriever
 from .schema import (Answer, AssistantError, Citation, DeltaEvent, Document, DoneEvent, Message, Passage, QueryEvent,
-                     QuestionError, Sentence, SentenceEvent, StreamEvent, is_text, messages)
+                     Sentence, SentenceEvent, StreamEvent, check_question, messages)
 from .index.store import Store
 from .answering import policy
 from .answering.policy import ABSTAIN_TEXT
@@ -23,20 +22,6 @@ from .answering.verify import verify_sentence
 
 History = Iterable["Message | dict"] | None
 FALLBACK_ANSWERER = "extractive"  # embedded, needs no server: answers when one that may_fall_back fails
-
-
-def check_question(question: str | None, max_chars: int) -> str:
-    """The question stripped, or QuestionError saying why it cannot be asked; every front end asks through this."""
-    question = (question or "").strip()
-    if not question:
-        raise QuestionError("the question is empty")
-    if not re.search(r"[^\W_]", question):
-        raise QuestionError("the question has no words")
-    if not is_text(question):
-        raise QuestionError("the question is not valid text (it holds a lone UTF-16 surrogate)")
-    if len(question) > max_chars:
-        raise QuestionError(f"the question is too long ({len(question)} characters; the limit is {max_chars})")
-    return question
 
 
 class Assistant:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Iterable
 
 from .ingest.metadata import shown_date
@@ -189,12 +190,49 @@ class Answer:
     def text(self) -> str:
         return " ".join(s.text for s in self.sentences)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], question: str) -> "Answer":
+        """An Answer read back from to_dict()'s JSON (an API answer, a kept conversation); unknown keys are ignored."""
+        passages = []
+        for ctx in data.get("contexts") or []:
+            chunk = Chunk(**_known(Chunk, ctx))
+            passages.append(Passage(chunk, **{k: ctx.get(k) for k in ("dense", "bm25", "fused")},
+                                    score=ctx.get("score") or 0.0))
+        return cls(
+            question=question,
+            sentences=[Sentence(**_known(Sentence, s)) for s in data.get("sentences") or []],
+            citations=[Citation(**_known(Citation, c)) for c in data.get("citations") or []],
+            abstained=bool(data.get("abstained")),
+            rewritten_query=str(data.get("rewritten_query") or ""),
+            passages=passages,
+            timings=dict(data.get("timings") or {}),
+            answerer=str(data.get("answerer") or ""),
+            notice=str(data.get("notice") or ""),
+            confidence=data.get("confidence"),
+            disagreement=list(data.get("disagreement") or []),
+            as_of=str(data.get("as_of") or ""),
+        )
+
+    def citation_dicts(self) -> list[dict[str, Any]]:
+        """Each citation with the verdict, support and probability of the least sure sentence that cites it: a
+        citation is "supported" only when every sentence resting on it is."""
+        out = []
+        for c in self.citations:
+            citing = sorted((s for s in self.sentences if c.marker in s.citations), key=lambda s: s.verdict == "supported")
+            d = c.to_dict()
+            d["verdict"] = citing[0].verdict if citing else ""
+            d["support"] = citing[0].support if citing else 0.0
+            d["probability"] = citing[0].probability if citing else None
+            out.append(d)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
+        """The answer as `ask --json` prints it and /api/ask sends it."""
         return {
             "answer": self.text,
             "abstained": self.abstained,
             "sentences": [s.to_dict() for s in self.sentences],
-            "citations": [c.to_dict() for c in self.citations],
+            "citations": self.citation_dicts(),
             "contexts": [
                 {"source": p.chunk.source, "text": p.chunk.text, **{k: v for k, v in p.to_dict().items() if k not in ("text", "source")}}
                 for p in self.passages
@@ -286,5 +324,25 @@ class QuestionError(AssistantError):
     """The question itself cannot be asked (empty, no words, not text, too long): the asker's to fix."""
 
 
+def check_question(question: str | None, max_chars: int) -> str:
+    """The question stripped, or QuestionError saying why it cannot be asked; every front end asks through this."""
+    question = (question or "").strip()
+    if not question:
+        raise QuestionError("the question is empty")
+    if not re.search(r"[^\W_]", question):
+        raise QuestionError("the question has no words")
+    if not is_text(question):
+        raise QuestionError("the question is not valid text (it holds a lone UTF-16 surrogate)")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is too long ({len(question)} characters; the limit is {max_chars})")
+    return question
+
+
 class ConfigError(AssistantError):
     """A setting (flag or environment variable) with a value it cannot take; the command line exits 2."""
+
+
+def _known(cls, data: dict) -> dict:
+    """The keys of data that the dataclass cls takes (JSON carries extras such as "body" or "date_shown")."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}

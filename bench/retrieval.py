@@ -571,6 +571,8 @@ def main() -> None:
                 print(f"\nscaled collection on {url}: {store.count_chunks()} chunks built in {build_s:.0f} s")
                 report["scaled"] = res = run_scaled(store, [c for c in cases if not c.get("history")])
                 print_scaled(res, report)
+                if args.json:  # kept if the replicas' part fails: the build alone can take half an hour
+                    args.json.write_text(json.dumps(report, indent=1, default=str))
                 del store
                 report["replicas"] = rep = run_replicas(url, tmp / "chroma", tmp / "replicas", res["chunks"])
                 print(f"\ntwo replicas on it: {json.dumps(rep, indent=1)}")

@@ -2,6 +2,7 @@
 asked before wait for that instead of loading the models themselves."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -64,3 +65,21 @@ def test_healthz_is_not_ready_until_the_models_are_loaded(seed_index: Path, monk
     finally:
         gate.set()
         server.stop()
+
+
+def test_ask_on_an_index_a_server_runs_on_is_answered_by_that_server(seed_index: Path, tmp_path: Path, cli):
+    from servers import assistant_serve, copy_index
+
+    question = "How many US troops will remain in Iraq?"
+    here = cli("ask", question, "--index", str(seed_index), "--json")
+    with assistant_serve(seed_index) as url:
+        served = cli("ask", question, "--index", str(seed_index), "-v")
+        assert f"answered by the server at {url}" in served.stdout
+        assert json.loads(cli("ask", question, "--index", str(seed_index), "--json").stdout)["citations"] == \
+            json.loads(here.stdout)["citations"]
+        # the same question with --no-server, or on a copy of the index (another folder), is answered in-process
+        assert "answered in this process" in cli("ask", question, "--index", str(seed_index), "-v", "--no-server").stdout
+        copy = copy_index(seed_index, tmp_path / "copy")
+        assert "answered in this process" in cli("ask", question, "--index", str(copy), "-v").stdout
+    assert not (seed_index / "serve.json").exists()  # gone with the server
+    assert "answered in this process" in cli("ask", question, "--index", str(seed_index), "-v").stdout

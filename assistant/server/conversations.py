@@ -10,25 +10,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import fields
 from datetime import datetime, timezone
 from typing import Any
 
 from ..answering.policy import ABSTAIN_TEXT
 from .api.shapes import answer_json
 from .markdown import escape, sentence_markdown
-from ..schema import Answer, Chunk, Citation, Passage, Sentence
+from ..schema import Answer, Citation
 
 MAX_CONVERSATIONS = 50  # kept in the browser, newest first; older ones are dropped (localStorage holds a few MB)
 MAX_STORE_CHARS = 1_000_000  # ... and about 1 MB of JSON, sent with each question and answer
 MAX_TITLE_CHARS = 80
 CLOSEST_PASSAGES = 2  # an abstention shows this many of the closest passages
-
-
-def _known(cls, data: dict) -> dict:
-    """The keys of data that cls takes (the JSON carries extras such as "body" or "verdict")."""
-    names = {f.name for f in fields(cls)}
-    return {k: v for k, v in data.items() if k in names}
 
 
 def stored_answer(answer: Answer) -> dict:
@@ -38,27 +31,6 @@ def stored_answer(answer: Answer) -> dict:
     cited = {c.chunk_id for c in answer.citations}
     data["contexts"] = [c for i, c in enumerate(data["contexts"]) if c.get("id") in cited or i < CLOSEST_PASSAGES]
     return data
-
-
-def answer_from(data: dict, question: str) -> Answer:
-    """An Answer read back from stored_answer's JSON."""
-    passages = []
-    for ctx in data.get("contexts") or []:
-        chunk = Chunk(**_known(Chunk, ctx))
-        passages.append(Passage(chunk, **{k: ctx.get(k) for k in ("dense", "bm25", "fused")},
-                                score=ctx.get("score") or 0.0))
-    return Answer(
-        question=question,
-        sentences=[Sentence(**_known(Sentence, s)) for s in data.get("sentences") or []],
-        citations=[Citation(**_known(Citation, c)) for c in data.get("citations") or []],
-        abstained=bool(data.get("abstained")),
-        rewritten_query=str(data.get("rewritten_query") or ""),
-        passages=passages,
-        timings=dict(data.get("timings") or {}),
-        answerer=str(data.get("answerer") or ""),
-        notice=str(data.get("notice") or ""),
-        confidence=data.get("confidence"),
-    )
 
 
 def short_title(text: str) -> str:
@@ -146,7 +118,7 @@ def conversation_markdown(conversation: dict) -> str:
     for turn in conversation.get("turns", []):
         out += [f"## {escape(turn.get('question', ''))}", ""]
         if turn.get("answer"):
-            out.append(answer_markdown(answer_from(turn["answer"], turn.get("question", ""))))
+            out.append(answer_markdown(Answer.from_dict(turn["answer"], turn.get("question", ""))))
         else:
             out.append(f"Could not answer: {turn.get('error') or 'no answer'}")
         out.append("")

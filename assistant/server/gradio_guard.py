@@ -18,7 +18,7 @@ from .api.conversation import conversation
 from .api.errors import ApiError, error_response, validation_problem
 from .api.models import AskRequest
 from ..config import Settings
-from ..core import QuestionError
+from ..schema import QuestionError
 
 # POST /gradio_api/run|api|call|call/v2/NAME, POST queue/join and upload, GET call[/v2]/NAME/EVENT_ID
 BY_NAME = re.compile(r"/gradio_api/(?:run|api|call/v2|call)/([^/]+)/?$")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...config import Settings
-from ...core import check_question
+from ...schema import check_question
 from ...schema import Message, is_text
 from .errors import ApiError
 

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ...core import QuestionError
+from ...schema import QuestionError
 from ...schema import AssistantError
 from ..outages import chroma_unreachable
 

@@ -7,29 +7,15 @@ from typing import Any
 from ...schema import Answer, DeltaEvent, QueryEvent, SentenceEvent, StreamEvent
 
 
-def citation_dicts(answer: Answer) -> list[dict]:
-    """Each citation with the verdict, support and probability of the least sure sentence that cites it: a
-    citation is "supported" only when every sentence resting on it is."""
-    out = []
-    for c in answer.citations:
-        citing = sorted((s for s in answer.sentences if c.marker in s.citations), key=lambda s: s.verdict == "supported")
-        d = c.to_dict()
-        d["verdict"] = citing[0].verdict if citing else ""
-        d["support"] = citing[0].support if citing else 0.0
-        d["probability"] = citing[0].probability if citing else None
-        out.append(d)
-    return out
-
-
 def answer_json(answer: Answer) -> dict:
     """An answer as /api/ask sends it (the `ask --json` shape, citations with their verdicts)."""
-    return {**answer.to_dict(), "citations": citation_dicts(answer)}
+    return answer.to_dict()
 
 
 def answer_extras(answer: Answer) -> dict[str, Any]:
     """The fields an OpenAI message gains: structured citations and per-sentence verdicts."""
     return {
-        "citations": citation_dicts(answer),
+        "citations": answer.citation_dicts(),
         "sentences": [s.to_dict() for s in answer.sentences],
         "abstained": answer.abstained,
         "rewritten_query": answer.rewritten_query,
