@@ -245,8 +245,13 @@ def ask(
             return
         from .schema import Answer
 
-        _print_answer(Answer.from_dict(data, question), verbose, served_by=url)
-        return
+        try:
+            shown = Answer.from_dict(data, question)
+        except (TypeError, ValueError, AttributeError):  # not an answer this version can read: answer here
+            shown = None
+        if shown is not None:
+            _print_answer(shown, verbose, served_by=url)
+            return
     answer = _answer_here(settings, question)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -513,7 +518,7 @@ def serve(
     access = "API keys required" if keyed else ("open to the network, no keys" if settings.allow_remote else "this machine only")
     where = f" (public path {public.path}/)" if public.path else ""
     typer.echo(f"serving http://{host if ':' not in host else f'[{host}]'}:{port}/{where} ({access}); API docs at /docs", err=True)
-    with announced(settings, host, port):  # `assistant ask` on this index asks this server (server/running.py)
+    with announced(settings, host, port, web.state.instance):  # `assistant ask` on this index asks it (server/running.py)
         uvicorn.run(web, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5, root_path=public.path,
                     proxy_headers=bool(settings.forwarded_allow_ips), forwarded_allow_ips=",".join(settings.forwarded_allow_ips) or None)
 

@@ -284,15 +284,20 @@ def build_scaled(source_store, target: int, index_dir: Path, seed: int = 0, work
         write_s += time.perf_counter() - t
         write_cpu += time.process_time() - cpu
         pending.clear()
+    # each real chunk's sentences and token count, once: the variants reuse them (splitting and counting every
+    # variant's text again took most of a million-chunk build's time, which is the generator's, not the load's)
+    split = {text: ([text[a:b] for a, b in sentence_spans(text)] or [text], count_tokens(text))
+             for items in real.values() for text, _, _ in items}
     for v in range(variants):
         for source, items in real.items():
             if made >= target:
                 break
             items = items[: target - made]
-            texts, vectors = [], []
+            texts, vectors, tokens = [], [], []
             for text, vec, _ in items:
+                sentences, n_tokens = split[text]
                 if v:
-                    sentences = [text[a:b] for a, b in sentence_spans(text)] or [text]
+                    sentences = list(sentences)
                     rng.shuffle(sentences)
                     words = " ".join(sentences).split()
                     keep = rng.random(len(words)) > 0.1
@@ -300,15 +305,17 @@ def build_scaled(source_store, target: int, index_dir: Path, seed: int = 0, work
                     noise = rng.normal(0, 0.025, len(vec))
                     vec = np.asarray(vec) + noise
                     vec = (vec / np.linalg.norm(vec)).tolist()
+                    n_tokens = max(1, round(n_tokens * len(text) / max(len(" ".join(sentences)), 1)))
                 texts.append(text)
                 vectors.append(vec)
+                tokens.append(n_tokens)
             body = "\n\n".join(texts)
             doc_id = f"scaled-{v}-{abs(hash(source)) % 10**10}"
             doc = Document(id=doc_id, source=f"v{v}/{source}", title=source, sha256=doc_id, text=body)
             chunks, pos = [], 0
-            for text in texts:
+            for text, n_tokens in zip(texts, tokens):
                 chunks.append(Chunk(id=chunk_id(doc_id, pos, pos + len(text)), document_id=doc_id, start=pos,
-                                    end=pos + len(text), text=text, tokens=count_tokens(text), source=doc.source, title=source))
+                                    end=pos + len(text), text=text, tokens=n_tokens, source=doc.source, title=source))
                 pos += len(text) + 2
             pending.append((doc, chunks, vectors))
             made += len(chunks)

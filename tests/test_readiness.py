@@ -3,6 +3,7 @@ asked before wait for that instead of loading the models themselves."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -81,5 +82,29 @@ def test_ask_on_an_index_a_server_runs_on_is_answered_by_that_server(seed_index:
         assert "answered in this process" in cli("ask", question, "--index", str(seed_index), "-v", "--no-server").stdout
         copy = copy_index(seed_index, tmp_path / "copy")
         assert "answered in this process" in cli("ask", question, "--index", str(copy), "-v").stdout
-    assert not (seed_index / "serve.json").exists()  # gone with the server
+        # a setting that shapes answers differs from the server's: this process answers by its own
+        other = cli("ask", question, "--index", str(seed_index), "-v", env={"ASSISTANT_TOP_K": "3"})
+        assert "answered in this process" in other.stdout
+        record = (seed_index / "serve.json").read_text()
+    assert not (seed_index / "serve.json").exists()  # gone with the server (stopped by SIGTERM)
     assert "answered in this process" in cli("ask", question, "--index", str(seed_index), "-v").stdout
+
+    # The server was killed and left its file, and something else listens on its port now: not asked, no traceback.
+    port = json.loads(record)["port"]
+    with socket.create_server(("127.0.0.1", port)) as listener:
+        def garbage() -> None:
+            for _ in range(3):
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.recv(4096)
+                    conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        threading.Thread(target=garbage, daemon=True).start()
+        (seed_index / "serve.json").write_text(record)
+        try:
+            stale = cli("ask", question, "--index", str(seed_index), "-v")
+        finally:
+            (seed_index / "serve.json").unlink()
+    assert stale.returncode == 0 and "answered in this process" in stale.stdout, stale.stderr

@@ -22,6 +22,7 @@ EXAMPLES = 4  # example questions offered under the chat
 EXAMPLE_DOCS = 40  # documents read to draw them from
 CANDIDATES = 3 * EXAMPLES  # questions asked at most to find EXAMPLES that are answered
 ASKING_BUDGET_S = 60.0  # stop asking after this long (a slow LLM): the questions found by then are offered
+READ_CHARS = 30_000  # of each document: its names that stand out are in its first pages
 
 NAME_WORD = r"(?:[A-Z][a-z]+(?:[-’'][A-Za-z]+)*|[A-Z]{3,6})"
 NAME_LINK = r"(?:\s+(?:of|al|bin|de|van|von|la|le|du)\s+|\s+|-)"
@@ -57,7 +58,7 @@ def names_in(text: str) -> Counter:
 
 def standout_names(docs: list[Document]) -> list[list[str]]:
     """For each document, the names that stand out in it (frequent in it, rare in the others), best first."""
-    per_doc = [mentions(d.text) for d in docs]
+    per_doc = [mentions(d.text[:READ_CHARS]) for d in docs]
     spread = Counter(n for c in per_doc for n in c)
     return [[n for _, n in sorted(((c * (1 + 0.5 * (len(n.split()) - 1)) / spread[n], n)
                                    for n, c in counts.items() if c >= 2), reverse=True)]
@@ -65,11 +66,15 @@ def standout_names(docs: list[Document]) -> list[list[str]]:
 
 
 def mentions(text: str) -> Counter:
-    """names_in(text), with a person's later mentions by last name alone counted as theirs."""
+    """names_in(text), with a person's later mentions by last name alone counted as theirs. Words are counted once;
+    only a name that would then be mentioned twice is looked at as a possible person (a few regexes each)."""
     found = names_in(text)
+    words = Counter(re.findall(r"[\w’'-]+", text))
     for name, count in list(found.items()):
-        if is_person(name, text):
-            found[name] = count + _count(rf"(?<![\w’']){re.escape(name.split()[-1])}", text.replace(name, ""))
+        parts = name.split()
+        alone = words[parts[-1]] - count  # the last name's mentions outside the full name
+        if len(parts) >= 2 and alone > 0 and count + alone >= 2 and is_person(name, text):
+            found[name] = count + alone
     return found
 
 
@@ -121,9 +126,14 @@ def candidate_questions(docs: list[Document]) -> list[str]:
         for named in per_doc:
             if depth < len(named):
                 n, doc = named[depth]
-                if not any(n.lower() in c.lower() or c.lower() in n.lower() for c, _ in chosen):
+                if not any(_within(n, c) or _within(c, n) for c, _ in chosen):
                     chosen.append((n, doc))
-    return [question_about(n, doc.text) for n, doc in chosen]
+    return [question_about(n, doc.text[:READ_CHARS]) for n, doc in chosen]
+
+
+def _within(name: str, other: str) -> bool:
+    """Whether name is a whole-word part of other ("Trump" of "Donald Trump"; not "ISIS" of "Crisis Group")."""
+    return re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", other.lower()) is not None
 
 
 def answered(answer) -> bool:
@@ -160,18 +170,11 @@ class Examples:
 
     def current(self) -> list[str]:
         """The offered questions for the collection as it is now ([] for an empty collection)."""
-        revision = self.assistant.revision()
         with self._lock:
+            revision = self.assistant.revision()
             if revision != self._revision:
                 docs = self.assistant.documents()[:EXAMPLE_DOCS]
                 full = [d for d in (self.assistant.document(d.id) for d in docs) if d is not None]
                 self._questions = answered_questions(self.assistant, full) if full else []
                 self._revision = revision
             return list(self._questions)
-
-    def prepare(self) -> None:
-        """Draw them now (a server does, right after its warm-up), so that the first page shows them at once."""
-        try:
-            self.current()
-        except Exception as exc:  # the page draws them again when it is opened
-            log.warning("example questions not prepared: %s", exc)

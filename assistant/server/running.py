@@ -2,75 +2,96 @@
 
 A cold `ask` spends most of its time before the question: importing chromadb and onnxruntime, opening the index and
 loading three models (bench/startup.py). A server has all of that warm. While `serve` listens, it writes
-<index>/serve.json: its URL on this machine, its process id, the index folder and what answers (Chroma server,
-collection, answerer, LLM). An `ask` over the same index folder with the same answering settings sends its question
-there (POST /api/ask, with the first configured key when the server wants one) and prints the answer as if it had
-made it; anything else (no file, a dead process, other settings, a refusal, an error) and it answers in-process as
-before. ASSISTANT_USE_RUNNING_SERVER=false or `ask --no-server` always answers in-process.
+<index>/serve.json (readable by its user only): its port, its process id, its instance id (which its /healthz also
+gives) and a digest of every setting that shapes an answer. An `ask` over the same index folder with the same digest
+checks that the listener on that port is that server (its /healthz gives the same instance id, and it is ready),
+sends its question there (POST /api/ask, with the first configured key when the server wants one) and prints the
+answer as if it had made it. Anything else (no file, another digest, a dead or different listener, a refusal, an
+error) and it answers in-process as before. ASSISTANT_USE_RUNNING_SERVER=false or `ask --no-server` always answers
+in-process.
 
 Only the standard library is imported here: this is the path that must start at once.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import http.client
 import json
 import os
+import secrets
 import signal
 import threading
-import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 SERVER_FILE = "serve.json"
-ASK_TIMEOUT_S = 300.0  # a server still warming up answers after its warm-up; an LLM's answer takes its time
+PROBE_TIMEOUT_S = 2.0  # /healthz of a live local server answers in milliseconds; a hung one is passed over
+ASK_TIMEOUT_S = 300.0  # then the answer itself: an LLM's answer takes its time
 
 
-def answering_settings(settings) -> dict[str, str]:
-    """What decides an answer besides the question: a server answers for a command only when these are equal."""
-    return {"index": str(Path(settings.index_dir).resolve()), "chroma_url": settings.chroma_url or "",
-            "collection": settings.collection, "answerer": settings.answerer_name,
-            "llm_base_url": settings.llm_base_url or "", "llm_model": settings.llm_model or ""}
+def new_instance() -> str:
+    """An id for one server process (in its /healthz): tells it apart from another listener on the same port."""
+    return secrets.token_hex(8)
 
 
-def local_url(host: str, port: int) -> str:
-    """The URL a process on this machine reaches a server listening on host:port at."""
-    if host in ("", "0.0.0.0", "localhost"):
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "::1"
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+def answering_digest(settings) -> str:
+    """A digest of every setting that shapes an answer (the index folder included; not the API's keys, limits and
+    access, nor how files are read): a server answers for a command only when its digest is the command's."""
+    from ..config import ApiSettings, IngestSettings
+
+    skip = {f.name for f in dataclasses.fields(ApiSettings)} | {f.name for f in dataclasses.fields(IngestSettings)}
+    skip.add("llm_api_key")
+    shaping = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name not in skip}
+    shaping["index_dir"] = Path(settings.index_dir).resolve()
+    return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def local_host(host: str) -> str:
+    """The address a process on this machine reaches a server listening on host at."""
+    return "::1" if ":" in host else "127.0.0.1"  # "0.0.0.0" and every IPv4 address answer on 127.0.0.1 too
 
 
 @contextmanager
-def announced(settings, host: str, port: int) -> Iterator[None]:
-    """While the block runs (the server listens), <index>/serve.json says where it is; removed after, if still ours."""
+def announced(settings, host: str, port: int, instance: str) -> Iterator[None]:
+    """While the block runs (the server listens), <index>/serve.json says where it is; removed after, if still ours
+    (also when the server stops on SIGTERM)."""
     path = Path(settings.index_dir) / SERVER_FILE
-    record = {"url": local_url(host, port), "pid": os.getpid(), **answering_settings(settings)}
+    record = {"host": local_host(host), "port": port, "pid": os.getpid(), "instance": instance,
+              "digest": answering_digest(settings)}
     written = False
     if path.parent.is_dir():
+        tmp = path.with_name(f".{SERVER_FILE}.{os.getpid()}")
         try:
-            tmp = path.with_name(f".{SERVER_FILE}.{os.getpid()}")
-            tmp.write_text(json.dumps(record), encoding="utf-8")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(record, f)
             os.replace(tmp, path)  # whole or not at all: a reader never sees half a file
             written = True
         except OSError:  # a read-only index folder: commands answer in-process, as they did
             pass
+
+    def withdraw() -> None:
+        if written and _read(path).get("instance") == instance:  # a later server on this index wrote its own
+            path.unlink(missing_ok=True)
+
     previous = None
     if written and threading.current_thread() is threading.main_thread():
-        # uvicorn re-raises the SIGTERM it stopped on once it has shut down: exit through the finally below
-        previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+        def on_sigterm(signum: int, _frame) -> None:
+            # uvicorn re-raises the SIGTERM it stopped on once it has shut down: withdraw, then die of it as before
+            withdraw()
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         yield
     finally:
-        if written and _read(path).get("pid") == os.getpid():  # a later server on the same index wrote its own
-            path.unlink(missing_ok=True)
+        withdraw()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-def _exit_on_signal(signum: int, _frame) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -81,45 +102,51 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
+def _request(method: str, host: str, port: int, path: str, timeout: float, body: dict | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """(status, parsed JSON body) of one request to this machine; OSError or ValueError on any failure."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)  # no proxy: the request stays on this machine
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: it exists
-        return True
-    return True
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read().decode("utf-8"))
+    except http.client.HTTPException as exc:  # not HTTP, or cut off: the caller answers in-process
+        raise OSError(str(exc)) from exc
+    finally:
+        conn.close()
 
 
-def running_server(settings) -> str | None:
-    """The URL of a live `serve` on settings' index that answers as settings would, else None."""
+def running_server(settings) -> tuple[str, int] | None:
+    """(host, port) of the live `serve` on settings' index that answers as settings would, else None."""
     record = _read(Path(settings.index_dir) / SERVER_FILE)
-    url = record.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://127.", "http://[::1]")) or not _alive(record.get("pid")):
+    host, port, instance = record.get("host"), record.get("port"), record.get("instance")
+    if host not in ("127.0.0.1", "::1") or not isinstance(port, int) or not 0 < port < 65536 or not instance:
         return None
-    if any(record.get(k) != v for k, v in answering_settings(settings).items()):
+    if record.get("digest") != answering_digest(settings):
         return None
-    return url
+    try:
+        status, health = _request("GET", host, port, "/healthz", PROBE_TIMEOUT_S)
+    except (OSError, ValueError):
+        return None
+    if status != 200 or not isinstance(health, dict) or health.get("instance") != instance:
+        return None  # another listener on that port (the server died and its file stayed), or not ready yet
+    return host, port
 
 
 def ask_running(settings, question: str) -> tuple[str, dict] | None:
     """(the server's URL, its answer JSON: /api/ask's, the `ask --json` shape) from a running server on this index,
     or None when there is none or it does not answer (the caller then answers in-process)."""
-    url = running_server(settings)
-    if url is None:
+    found = running_server(settings)
+    if found is None:
         return None
-    headers = {"Content-Type": "application/json"}
+    host, port = found
     key = next(iter(settings.read_keys or settings.api_keys or []), None)
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(url + "/api/ask", data=json.dumps({"question": question}).encode("utf-8"),
-                                     headers=headers, method="POST")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        # no proxy: an intranet's HTTP_PROXY would send a loopback request to the proxy
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=ASK_TIMEOUT_S) as response:
-            data = json.loads(response.read().decode("utf-8"))
-    except (OSError, ValueError):  # refused, closed, timed out, not JSON: URLError and HTTPError are OSErrors
+        status, data = _request("POST", host, port, "/api/ask", ASK_TIMEOUT_S, {"question": question}, headers)
+    except (OSError, ValueError):
         return None
-    return (url, data) if isinstance(data, dict) and isinstance(data.get("sentences"), list) else None
+    if status != 200 or not isinstance(data, dict) or not isinstance(data.get("sentences"), list):
+        return None
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}", data

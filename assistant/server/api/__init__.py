@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from ...config import Settings
 from ...core import Assistant
+from ..running import new_instance
 from ..warmup import Warmup
 from . import check, documents, health, openai, rest
 from .answering import Answering
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, assistant=None, warmup: Warmup 
     app.state.assistant = assistant
     app.state.settings = settings
     app.state.warmup = warmup
+    app.state.instance = new_instance()
     app.state.answering = Answering(assistant, settings.answer_cache, warmup)
     mount_docs(app)
     add_error_handlers(app)

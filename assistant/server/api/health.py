@@ -2,7 +2,7 @@
 needed)."""
 from __future__ import annotations
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -15,11 +15,12 @@ routes = Routes(tags=["server"])
 
 
 @routes.get("/healthz", summary="Readiness and collection size (no key needed)",
-            description="200 with `ready: true` once every model is loaded and warm; 503 with `ready: false` (and "
+            description="200 with `ready: true` once every model is loaded and warm (`instance`: this server process's id); 503 with `ready: false` (and "
                         "`status`: starting or error) before: a load balancer sends no question here until then. 503 with "
                         '`"chroma": "unreachable"` while the Chroma server cannot be reached.')
-async def healthz(assistant=Depends(deps.assistant), warmup: Warmup = Depends(deps.warmup)):
-    body = warmup.health()
+async def healthz(request: Request, assistant=Depends(deps.assistant), warmup: Warmup = Depends(deps.warmup)):
+    # instance: this process's id, the same across its answers (tells replicas apart; `assistant ask` checks it)
+    body = {**warmup.health(), "instance": request.app.state.instance}
     if warmup.ready:
         try:
             info = await run_in_threadpool(assistant.status)
