@@ -331,6 +331,19 @@ def build_scaled(source_store, target: int, index_dir: Path, seed: int = 0, work
     return store, time.perf_counter() - t0
 
 
+def scaled_store(chroma_url: str, index_dir: Path):
+    """A writer's Store on a collection built before (--scale-on), its keyword index built from the collection."""
+    from assistant.index.embed import get_embedder
+    from assistant.index.store import Store
+
+    settings = Settings.load(index_dir=index_dir, chroma_url=chroma_url)
+    store = Store(settings, get_embedder(settings))
+    t = time.perf_counter()
+    store.sync_keywords()
+    print(f"  keyword index built from the collection ({store.count_chunks()} chunks): {time.perf_counter() - t:.0f} s")
+    return store
+
+
 def run_scaled(store, cases: list[dict]) -> dict:
     from assistant.index.retrieve import Retriever
 
@@ -541,6 +554,9 @@ def main() -> None:
     parser.add_argument("--scale-only", action="store_true", help="skip the quality runs (with --scale)")
     parser.add_argument("--replicas", action="store_true",
                         help="with --scale: build it on a `chroma run` server and measure two replicas on it")
+    parser.add_argument("--scale-on", nargs=2, metavar=("CHROMA_URL", "CHROMA_DIR"),
+                        help="with --replicas: measure on a collection already built on this `chroma run` (its --path "
+                             "folder, for the disk figure) instead of building one")
     parser.add_argument("--json", type=Path, help="write every figure and miss here")
     args = parser.parse_args()
 
@@ -573,15 +589,21 @@ def main() -> None:
                     evaluate_set(path.stem, seeds_assistant, seeds_arms, load(path), report)
 
         if args.scale and args.replicas:
-            with chroma_server(tmp / "chroma") as url:
-                store, build_s = build_scaled(assistant.store, args.scale, tmp / "scaled", chroma_url=url)
-                print(f"\nscaled collection on {url}: {store.count_chunks()} chunks built in {build_s:.0f} s")
+            with ExitStack() as stack:
+                if args.scale_on:
+                    url, chroma_dir = args.scale_on[0], Path(args.scale_on[1])
+                    store = scaled_store(url, tmp / "scaled")
+                else:
+                    chroma_dir = tmp / "chroma"
+                    url = stack.enter_context(chroma_server(chroma_dir))
+                    store, build_s = build_scaled(assistant.store, args.scale, tmp / "scaled", chroma_url=url)
+                    print(f"\nscaled collection on {url}: {store.count_chunks()} chunks built in {build_s:.0f} s")
                 report["scaled"] = res = run_scaled(store, [c for c in cases if not c.get("history")])
                 print_scaled(res, report)
                 if args.json:  # kept if the replicas' part fails: the build alone can take half an hour
                     args.json.write_text(json.dumps(report, indent=1, default=str))
                 del store
-                report["replicas"] = rep = run_replicas(url, tmp / "chroma", tmp / "replicas", res["chunks"])
+                report["replicas"] = rep = run_replicas(url, chroma_dir, tmp / "replicas", res["chunks"])
                 print(f"\ntwo replicas on it: {json.dumps(rep, indent=1)}")
         elif args.scale:
             scale_dir = args.scale_index or tmp / "scaled"
