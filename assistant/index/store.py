@@ -114,6 +114,11 @@ class Store:
             docs.extend(_doc_from(i, m, "") for i, m in zip(ids, metas))
         return sorted(docs, key=lambda d: d.source)
 
+    def documents_by_id(self, ids: list[str]) -> list[Document]:
+        """The records (without text) of those of ids that are indexed: an upload reads its own, not the whole list."""
+        got = self.documents.get(ids=list(dict.fromkeys(ids)), include=["metadatas"]) if ids else {"ids": []}
+        return [_doc_from(i, m, "") for i, m in zip(got["ids"], got.get("metadatas") or [])]
+
     def get_document(self, document_id: str) -> Document | None:
         got = self.documents.get(ids=[document_id], include=["metadatas", "documents"])
         if not got["ids"]:

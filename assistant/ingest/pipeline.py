@@ -379,7 +379,10 @@ def ingest(
     found += files or []
     labels = Labels([Path(m) for m in mirrored], metadata, summary)
     recover(store)
-    indexed = {d.id: d for d in store.list_documents()}
+    # every record when a folder is mirrored (what is gone from it is dropped); else only the files' own (an
+    # upload to a collection of a million chunks listed its 30,000 documents first)
+    known = store.list_documents() if mirrored else store.documents_by_id([document_id(f.root, f.source) for f in found])
+    indexed = {d.id: d for d in known}
     writer = BatchWriter(store, summary, settings.ingest_batch_chunks)
     seen: set[str] = set()
     for n, file in enumerate(found, 1):
