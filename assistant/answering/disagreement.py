@@ -207,6 +207,13 @@ def disagreement_note(groups: list[dict]) -> str:
     return "The sources give different answers: " + "; ".join(parts) + "."
 
 
+def compares(question: str, when: AskedTime, lead_text: str) -> bool:
+    """Whether arrange compares other sources with a lead sentence of this text: only when the question asks for a
+    value (a number, a date, a name) that the lead gives, or for anything but a description."""
+    kind = asked_kind(when.untimed or question)
+    return kind != "description" and (kind != "any" or bool(values(lead_text, kind)))
+
+
 def arrange(question: str, when: AskedTime, ranked: list, chosen: list, threshold: float,
             model: DisagreementModel | None = None) -> list[tuple[object, list[str]]]:
     """The answer's sentences in the order to show them, each with the values it gives when the sources disagree
@@ -227,12 +234,17 @@ def arrange(question: str, when: AskedTime, ranked: list, chosen: list, threshol
             chosen = [lead] + [c for c in chosen if c is not lead]
     others = [c for c in ranked if c.span.document_id != lead.span.document_id and c.score is not None][:model.pool]
     group = []
-    if others and kind != "description" and (kind != "any" or values(lead.span.text, kind)):
-        near = similarities(lead.span.text, [c.span.text for c in others])
-        for c, similarity in zip(others, near):
-            f = pair_features(kind, lead.span.text, c.span.text, lead.score or 0.0, c.score, lead.span.date,
-                              c.span.date, similarity, when.untimed or question)
-            if model.probability(f) >= model.threshold and all(c.span.document_id != g.span.document_id for g in group):
+    if others and compares(question, when, lead.span.text):
+        features = [pair_features(kind, lead.span.text, c.span.text, lead.score or 0.0, c.score, lead.span.date,
+                                  c.span.date, 0.0, when.untimed or question) for c in others]
+        # embedding the sentences is most of this check's cost: only pairs that some similarity (a cosine, -1 to 1)
+        # could carry over the threshold are embedded; the others could not disagree whatever it is
+        able = [(c, f) for c, f in zip(others, features)
+                if max(model.probability({**f, "similarity": s}) for s in (-1.0, 1.0)) >= model.threshold]
+        near = similarities(lead.span.text, [c.span.text for c, _ in able])
+        for (c, f), similarity in zip(able, near):
+            if model.probability({**f, "similarity": similarity}) >= model.threshold and \
+                    all(c.span.document_id != g.span.document_id for g in group):
                 group.append(c)
     if not group:
         order = chosen

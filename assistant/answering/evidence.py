@@ -56,7 +56,10 @@ class Evidence:
         if not terms or self.vocabulary is None:
             return 1.0
         present = set(self.stems(text))
-        return sum(t in present or any(_variant(t, w) for w in present) for t in terms) / len(terms)
+        by_head: dict[str, list[str]] = {}  # a variant shares its first four letters: only those are compared
+        for w in present:
+            by_head.setdefault(w[:4], []).append(w)
+        return sum(t in present or any(_variant(t, w) for w in by_head.get(t[:4], ())) for t in terms) / len(terms)
 
     def unknown(self, terms: list[str]) -> list[str]:
         if not terms or self.vocabulary is None:

@@ -18,7 +18,7 @@ from .evidence import Evidence, QuestionEvidence, idf_weights
 from .calibration import combination
 from ..ingest.chunking import chunk_sentences, ends_a_sentence
 from ..config import Settings
-from .disagreement import AskedTime, arrange, asked_time, remove_time
+from .disagreement import AskedTime, arrange, asked_time, compares, remove_time
 from ..onnx_models import answer_model
 from ..question.rewrite import scoring_query
 from .model_input import resolve_pronoun, titled
@@ -113,13 +113,14 @@ class ExtractiveAnswerer:
 
         return [cands[k] for k in sorted(range(len(cands)), key=prior, reverse=True)]
 
-    def shortlist(self, question: str, query: str, passages: list[Passage]) -> list[Candidate]:
+    def shortlist(self, question: str, query: str, passages: list[Passage],
+                  about: QuestionEvidence | None = None) -> list[Candidate]:
         """The scored candidates, most probable first. One round of sentence_budget sentences decides when its best
         is confident; otherwise the next ones up to sentence_budget_max are scored too."""
         s = self.settings
         order = self.prior_order(query, self.candidates(passages))
         scored = order[:s.sentence_budget]
-        about = self.evidence.about(question, query, passages)
+        about = about or self.evidence.about(question, query, passages)
         self.score(question, query, scored, about)
         if scored and policy.searches_further(max(c.p for c in scored)) and len(order) > len(scored):
             scored = order[:max(s.sentence_budget_max, s.sentence_budget)]
@@ -135,7 +136,8 @@ class ExtractiveAnswerer:
             question, query = remove_time(question, when), remove_time(query, when)
         else:
             when = AskedTime(untimed=question)
-        ranked = self.shortlist(question, query, passages)
+        about = self.evidence.about(question, query, passages)
+        ranked = self.shortlist(question, query, passages, about)
         if not ranked:
             yield Draft("abstain", "nothing relevant was retrieved")
             return
@@ -145,8 +147,10 @@ class ExtractiveAnswerer:
             return
         chosen = [best] + [c for c in ranked[1:] if policy.shown_beside(c.p, s)][:s.max_answer_sentences - 1]
         # a dated headline ("… about 2,500 US troops") may give another source's value: compared, never the lead
-        heads = self.candidates(passages, headlines=True)[:s.sentence_budget]
-        self.score(question, query, heads, self.evidence.about(question, query, passages))
+        # ... read only when arrange compares sources (with a period asked about, another sentence may lead)
+        compared = bool(when.period) or compares(question, when, best.span.text)
+        heads = self.candidates(passages, headlines=True)[:s.sentence_budget] if compared else []
+        self.score(question, query, heads, about)
         pool = sorted(ranked + heads, key=lambda c: -c.p)
         for c, given in arrange(question, when, pool, chosen, policy.thresholds().answer_threshold):
             text = c.span.text.strip()
