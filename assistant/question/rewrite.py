@@ -53,8 +53,12 @@ def find_person(text: str) -> str | None:
 
 
 def scoring_query(question: str, query: str) -> str:
-    """What to score sentences against: the query as understood (the question itself unless it is a follow-up)."""
-    return query or question
+    """What the answer model scores sentences against: the user's question (cleaned), not the query a follow-up is
+    searched with (query, unused here). That query carries the subject of the turn it leans on (its words, the names
+    its answer gave) so that retrieval finds the passages; read by the answer model, trained on single questions,
+    those words drew it to the sentence that had answered that turn. Follow-ups of the public sets (bench/public.py),
+    right with the query scored: tune half 0.72, report half 0.66; with the question: 0.83 and 0.74."""
+    return question
 
 
 def register(registry) -> None:
