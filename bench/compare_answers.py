@@ -5,6 +5,8 @@ text, abstention, confidence, rewritten query and cited offsets recorded, and tw
     python bench/compare_answers.py record after.json  [--index-cache DIR]   # on the new code
     python bench/compare_answers.py diff before.json after.json              # exit 1 when anything differs
     python bench/compare_answers.py record seeds.json --sets seeds          # one set (wiki ingests for minutes)
+    python bench/compare_answers.py record old.json --code /tmp/old         # the code of another checkout (a
+                                                                            # `git worktree` of an older commit)
 
 Sets: wiki_questions.jsonl on bench/data/wiki, seeds_extra.jsonl on ../shared/seeds (follow-ups asked after their
 history, as eval does; ASSISTANT_SEEDS names another seeds folder). A refactoring that must not change behaviour
@@ -27,10 +29,20 @@ SETS = {"wiki": (ROOT / "bench" / "data" / "wiki", ROOT / "bench" / "data" / "wi
         "seeds": (SEEDS, ROOT / "bench" / "data" / "seeds_extra.jsonl")}
 
 
-def record(out: Path, cache: Path | None, names: list[str]) -> None:
+def replay(assistant, turns: list[str]) -> list[dict]:
+    """The history of earlier turns, each asked in order and its answer's text becoming the history: as plain
+    messages, which every version of Assistant.ask takes (evaluation.run.replay's typed Messages are newer)."""
+    history: list[dict] = []
+    for turn in turns:
+        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": assistant.ask(turn, history).text}]
+    return history
+
+
+def record(out: Path, cache: Path | None, names: list[str], code: Path | None = None) -> None:
+    if code:  # another checkout's assistant package answers this checkout's question sets
+        sys.path.insert(0, str(code.resolve()))
     from assistant.config import Settings
     from assistant.core import Assistant
-    from assistant.evaluation.run import replay
 
     recorded: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,13 +88,14 @@ def main() -> None:
     rec = sub.add_parser("record")
     rec.add_argument("out", type=Path)
     rec.add_argument("--index-cache", type=Path, help="keep the indexes here between runs (ingest is idempotent)")
+    rec.add_argument("--code", type=Path, help="a checkout whose assistant package answers (default: this one)")
     rec.add_argument("--sets", default=",".join(SETS), help=f"which sets, comma-separated (default {','.join(SETS)})")
     dif = sub.add_parser("diff")
     dif.add_argument("before", type=Path)
     dif.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "record":
-        record(args.out, args.index_cache, args.sets.split(","))
+        record(args.out, args.index_cache, args.sets.split(","), args.code)
     else:
         sys.exit(diff(args.before, args.after))
 
