@@ -4,6 +4,7 @@ text, abstention, confidence, rewritten query and cited offsets recorded, and tw
     python bench/compare_answers.py record before.json [--index-cache DIR]   # on the old code
     python bench/compare_answers.py record after.json  [--index-cache DIR]   # on the new code
     python bench/compare_answers.py diff before.json after.json              # exit 1 when anything differs
+    python bench/compare_answers.py diff a.json b.json --ignore confidence   # all but these fields
     python bench/compare_answers.py record seeds.json --sets seeds          # one set (wiki ingests for minutes)
     python bench/compare_answers.py record old.json --code /tmp/old         # the code of another checkout (a
                                                                             # `git worktree` of an older commit)
@@ -64,8 +65,9 @@ def record(out: Path, cache: Path | None, names: list[str], code: Path | None = 
     out.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def diff(before: Path, after: Path) -> int:
-    old, new = (json.loads(p.read_text(encoding="utf-8")) for p in (before, after))
+def diff(before: Path, after: Path, ignore: set[str] = frozenset()) -> int:
+    old, new = ({key: {f: v for f, v in case.items() if f not in ignore} for key, case in
+                 json.loads(p.read_text(encoding="utf-8")).items()} for p in (before, after))
     changed = 0
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
@@ -93,6 +95,7 @@ def main() -> None:
     dif = sub.add_parser("diff")
     dif.add_argument("before", type=Path)
     dif.add_argument("after", type=Path)
+    dif.add_argument("--ignore", default="", help="fields not compared, comma-separated (e.g. confidence)")
     args = parser.parse_args()
     if args.command == "record":
         if "PYTHONHASHSEED" not in os.environ:
@@ -101,7 +104,7 @@ def main() -> None:
             os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
         record(args.out, args.index_cache, args.sets.split(","), args.code)
     else:
-        sys.exit(diff(args.before, args.after))
+        sys.exit(diff(args.before, args.after, set(filter(None, args.ignore.split(",")))))
 
 
 if __name__ == "__main__":
