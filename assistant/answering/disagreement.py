@@ -33,6 +33,10 @@ NUMBER = re.compile(rf"(?i)(?:\b{QUALIFIER}\s+)?(?:[$£€]\s?)?\b(\d{{1,3}}(?:,
                     r"(?:\s?(%|percent|per cent))?")
 DATE = re.compile(rf"(?i)\b(?:(\d{{1,2}})\s+)?({MONTH_WORD})\s+(?:(\d{{1,2}}),?\s+)?(\d{{4}})\b|\b(1[0-9]\d\d|20\d\d)\b")
 NAME = re.compile(r"\b(?:[A-Z][\w'’.-]*[a-z][\w'’-]*)(?:\s+(?:of|de|von|van|the|al|bin)?\s*[A-Z][\w'’.-]*[a-z][\w'’-]*)*")
+LEADING_THE = re.compile(r"^The\s+")
+POSSESSIVE = re.compile(r"['’]s$")
+CALENDAR_WORD = re.compile(r"January|February|March|April|May|June|July|August|September|October|November|December|"
+                           r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day")  # a date's word alone, not a name
 SCALES = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
 PRESENT = re.compile(r"(?i)\s*\b(?:right now|now|currently|at present|presently|these days|nowadays|today|"
@@ -96,8 +100,16 @@ def values(text: str, kind: str) -> list[Value]:
         for m in NAME.finditer(text):
             if m.start() == 0 and " " not in m.group(0):
                 continue  # a capitalised first word is not a name
-            out.append(Value(m.group(0), m.group(0).lower(), "name"))
+            shown = POSSESSIVE.sub("", LEADING_THE.sub("", m.group(0)))
+            if shown and not CALENDAR_WORD.fullmatch(shown):
+                out.append(Value(shown, name_key(shown), "name"))
     return out
+
+
+def name_key(name: str) -> str:
+    """What compares of a name: its last word, lower-cased, so that "Qassem Soleimani", "Qasem Soleimani" and
+    "Iranian General Qasem Soleimani" are one value (reports spell and title people differently)."""
+    return name.split()[-1].lower()
 
 
 @dataclass
