@@ -223,7 +223,7 @@ def shared(make):
     lock = threading.Lock()
     made: list = []
 
-    @functools.wraps(make)
+    @functools.wraps(make, updated=())  # make may be a class: its attributes stay its own
     def get():
         with lock:
             if not made:
@@ -235,24 +235,11 @@ def shared(make):
     return get
 
 
-@shared
-def answer_model() -> AnswerModel:
-    return AnswerModel()
-
-
-@shared
-def support_model() -> SupportModel:
-    return SupportModel()
-
-
-@shared
-def bge_small() -> BgeSmall:
-    return BgeSmall()
-
-
-@shared
-def cross_encoder() -> CrossEncoder:
-    return CrossEncoder()
+# each model once per process: answer_model() is the AnswerModel every caller shares
+answer_model = shared(AnswerModel)
+support_model = shared(SupportModel)
+bge_small = shared(BgeSmall)
+cross_encoder = shared(CrossEncoder)
 
 
 def sigmoid(x: float) -> float:
