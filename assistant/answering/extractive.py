@@ -113,14 +113,13 @@ class ExtractiveAnswerer:
 
         return [cands[k] for k in sorted(range(len(cands)), key=prior, reverse=True)]
 
-    def shortlist(self, question: str, query: str, passages: list[Passage],
-                  about: QuestionEvidence | None = None) -> list[Candidate]:
-        """The scored candidates, most probable first. One round of sentence_budget sentences decides when its best
-        is confident; otherwise the next ones up to sentence_budget_max are scored too."""
+    def shortlist(self, question: str, query: str, passages: list[Passage], about: QuestionEvidence) -> list[Candidate]:
+        """The scored candidates, most probable first (about: the question's evidence, measured once a question). One
+        round of sentence_budget sentences decides when its best is confident; otherwise the next ones up to
+        sentence_budget_max are scored too."""
         s = self.settings
         order = self.prior_order(query, self.candidates(passages))
         scored = order[:s.sentence_budget]
-        about = about or self.evidence.about(question, query, passages)
         self.score(question, query, scored, about)
         if scored and policy.searches_further(max(c.p for c in scored)) and len(order) > len(scored):
             scored = order[:max(s.sentence_budget_max, s.sentence_budget)]
