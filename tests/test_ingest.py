@@ -460,3 +460,45 @@ def test_html_pdf_and_docx_titles_come_from_their_metadata():
     buf = io.BytesIO()
     d.save(buf)
     assert extract_bytes(buf.getvalue(), "memo.docx").title == "Memo on pears"
+
+
+NEWS_PAGE = """<!DOCTYPE html><html><head><title>Footbridge vote - Riverside Daily</title>
+<meta property="og:site_name" content="Riverside Daily"></head><body>
+<div class="cookie-banner" id="cookie-consent"><p>We use cookies to improve your experience. Accept all cookies.</p></div>
+<div class="topMenu"><a href="/">Home</a> | <a href="/world">World</a> | <a href="/sport">Sport</a></div>
+<div role="navigation"><a href="/weather">Weather and travel</a></div>
+<div class="content"><div class="story"><h1>Footbridge vote</h1>
+<p>The town council of Elmsford voted on Tuesday evening to rebuild the old stone footbridge over the river.</p>
+<p>Engineers said the bridge, built in 1874, had cracks in two of its arches.</p>
+<p hidden>Subscribe to read more stories like this one.</p></div>
+<div class="box"><div class="live-updates sidebar"><h3>Live updates</h3><ul><li>Storm warning issued for the coast</li></ul></div></div>
+<div class="box"><div class="related_stories"><h3>Related articles</h3><ul><li><a href="/a1">Council approves library hours</a></li></ul></div></div>
+<div class="share-buttons"><a href="#">Share on social media</a></div>
+</div></body></html>"""
+
+
+def test_news_page_keeps_its_article_without_banners_menus_or_related_boxes():
+    """What a reader of the page reads is indexed, not its cookie banner, menus, live or related lists, share
+    buttons or hidden text; the title is the headline without the site's name."""
+    from assistant.ingest.extract import extract_bytes
+
+    page = extract_bytes(NEWS_PAGE.encode(), "bridge.html")
+    assert "rebuild the old stone footbridge" in page.text and "cracks in two of its arches" in page.text
+    for boilerplate in ("cookies", "Home", "Weather", "Subscribe", "Storm warning", "library hours", "Share on"):
+        assert boilerplate not in page.text
+    assert page.title == "Footbridge vote"
+    # without a headline to match, the site's name named by og:site_name is what goes
+    no_headline = NEWS_PAGE.replace("<h1>Footbridge vote</h1>", "")
+    assert extract_bytes(no_headline.encode(), "bridge.html").title == "Footbridge vote"
+
+
+def test_article_inside_a_box_named_like_boilerplate_is_kept_whole():
+    """A page whose only container is named like a box ("layout-with-sidebar") keeps all of its text rather than
+    losing the article."""
+    from assistant.ingest.extract import extract_bytes
+
+    page = ('<html><body><div class="layout-with-sidebar"><p>The council voted to rebuild the footbridge over the '
+            'river after three years of debate.</p><p>Work starts in spring.</p></div>'
+            '<div class="menu">Home</div></body></html>')
+    text = extract_bytes(page.encode(), "x.html").text
+    assert "rebuild the footbridge" in text and "Work starts in spring." in text

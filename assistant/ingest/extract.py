@@ -216,6 +216,16 @@ def _markdown(text: str) -> Extracted:
 
 SKIP_TAGS = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg",
              "button", "template", "head", "select", "canvas", "object", "embed"}
+# Boxes around an article that are not the article, by the words of their class or id (the names pages give them;
+# trafilatura's discard list and readability's "unlikely candidates" read the same words) or their ARIA role.
+BOILERPLATE_NAMES = {"cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe", "subscription", "share",
+                     "sharing", "social", "sidebar", "related", "recommended", "popular", "trending", "menu", "nav",
+                     "navbar", "navigation", "breadcrumb", "breadcrumbs", "footer", "masthead", "banner", "advert",
+                     "advertisement", "ad", "ads", "sponsored", "promo", "outbrain", "taboola", "comments", "comment",
+                     "modal", "popup", "paywall", "skip"}
+BOILERPLATE_ROLES = {"navigation", "banner", "complementary", "contentinfo", "search", "dialog", "alert"}
+MIN_KEPT_SHARE = 0.3  # the boxes are skipped only while what is left holds this share of the page's words
+NAME_WORD = re.compile(r"[a-z]+")
 BLOCK_TAGS = {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
               "blockquote", "pre", "table", "tr", "td", "th", "br", "hr", "dd", "dt", "dl", "figcaption",
               "figure", "body", "title", "address", "caption"}
@@ -229,7 +239,12 @@ def _html(html: str, max_depth: int = MAX_HTML_DEPTH) -> Extracted:
     check_nesting(html, max_depth)  # before the parser: a tree 100,000 elements deep takes it most of a minute
     tree = LexborHTMLParser(html)
     root = tree.css_first("main") or tree.css_first("article") or tree.body or tree.root
-    text = _html_text(root, max_depth) if root is not None else ""  # first: it refuses a page nested too deeply
+    # first: it refuses a page nested too deeply
+    text, boxed_words = _html_text(root, max_depth) if root is not None else ("", 0)
+    if boxed_words and len(text.split()) < MIN_KEPT_SHARE * (len(text.split()) + boxed_words):
+        # the article itself sits in a box named like boilerplate ("content-with-sidebar"): keep the boxes rather
+        # than lose the article
+        text, _ = _html_text(root, max_depth, skip_boxes=False)
     paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
     title, date, url = _html_meta(tree)
     return Extracted("\n\n".join(p for p in paragraphs if p), title, date=date, url=url)
@@ -253,6 +268,9 @@ def _html_meta(tree) -> tuple[str, str, str]:
     if not title:
         node = tree.css_first("title") or tree.css_first("h1")
         title = node.text() if node is not None else ""
+    headline = tree.css_first("h1")
+    title = without_site_name(title, _meta_content(tree, 'meta[property="og:site_name"]'),
+                              headline.text() if headline is not None else "")
     date = _meta_content(tree, 'meta[property="article:published_time"]', 'meta[name="article:published_time"]',
                          'meta[itemprop="datePublished"]', 'meta[name="date"]', 'meta[name="pubdate"]',
                          'meta[name="publish-date"]', 'meta[name="dc.date"]', 'meta[name="DC.date.issued"]')
@@ -260,6 +278,29 @@ def _html_meta(tree) -> tuple[str, str, str]:
         date = _json_ld_date(tree) or _meta_content(tree, "time[datetime]")
     url = _meta_content(tree, 'link[rel="canonical"]', 'meta[property="og:url"]')
     return title, date, url
+
+
+TITLE_SEPARATOR = r"\s+[|\u2013\u2014\u00b7\u2022:-]\s+"  # "Headline | Site", "Site - Headline", "a — b"
+
+
+def without_site_name(title: str, site_name: str, headline: str) -> str:
+    """A page title without the site's name that pages add to it ("Footbridge vote - Riverside Daily"): the part
+    of it that is the page's own <h1>, else the title less its og:site_name at either end."""
+    title = " ".join(title.split())
+    headline, site_name = " ".join(headline.split()), " ".join(site_name.split())
+    parts = re.split(TITLE_SEPARATOR, title)
+    if len(parts) < 2:
+        return title
+    for part in parts:
+        if headline and part.casefold() == headline.casefold():
+            return part
+    if site_name:
+        site = re.escape(site_name)
+        m = re.fullmatch(rf"(.+?){TITLE_SEPARATOR}{site}", title, re.IGNORECASE) or \
+            re.fullmatch(rf"{site}{TITLE_SEPARATOR}(.+)", title, re.IGNORECASE)
+        if m:
+            return m.group(1)
+    return title
 
 
 def _json_ld_date(tree) -> str:
@@ -318,11 +359,27 @@ def check_nesting(html: str, max_depth: int) -> None:
                                "the limit is max_html_depth)")
 
 
-def _html_text(root, max_depth: int) -> str:
-    """The text under root with blank lines between blocks. A loop with its own stack, not recursion: a page
-    nested thousands of levels deep must not exhaust Python's stack; past max_depth it is refused."""
+def _is_boilerplate(node) -> bool:
+    """Whether an element is a box around the article (a cookie banner, a menu, "related" or "live" lists, share
+    buttons) or hidden from readers, by its attributes."""
+    attributes = node.attributes
+    if "hidden" in attributes or (attributes.get("aria-hidden") or "").lower() == "true":
+        return True
+    if (attributes.get("role") or "").lower() in BOILERPLATE_ROLES:
+        return True
+    # "live-updates sidebar", "cookieConsent", "share_buttons": the words of the names, camel case split
+    names = re.sub(r"([a-z])([A-Z])", r"\1 \2", f"{attributes.get('class') or ''} {attributes.get('id') or ''}")
+    return not BOILERPLATE_NAMES.isdisjoint(NAME_WORD.findall(names.lower()))
+
+
+def _html_text(root, max_depth: int, skip_boxes: bool = True) -> tuple[str, int]:
+    """The text under root with blank lines between blocks, without boilerplate boxes (unless skip_boxes is
+    False), and how many words the boxes held. A loop with its own stack, not recursion: a page nested thousands
+    of levels deep must not exhaust Python's stack; past max_depth it is refused."""
     parts: list[str] = []
-    stack: list[list] = [[root.child, False]]  # per open element: the next child to visit, whether it is a block
+    boxed_words = 0
+    # per open element: the next child to visit, whether it is a block, whether it is inside a boilerplate box
+    stack: list[list] = [[root.child, False, False]]
     while stack:
         frame = stack[-1]
         child = frame[0]
@@ -334,15 +391,18 @@ def _html_text(root, max_depth: int) -> str:
         frame[0] = child.next
         tag = child.tag
         if tag == "-text":
-            parts.append(child.text_content or "")
+            if frame[2]:
+                boxed_words += len((child.text_content or "").split())
+            else:
+                parts.append(child.text_content or "")
         elif tag and not tag.startswith("-") and tag not in SKIP_TAGS:
             if len(stack) > max_depth:
                 raise ExtractError(f"HTML nested too deeply (over {max_depth} levels; the limit is max_html_depth)")
             block = tag in BLOCK_TAGS
             if block:
                 parts.append("\n\n" if tag not in ("br", "td", "th") else "\n")
-            stack.append([child.child, block])
-    return "".join(parts)
+            stack.append([child.child, block, frame[2] or (skip_boxes and _is_boilerplate(child))])
+    return "".join(parts), boxed_words
 
 
 def _pdf(data: bytes) -> Extracted:
