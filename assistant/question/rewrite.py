@@ -61,5 +61,15 @@ def scoring_query(question: str, query: str) -> str:
     return question
 
 
+def conversation_input(question: str, query: str) -> str:
+    """A follow-up as the conversation-reading answer model reads it: "{question} || {the subject of the turn it
+    leans on}" (the words of that turn and the names its answer gave, as the query carries them in brackets); a
+    question that stands alone, as typed."""
+    subject = query[len(question):].strip() if query.startswith(question) else ""
+    if subject.startswith("(") and subject.endswith(")") and subject[1:-1].strip():
+        return f"{question} || {subject[1:-1].strip()}"
+    return question
+
+
 def register(registry) -> None:
     registry.rewriters.add("embedded", lambda settings: rewrite_query)
