@@ -118,3 +118,41 @@ def test_tiny_verifier_run_writes_a_model_that_scores_support(tmp_path):
     assert all({"verifier", "word rules (before)"} <= set(f) for f in report["report_half"].values())
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "--tiny" in card and "never trained on" in card and "BEGIN" in card
+
+
+def test_tiny_conversation_run_continues_the_shipped_model_on_follow_ups(tmp_path):
+    """The CPU recipe that teaches the answer model to read a follow-up: it starts from the shipped weights (their
+    logits reproduced), trains on follow-ups written as the product writes them, and exports a model that loads."""
+    from assistant.onnx_models import AnswerModel
+
+    out = tmp_path / "conversation"
+    run_tiny_training("train_conversation_model", out)
+    report = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert report["start_check"]["max_abs_logit_diff"] < 0.5  # the int8 file's logits, from its dequantized weights
+    assert any(kind.endswith("_read_as_follow_up") for kind in report["pairs_by_kind"])
+    assert report["export_check"]["max_abs_int8_vs_fp32"] < 1.0
+    logits = AnswerModel(out).score("When did he fly? || first person in space Gagarin",
+                                    ["Yuri Gagarin. Gagarin flew on 12 April 1961.", "x " * 400])
+    assert len(logits) == 2 and all(math.isfinite(x) for x in logits)
+
+
+def test_follow_up_pairs_read_the_question_as_the_product_does():
+    """A follow-up is written "{question} || {subject of the turn it leans on}", and its negatives hold the sentence
+    that answered the turn before; a change of topic stays as typed."""
+    import random
+
+    from assistant.question.rewrite import conversation_input
+    from training.conversation_pairs import conversation_pairs
+    from training.pairs import read_heldout
+    from training.squad import read_articles
+
+    assert conversation_input("When did he fly?", "When did he fly? (first person space Gagarin)") == \
+        "When did he fly? || first person space Gagarin"
+    assert conversation_input("What do aardvarks eat?", "What do aardvarks eat?") == "What do aardvarks eat?"
+    heldout = read_heldout()
+    articles = sorted(read_articles(keep=lambda t: t not in heldout), key=lambda a: a.title)[:4]
+    pairs = conversation_pairs(articles, random.Random(0))
+    follow_ups = [p for p in pairs if p.kind.endswith("_read_as_follow_up")]
+    assert follow_ups and all(" || " in p.question for p in follow_ups)
+    assert all(" || " not in p.question for p in pairs if p.kind == "conversation_topic_change")
+    assert {p.article for p in pairs}.isdisjoint(heldout)
