@@ -7,6 +7,8 @@ from pathlib import Path
 from .schema import AssistantError
 
 ANSWER_MODEL_DIR = Path(__file__).resolve().parent / "models" / "answer_bearing"
+# the answer model taught to read a follow-up after the turn it leans on (training/train_conversation_model.py)
+CONVERSATION_MODEL_DIR = Path(__file__).resolve().parent / "models" / "conversation"
 SUPPORT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "support"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model_files import ANSWER_MODEL_DIR, SUPPORT_MODEL_DIR, model_dir
+from .model_files import ANSWER_MODEL_DIR, CONVERSATION_MODEL_DIR, SUPPORT_MODEL_DIR, model_dir
 from .schema import AssistantError
 
 
@@ -144,6 +144,14 @@ class AnswerModel:
         return [float(r[0]) for r in self.encoder.run_batched(encodings)]
 
 
+class ConversationModel(AnswerModel):
+    """The answer model that reads a follow-up as "{question} || {subject of the turn it leans on}"
+    (models/conversation/MODEL_CARD.md): the shipped answer model, trained further on such follow-ups."""
+
+    def __init__(self, path: Path = CONVERSATION_MODEL_DIR):
+        super().__init__(path)
+
+
 class SupportModel:
     """Does this evidence back this sentence? A logit for each (sentence, evidence) pair.
 
@@ -237,6 +245,7 @@ def shared(make):
 
 # each model once per process: answer_model() is the AnswerModel every caller shares
 answer_model = shared(AnswerModel)
+conversation_model = shared(ConversationModel)
 support_model = shared(SupportModel)
 bge_small = shared(BgeSmall)
 cross_encoder = shared(CrossEncoder)

@@ -94,6 +94,15 @@ def test_a_follow_up_is_answered_by_a_new_sentence_not_the_last_answer_again(two
     assert top_citation(answer) != top_citation(turns[first])
 
 
+def test_a_pronoun_follow_up_is_about_the_subject_of_the_last_turn(demo):
+    """"they" after aardvarks means aardvarks: the follow-up is read with the last turn's subject by the conversation
+    model, and the aardwolf (a neighbour in the collection that also eats termites) does not answer for them."""
+    turns = dict(chat(demo, ["What do aardvarks eat?", "Where do they live?"]))
+    answer = turns["Where do they live?"]
+    assert not answer.abstained and "sub-Saharan Africa" in answer.sentences[0].text, answer.text
+    assert answer.citations[0].source == "Aardvark.txt"
+
+
 @pytest.mark.xfail(strict=True, reason="a known miss (README, how a conversation is understood): the answer model reads "
                    "'When did he fly?' without the person the last answer named, and another astronaut's flight wins")
 def test_a_follow_up_about_the_person_the_last_answer_named(demo):
