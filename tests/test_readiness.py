@@ -58,7 +58,7 @@ def test_healthz_is_not_ready_until_the_models_are_loaded(seed_index: Path, monk
             time.sleep(0.1)
         body = health.json()
         assert body["ready"] is True and body["status"] == "ok" and body["documents"] == 5
-        assert {"embedder", "bm25", "cross-encoder", "answer-model", "answerer"} <= set(body["loaded"])
+        assert {"embedder", "bm25", "cross-encoder", "answer-model", "conversation-model", "answerer"} <= set(body["loaded"])
         assert real.loaded() and onnx_models.cross_encoder.loaded()
 
         question.join(120)

@@ -50,7 +50,6 @@ class ExtractiveAnswerer:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.model = answer_model()
-        self.conversation = conversation_model() if (CONVERSATION_MODEL_DIR / "model.onnx").exists() else None
         self.combination = combination()
         self.store = None
         self.evidence = Evidence(None)
@@ -105,9 +104,10 @@ class ExtractiveAnswerer:
         model alone 0.77 / 0.78, the mean 0.83 / 0.81 (a plain mean, not fitted: the one combination tried)."""
         plain = self.model.score(scoring_query(question, query), texts)
         conversation = conversation_input(question, query)
-        if self.conversation is None or conversation == question or not texts:
+        if conversation == question or not texts or not (CONVERSATION_MODEL_DIR / "model.onnx").exists():
             return plain
-        return [(a + b) / 2 for a, b in zip(plain, self.conversation.score(conversation, texts))]
+        # loaded on the first follow-up (a server warms it up): a one-question `assistant ask` never waits for it
+        return [(a + b) / 2 for a, b in zip(plain, conversation_model().score(conversation, texts))]
 
     def prior_order(self, query: str, cands: list[Candidate]) -> list[Candidate]:
         """The candidates, most promising first by a cheap prior that only budgets which ones the model scores:
