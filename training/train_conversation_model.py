@@ -28,7 +28,6 @@ import torch
 from tokenizers import Tokenizer
 from transformers import BertConfig, BertForSequenceClassification
 
-from assistant.onnx_models import model_dir
 from training.base_model import CONFIG, PROBES, dequantized_weights, int8_logits
 from training.conversation_pairs import conversation_pairs
 from training.export import export_int8
@@ -98,7 +97,6 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="conversation-model-"))
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     model, start_check = load_shipped()
     pairs = mixed_pairs(mix, recipe.seed, args.tiny, args.data)
     kinds: dict[str, int] = {}
