@@ -19,7 +19,6 @@ from .calibration import combination
 from ..ingest.chunking import chunk_sentences, ends_a_sentence
 from ..config import Settings
 from .disagreement import AskedTime, arrange, asked_time, compares, remove_time
-from ..model_files import CONVERSATION_MODEL_DIR
 from ..onnx_models import answer_model, conversation_model
 from ..question.rewrite import conversation_input, scoring_query
 from .model_input import resolve_pronoun, titled
@@ -104,7 +103,7 @@ class ExtractiveAnswerer:
         model alone 0.77 / 0.78, the mean 0.83 / 0.81 (a plain mean, not fitted: the one combination tried)."""
         plain = self.model.score(scoring_query(question, query), texts)
         conversation = conversation_input(question, query)
-        if conversation == question or not texts or not (CONVERSATION_MODEL_DIR / "model.onnx").exists():
+        if conversation == question or not texts:
             return plain
         # loaded on the first follow-up (a server warms it up): a one-question `assistant ask` never waits for it
         return [(a + b) / 2 for a, b in zip(plain, conversation_model().score(conversation, texts))]

@@ -8,7 +8,6 @@ import time
 from contextlib import asynccontextmanager
 
 from .. import onnx_models
-from ..model_files import CONVERSATION_MODEL_DIR
 from ..question import disfluency
 
 log = logging.getLogger("assistant.warmup")
@@ -38,10 +37,8 @@ class Warmup:
             self.loaded += ["embedder", "bm25"]
             disfluency.tagger()  # its weights (~1 MB) are read once, here rather than on the first question
             self.loaded.append("disfluency")
-            models = [("cross-encoder", onnx_models.cross_encoder), ("answer-model", onnx_models.answer_model)]
-            if (CONVERSATION_MODEL_DIR / "model.onnx").exists():  # read on a chat's first follow-up
-                models.append(("conversation-model", onnx_models.conversation_model))
-            for name, model in models:
+            for name, model in (("cross-encoder", onnx_models.cross_encoder), ("answer-model", onnx_models.answer_model),
+                                ("conversation-model", onnx_models.conversation_model)):  # read on a first follow-up
                 model().score(PROBE, [PROBE])
                 self.loaded.append(name)
             # the extractive answerer (the LLM answerer's fallback too) with what it loads on first use (nltk's
