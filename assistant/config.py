@@ -100,6 +100,7 @@ class AnsweringSettings:
     support_threshold: float = 0.5  # no source sentence this relevant to the question: the LLM is not asked (answering/policy.py)
     sentence_budget: int = 10  # sentences the answer model scores first per question (a cheap prior picks them) ...
     sentence_budget_max: int = 24  # ... and up to this many when none of the first is a confident answer
+    follow_up_rereads: int = 4  # a follow-up's sentences the answer model reads again, the conversation model's best
     extra_sentence_min: float = 0.5  # a sentence beside the best is shown when its calibrated probability is this high
 
     @property
