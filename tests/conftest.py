@@ -80,9 +80,9 @@ def cli():
     return run_cli
 
 
-def run_tiny_training(module: str, out: Path, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """`python -m training.<module> --tiny --out out` from the repository; asserts it finished and wrote out."""
-    run = subprocess.run([sys.executable, "-m", f"training.{module}", "--tiny", "--out", str(out)],
+def run_tiny_training(module: str, out: Path, *options: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    """`python -m training.<module> --tiny --out out [options]` from the repository; asserts it finished and wrote out."""
+    run = subprocess.run([sys.executable, "-m", f"training.{module}", "--tiny", "--out", str(out), *options],
                          cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=timeout)
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"model written to {out}" in run.stdout

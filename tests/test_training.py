@@ -119,6 +119,14 @@ def test_tiny_verifier_run_writes_a_model_that_scores_support(tmp_path):
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "--tiny" in card and "never trained on" in card and "BEGIN" in card
 
+    # the shipped model is a second round trained from the first: it starts from the first's int8 weights
+    again = tmp_path / "support-2"
+    run_tiny_training("train_verifier", again, "--continue-from", str(out))
+    second = json.loads((again / "verifier.json").read_text(encoding="utf-8"))
+    assert second["base_check"]["max_abs_logit_diff"] < 0.5  # the first round's logits, from its dequantized weights
+    assert second["training"]["first_round"] == report["training"]
+    assert "Two rounds" in (again / "MODEL_CARD.md").read_text(encoding="utf-8")
+
 
 def test_tiny_conversation_run_continues_the_shipped_model_on_follow_ups(tmp_path):
     """The CPU recipe that teaches the answer model to read a follow-up: it starts from the shipped weights (their

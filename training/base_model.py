@@ -8,6 +8,8 @@ matrices are named after the node that multiplies by them ("/bert/encoder/layer.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -50,7 +52,8 @@ def dequantized_weights(path) -> dict[str, np.ndarray]:
             weights[target] = fp32.T.copy() if transpose else fp32
         elif value.dtype == np.float32 and value.ndim >= 1 and not name.endswith("_scale"):
             weights[name] = value
-    return weights
+    # a model exported by training/export.py sits under its wrapper's attribute `model`
+    return {k.removeprefix("model."): v for k, v in weights.items()}
 
 
 def int8_logits(pairs: list[tuple[str, str]], path) -> np.ndarray:
@@ -64,18 +67,19 @@ def int8_logits(pairs: list[tuple[str, str]], path) -> np.ndarray:
     return np.asarray(out)
 
 
-def load_base_model() -> tuple[BertForSequenceClassification, dict]:
-    """The fp32 model (eager attention: the SDPA path exported a graph wrong for padded batches) and how close its
-    logits come to the int8 model's on the probe pairs."""
-    path = model_dir("reranker_en") / "model.onnx"
+def load_trained(folder: Path) -> tuple[BertForSequenceClassification, dict]:
+    """The int8 cross-encoder in `folder` (model.onnx beside its tokenizer.json) as an fp32 model (eager attention:
+    the SDPA path exported a graph wrong for padded batches), and how close its logits come to the int8 model's on
+    the probe pairs."""
+    path = folder / "model.onnx"
     model = BertForSequenceClassification(BertConfig(**CONFIG, attn_implementation="eager"))
     weights = {k: torch.from_numpy(np.array(v)) for k, v in dequantized_weights(path).items()}
     missing, unexpected = model.load_state_dict(weights, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]  # a buffer, not a weight
     if missing or unexpected:
-        raise RuntimeError(f"the packaged cross-encoder does not map onto BERT: missing {missing}, unexpected {unexpected}")
+        raise RuntimeError(f"{path} does not map onto BERT: missing {missing}, unexpected {unexpected}")
     model.eval()
-    tokenizer = Tokenizer.from_file(str(path.parent / "tokenizer.json"))
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     with torch.no_grad():
         fp32 = []
         for e in tokenizer.encode_batch(PROBES):
@@ -85,3 +89,8 @@ def load_base_model() -> tuple[BertForSequenceClassification, dict]:
     check = {"fp32": [round(x, 3) for x in fp32], "int8": [round(float(x), 3) for x in int8],
              "max_abs_logit_diff": float(np.max(np.abs(np.asarray(fp32) - int8)))}
     return model, check
+
+
+def load_base_model() -> tuple[BertForSequenceClassification, dict]:
+    """The packaged relevance cross-encoder, the starting point of the answer model and the verifier."""
+    return load_trained(model_dir("reranker_en"))

@@ -23,12 +23,9 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
-from tokenizers import Tokenizer
-from transformers import BertConfig, BertForSequenceClassification
 
-from training.base_model import CONFIG, PROBES, dequantized_weights, int8_logits
+from training.base_model import load_trained
 from training.conversation_pairs import conversation_pairs
 from training.export import export_int8
 from training.pairs import PairOptions, build_pairs, read_heldout
@@ -39,22 +36,6 @@ SHIPPED = Path(__file__).resolve().parent.parent / "assistant" / "models" / "ans
 CPU_RECIPE = dict(batch_size=32, learning_rate=2e-5, max_length=256)
 MIX = {"follow_up": 12_000, "standalone": 5_000, "single": 7_000}  # pairs of each kind
 TINY_MIX = {"follow_up": 48, "standalone": 16, "single": 32}
-
-
-def load_shipped(folder: Path = SHIPPED) -> tuple[BertForSequenceClassification, dict]:
-    """The shipped int8 model as fp32 BERT weights, and how close its logits come to the int8 file's."""
-    path = folder / "model.onnx"
-    model = BertForSequenceClassification(BertConfig(**CONFIG, attn_implementation="eager"))
-    missing, unexpected = model.load_state_dict(
-        {k: torch.from_numpy(np.array(v)) for k, v in dequantized_weights(path).items()}, strict=False)
-    if [k for k in missing if not k.endswith("position_ids")] or unexpected:
-        raise RuntimeError(f"{path} does not map onto BERT: missing {missing}, unexpected {unexpected}")
-    model.eval()
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    with torch.no_grad():
-        fp32 = [model(input_ids=torch.tensor([e.ids]), attention_mask=torch.tensor([e.attention_mask]),
-                      token_type_ids=torch.tensor([e.type_ids])).logits[0, 0].item() for e in tokenizer.encode_batch(PROBES)]
-    return model, {"max_abs_logit_diff": float(np.max(np.abs(np.asarray(fp32) - int8_logits(PROBES, path))))}
 
 
 def mixed_pairs(mix: dict[str, int], seed: int, tiny: bool, data_dir: Path) -> list:
@@ -97,7 +78,7 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="conversation-model-"))
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
-    model, start_check = load_shipped()
+    model, start_check = load_trained(SHIPPED)
     pairs = mixed_pairs(mix, recipe.seed, args.tiny, args.data)
     kinds: dict[str, int] = {}
     for p in pairs:

