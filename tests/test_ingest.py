@@ -492,6 +492,24 @@ def test_news_page_keeps_its_article_without_banners_menus_or_related_boxes():
     assert extract_bytes(no_headline.encode(), "bridge.html").title == "Footbridge vote"
 
 
+def test_a_box_of_links_goes_whatever_it_is_named_but_a_paragraph_with_links_stays():
+    """A footer or a "read more" list named after nothing boilerplate ("bottom", "x9") is mostly link text: it goes.
+    A paragraph that links a few words, and a list whose items say more than their links, are the article."""
+    from assistant.ingest.extract import extract_bytes
+
+    page = ('<html><body><div class="story"><p>The council voted to rebuild the footbridge, <a href="/r">the report</a> '
+            'says, after three years of debate.</p><ul><li>Work starts in spring, says the <a href="/m">mayor</a>.</li>'
+            '<li>A ferry will run meanwhile.</li></ul><p><a href="/full">Read the whole council decision here</a></p>'
+            '</div><div class="x9"><ul><li><a href="/a">Library opening hours change</a></li><li><a href="/b">River '
+            'levels rise</a></li></ul></div><div class="bottom"><a href="/about">About us</a> <a href="/privacy">'
+            'Privacy policy</a> <span>Copyright Riverside</span></div></body></html>')
+    text = extract_bytes(page.encode(), "x.html").text
+    assert "rebuild the footbridge, the report says" in text and "says the mayor" in text and "A ferry" in text
+    assert "Read the whole council decision here" in text  # a paragraph is never judged by its links
+    for boilerplate in ("Library opening hours", "River levels", "About us", "Privacy", "Copyright"):
+        assert boilerplate not in text
+
+
 def test_article_inside_a_box_named_like_boilerplate_is_kept_whole():
     """A page whose only container is named like a box ("layout-with-sidebar") keeps all of its text rather than
     losing the article."""

@@ -225,6 +225,10 @@ BOILERPLATE_NAMES = {"cookie", "cookies", "consent", "gdpr", "newsletter", "subs
                      "modal", "popup", "paywall", "skip"}
 BOILERPLATE_ROLES = {"navigation", "banner", "complementary", "contentinfo", "search", "dialog", "alert"}
 MIN_KEPT_SHARE = 0.3  # the boxes are skipped only while what is left holds this share of the page's words
+# a container whose words are mostly link text is a box of links (a menu, a footer, "read more" lists), whatever it
+# is named, as in readability and trafilatura; a paragraph or a heading is never judged so
+LINK_BOX_TAGS = {"div", "section", "ul", "ol", "dl", "table", "header", "footer", "aside", "nav", "menu"}
+LINK_BOX_SHARE = 0.5
 NAME_WORD = re.compile(r"[a-z]+")
 BLOCK_TAGS = {"p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
               "blockquote", "pre", "table", "tr", "td", "th", "br", "hr", "dd", "dt", "dl", "figcaption",
@@ -377,31 +381,45 @@ def _html_text(root, max_depth: int, skip_boxes: bool = True) -> tuple[str, int]
     False), and how many words the boxes held. A loop with its own stack, not recursion: a page nested thousands
     of levels deep must not exhaust Python's stack; past max_depth it is refused."""
     parts: list[str] = []
-    boxed_words = 0
-    # per open element: the next child to visit, whether it is a block, whether it is inside a boilerplate box
-    stack: list[list] = [[root.child, False, False]]
+    boxed_words = words = link_words = 0  # words: those kept so far; link_words: those of them inside a link
+
+    def frame(node, block: bool, boxed: bool, in_link: bool) -> list:
+        # the next child to visit, whether it is a block, whether it is inside a boilerplate box or a link, and
+        # where its text starts (to take it out again if it turns out to be a box of links)
+        link_box = skip_boxes and not boxed and node.tag in LINK_BOX_TAGS
+        return [node.child, block, boxed, in_link, link_box, len(parts), words, link_words]
+
+    stack: list[list] = [frame(root, False, False, False)]
+    stack[0][4] = False  # the root is the page (or its article) itself
     while stack:
-        frame = stack[-1]
-        child = frame[0]
+        top = stack[-1]
+        child = top[0]
         if child is None:
             stack.pop()
-            if frame[1]:
+            if top[4] and words > top[6] and link_words - top[7] >= LINK_BOX_SHARE * (words - top[6]):
+                del parts[top[5]:]
+                boxed_words += words - top[6]
+                words, link_words = top[6], top[7]
+            if top[1]:
                 parts.append("\n\n")
             continue
-        frame[0] = child.next
+        top[0] = child.next
         tag = child.tag
         if tag == "-text":
-            if frame[2]:
-                boxed_words += len((child.text_content or "").split())
+            n = len((child.text_content or "").split())
+            if top[2]:
+                boxed_words += n
             else:
                 parts.append(child.text_content or "")
+                words += n
+                link_words += n if top[3] else 0
         elif tag and not tag.startswith("-") and tag not in SKIP_TAGS:
             if len(stack) > max_depth:
                 raise ExtractError(f"HTML nested too deeply (over {max_depth} levels; the limit is max_html_depth)")
             block = tag in BLOCK_TAGS
             if block:
                 parts.append("\n\n" if tag not in ("br", "td", "th") else "\n")
-            stack.append([child.child, block, frame[2] or (skip_boxes and _is_boilerplate(child))])
+            stack.append(frame(child, block, top[2] or (skip_boxes and _is_boilerplate(child)), top[3] or tag == "a"))
     return "".join(parts), boxed_words
 
 
