@@ -2,9 +2,10 @@
 question and per half of bench/split.py: how often it answers right, wrongly refuses, and refuses where the articles
 hold no answer, and how long `ask` takes.
 
-The collection is ingested once into --index (kept between runs: unchanged files are skipped). Every case is asked
-as shared/eval/FORMAT.md says: the history turns first, in order, the assistant's own answers becoming the chat
-history (assistant.evaluation.run.replay; a conversation's turns are replayed once for all its cases), then the question.
+The collection is ingested once into --index (kept between runs: unchanged files are skipped; one index per checkout,
+as a document is its folder and path, and a shared one is refused). Every case is asked as shared/eval/FORMAT.md
+says: the history turns first, in order, the assistant's own answers becoming the chat history
+(assistant.evaluation.run.replay; a conversation's turns are replayed once for all its cases), then the question.
 Latency is that of the final question only.
 
     python bench/public.py --index /tmp/public-index --half report
@@ -121,6 +122,12 @@ def main() -> None:
     report = assistant.ingest([args.set / "articles"])
     print(f"ingest of {args.set / 'articles'} into {index}: {time.perf_counter() - t0:.0f} s "
           f"({report.to_dict()})", flush=True)
+    articles = sum(1 for f in (args.set / "articles").iterdir() if f.is_file())
+    if report.documents > articles:
+        # another checkout's copy of the articles was ingested here too (a document is its folder and path): the
+        # duplicates change ranking and abstention, so the figures would not be this code's
+        sys.exit(f"error: {index} holds {report.documents} documents for {articles} articles: another folder's copy "
+                 "was ingested into it; give each checkout its own --index")
     picked = pick(cases(args.set / "questions.jsonl", None if args.half == "all" else args.half),
                   args.kinds.split(","), args.limit)
     dumping = None
