@@ -382,15 +382,9 @@ def _html_text(root, max_depth: int, skip_boxes: bool = True) -> tuple[str, int]
     of levels deep must not exhaust Python's stack; past max_depth it is refused."""
     parts: list[str] = []
     boxed_words = words = link_words = 0  # words: those kept so far; link_words: those of them inside a link
-
-    def frame(node, block: bool, boxed: bool, in_link: bool) -> list:
-        # the next child to visit, whether it is a block, whether it is inside a boilerplate box or a link, and
-        # where its text starts (to take it out again if it turns out to be a box of links)
-        link_box = skip_boxes and not boxed and node.tag in LINK_BOX_TAGS
-        return [node.child, block, boxed, in_link, link_box, len(parts), words, link_words]
-
-    stack: list[list] = [frame(root, False, False, False)]
-    stack[0][4] = False  # the root is the page (or its article) itself
+    # per open element: the next child to visit, whether it is a block, whether it is inside a boilerplate box, whether
+    # inside a link, whether it may be a box of links, and where its text starts (to take it out again if it is one)
+    stack: list[list] = [[root.child, False, False, False, False, 0, 0, 0]]  # the root is the page or its article
     while stack:
         top = stack[-1]
         child = top[0]
@@ -419,7 +413,9 @@ def _html_text(root, max_depth: int, skip_boxes: bool = True) -> tuple[str, int]
             block = tag in BLOCK_TAGS
             if block:
                 parts.append("\n\n" if tag not in ("br", "td", "th") else "\n")
-            stack.append(frame(child, block, top[2] or (skip_boxes and _is_boilerplate(child)), top[3] or tag == "a"))
+            boxed = top[2] or (skip_boxes and _is_boilerplate(child))
+            link_box = skip_boxes and not boxed and tag in LINK_BOX_TAGS
+            stack.append([child.child, block, boxed, top[3] or tag == "a", link_box, len(parts), words, link_words])
     return "".join(parts), boxed_words
 
 
