@@ -119,7 +119,7 @@ def test_tiny_verifier_run_writes_a_model_that_scores_support(tmp_path):
     card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "--tiny" in card and "never trained on" in card and "BEGIN" in card
 
-    # the shipped model is a second round trained from the first: it starts from the first's int8 weights
+    # a second round (--continue-from) trains from the first: it starts from the first's int8 weights
     again = tmp_path / "support-2"
     run_tiny_training("train_verifier", again, "--continue-from", str(out))
     second = json.loads((again / "verifier.json").read_text(encoding="utf-8"))

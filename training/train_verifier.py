@@ -44,6 +44,7 @@ from training.verifier_data import HELD_OUT, TRAINED_ON, SupportPair, all_pairs
 CAPS = {"mnli": (0, 1500), "fever": (0, 1500), "wice": (0, 800), "factcheck": (0, 1000)}
 SECOND_ROUND = {"mnli": (0, None), "fever": (1500, 3000), "wice": (0, None), "factcheck": (0, None)}
 TINY_CAPS = {"mnli": (0, 8), "fever": (0, 8), "wice": (0, 4), "factcheck": (0, 4)}
+LEARNING_RATE = {"first round": 3e-5, "second round": 2e-5}
 
 
 def threshold_rows(p: SupportPair) -> bool:
@@ -112,7 +113,7 @@ def main() -> None:
     rng = random.Random(26)
     torch.manual_seed(26)
     recipe = Recipe(epochs=args.epochs, batch_size=8 if args.tiny else 16,
-                    learning_rate=2e-5 if args.continue_from else 3e-5,
+                    learning_rate=LEARNING_RATE["second round" if args.continue_from else "first round"],
                     max_length=96 if args.tiny else SupportModel.WINDOW_TOKENS + 64)
     pairs = all_pairs()
     caps = TINY_CAPS if args.tiny else SECOND_ROUND if args.continue_from else CAPS
@@ -182,7 +183,7 @@ def write_card(out: Path, report: dict) -> None:
     t = report["training"]
     first = t.get("first_round")
     this = f"{t['pairs']} pairs, {t['steps']} steps, lr {report['recipe']['learning_rate']}, {t['minutes']:.0f} minutes"
-    rounds = (f"Two rounds. First from the relevance cross-encoder: {first['pairs']} pairs, {first['steps']} steps, lr 3e-05, "
+    rounds = (f"Two rounds. First from the relevance cross-encoder: {first['pairs']} pairs, {first['steps']} steps, lr {LEARNING_RATE['first round']}, "
               f"{first['minutes']:.0f} minutes. Then from that model (`--continue-from`), every pair of the small sets "
               f"again, MNLI's that the first did not see and new FEVER ones: {this}.\n" if first else f"{this}; ")
     remake = ("`python -m training.train_verifier --out build/support-1` then `python -m training.train_verifier "
