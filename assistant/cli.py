@@ -97,8 +97,11 @@ def ingest(
     else:
         typer.echo(f"added {result['added']}, updated {result['updated']}, unchanged {result['unchanged']}, "
                    f"removed {result['removed']}, " + (f"relabelled {result['relabelled']}, " if result['relabelled'] else "")
+                   + (f"already indexed under another name {len(result['duplicates'])}, " if result['duplicates'] else "")
                    + f"failed {len(result['failed'])}; "
                    f"index: {result['documents']} documents, {result['chunks']} chunks")
+        for d in result["duplicates"]:
+            typer.echo(f"  not indexed again: {d['path']}: same file as {d['same_as']} (document {d['document_id']})")
         for f in result["failed"]:
             typer.echo(f"  failed: {f['path']}: {f['reason']}", err=True)
     if result["failed"]:

@@ -331,6 +331,12 @@ def test_upload_ask_delete_round_trip(local):
         doc = [d for d in http.get("/api/documents").json()["documents"] if d["source"] == "festival.md"][0]
         assert doc["id"] in cited
         assert http.post("/api/documents", files={"file": ("festival.md", FESTIVAL.encode())}).json()["unchanged"] == 1
+        # the same file under another name is not a second document: the upload says which one holds it
+        copy = http.post("/api/documents", files={"file": ("festival (1).md", FESTIVAL.encode())})
+        assert copy.status_code == 201 and copy.json()["added"] == 0
+        assert copy.json()["duplicates"] == [{"path": "festival (1).md", "same_as": "festival.md", "document_id": doc["id"]}]
+        assert [d["source"] for d in http.get("/api/documents").json()["documents"]].count("festival.md") == 1
+        assert "festival (1).md" not in [d["source"] for d in http.get("/api/documents").json()["documents"]]
         assert http.delete(f"/api/documents/{doc['id']}").status_code == 200
         assert http.delete(f"/api/documents/{doc['id']}").status_code == 404
         # The answer given before is not served again from the cache: the article is gone.

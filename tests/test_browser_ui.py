@@ -209,13 +209,15 @@ def test_collection_upload_lists_failures_and_removes(page, server, tmp_path):
     good.write_text("# Pelican census\n\nThe 2031 pelican census on Lake Orvel counted 377 pelicans.\n", encoding="utf-8")
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
+    again = tmp_path / "pelican-census (copy).md"
+    again.write_bytes(good.read_bytes())
     page.page.get_by_role("tab", name="Collection").click()
     page.page.locator("#aui-docs table").wait_for()
     # Re-index re-reads every ingested file: nothing changed on disk, so nothing changes in the index.
     page.page.click("#aui-reindex")
     page.page.locator("#aui-result").get_by_text("Re-indexed").wait_for(timeout=60_000)
     assert "7 unchanged" in page.page.locator("#aui-result").inner_text()
-    page.page.set_input_files("#aui-upload input[type=file]", [str(good), str(empty)])
+    page.page.set_input_files("#aui-upload input[type=file]", [str(good), str(empty), str(again)])
     page.page.locator("#aui-upload").get_by_text("pelican-census").first.wait_for()
     page.page.click("#aui-add")
     page.page.locator("#aui-result").get_by_text("Uploaded").wait_for(timeout=60_000)
@@ -223,8 +225,13 @@ def test_collection_upload_lists_failures_and_removes(page, server, tmp_path):
     assert "1 added" in text and "empty.txt:" in text
     page.page.locator("#aui-docs").get_by_text("Pelican census").wait_for()
     # Each file of the upload says how it went, a failure with its reason.
-    assert page.page.locator("#aui-result .aui-file.ok").inner_text().startswith("pelican-census.md")
+    assert page.page.locator("#aui-result .aui-file.ok").first.inner_text().startswith("pelican-census.md")
     assert "empty.txt not added: " in page.page.locator("#aui-result .aui-file.fail").inner_text()
+    # the same file under another name is not added twice, and says which document holds it
+    assert page.page.locator("#aui-result .aui-file.ok").nth(1).inner_text() == (
+        "pelican-census (copy).md already in the collection as pelican-census.md")
+    assert "1 already in the collection under another name" in text
+    assert page.page.locator("#aui-docs").get_by_text("pelican-census (copy).md").count() == 0
     # Newest first: the upload is the first row, not somewhere down an A-Z list.
     assert "pelican-census.md" in page.page.locator("#aui-docs tbody tr").first.inner_text()
     # The headers sort: by title, A to Z on a second press.

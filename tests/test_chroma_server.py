@@ -41,7 +41,7 @@ def test_ingest_query_reingest_and_remove_against_a_chroma_server(chroma_server,
 
     again = run_cli("ingest", seeds_copy, *args, env=env)
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout) == {"added": 0, "updated": 0, "unchanged": 5, "removed": 0, "relabelled": 0, "failed": [],
+    assert json.loads(again.stdout) == {"added": 0, "updated": 0, "unchanged": 5, "removed": 0, "relabelled": 0, "failed": [], "duplicates": [],
                                         "documents": 5, "chunks": summary["chunks"]}
 
     files = sorted(seeds_copy.glob("*.txt"))

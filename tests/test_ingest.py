@@ -16,7 +16,7 @@ import pytest
 from conftest import (HTML_PAGE, MARKDOWN_PAGE, PDF_PAGES, PNG_BYTES, REPO, clean_env, make_pdf, run_cli,
                       unreadable_as_root)
 
-SUMMARY_KEYS = ["added", "updated", "unchanged", "removed", "relabelled", "failed", "documents", "chunks"]
+SUMMARY_KEYS = ["added", "updated", "unchanged", "removed", "relabelled", "failed", "duplicates", "documents", "chunks"]
 
 
 def open_assistant(settings):
@@ -79,7 +79,7 @@ def test_ingest_keeps_exact_offsets_pages_and_metadata(settings_factory, seeds_c
     (more / "notes.csv").write_text("not,an,article\n")  # unsupported types are not articles: skipped silently
     assistant = open_assistant(settings_factory(chunk_tokens=40))  # small chunks: a PDF chunk within one page
     summary = assistant.ingest([seeds_copy])
-    assert summary.to_dict() == {"added": 8, "updated": 0, "unchanged": 0, "removed": 0, "relabelled": 0, "failed": [],
+    assert summary.to_dict() == {"added": 8, "updated": 0, "unchanged": 0, "removed": 0, "relabelled": 0, "failed": [], "duplicates": [],
                                  "documents": 8, "chunks": summary.chunks}
     docs, chunks = check_index(assistant.store)
     by_source = {d.source: d for d in docs.values()}
@@ -130,7 +130,7 @@ def test_reingest_mirrors_the_folder_without_reembedding(settings_factory, seeds
 
     # nothing changed: nothing is re-read into chunks or re-embedded, nothing is rewritten
     again = assistant.ingest([seeds_copy]).to_dict()
-    assert again == {"added": 0, "updated": 0, "unchanged": 5, "removed": 0, "relabelled": 0, "failed": [], "documents": 5,
+    assert again == {"added": 0, "updated": 0, "unchanged": 5, "removed": 0, "relabelled": 0, "failed": [], "duplicates": [], "documents": 5,
                      "chunks": first["chunks"]}
     assert counter.texts == embedded
     assert {d.id: (d.sha256, d.ingested_at) for d in assistant.documents()} == before
@@ -188,7 +188,7 @@ def test_cli_json_summary_and_exit_codes(seeds_copy, tmp_path):
     (seeds_copy / "extra.html").write_text(HTML_PAGE)
     second = run_cli("ingest", seeds_copy, "--index", index, "--json")
     assert second.returncode == 0, second.stderr
-    assert json.loads(second.stdout) == {"added": 1, "updated": 1, "unchanged": 3, "removed": 1, "relabelled": 0, "failed": [],
+    assert json.loads(second.stdout) == {"added": 1, "updated": 1, "unchanged": 3, "removed": 1, "relabelled": 0, "failed": [], "duplicates": [],
                                          "documents": 5, "chunks": json.loads(second.stdout)["chunks"]}
 
     status = run_cli("status", "--index", index, "--json")
@@ -520,3 +520,51 @@ def test_article_inside_a_box_named_like_boilerplate_is_kept_whole():
             '<div class="menu">Home</div></body></html>')
     text = extract_bytes(page.encode(), "x.html").text
     assert "rebuild the footbridge" in text and "Work starts in spring." in text
+
+
+def test_a_copied_folder_is_not_indexed_twice_and_a_moved_one_is_indexed_where_it_is(settings_factory, seeds_copy, tmp_path):
+    assistant = open_assistant(settings_factory())
+    names = sorted(p.name for p in seeds_copy.glob("*.txt"))
+    first = assistant.ingest([seeds_copy]).to_dict()
+    assert (first["added"], first["duplicates"]) == (5, [])
+    ids = {d.source: d.id for d in assistant.documents()}
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in names:
+        (copy / name).write_bytes((seeds_copy / name).read_bytes())
+    (copy / "zz-twin.txt").write_bytes((seeds_copy / names[0]).read_bytes())  # a second copy inside the new folder
+    (copy / "own.md").write_text(MARKDOWN_PAGE)
+    second = assistant.ingest([copy]).to_dict()
+    assert (second["added"], second["failed"], second["documents"]) == (1, [], 6)
+    assert sorted((d["path"], d["same_as"], d["document_id"]) for d in second["duplicates"]) == sorted(
+        [(n, n, ids[n]) for n in names] + [("zz-twin.txt", names[0], ids[names[0]])])
+    check_index(assistant.store)
+    # every passage of an answer comes from one copy of the text: no sentence is a source twice
+    answer = assistant.ask("How many US troops are in Iraq?")
+    quoted = [(c.source, c.start, c.end) for c in answer.citations]
+    assert quoted and len(quoted) == len(set(quoted)) and {c.document_id for c in answer.citations} <= set(ids.values())
+
+    # the original folder moved away: its files are indexed where they now are, the old records dropped
+    seeds_copy.rename(tmp_path / "elsewhere")
+    third = assistant.ingest([copy]).to_dict()
+    assert (third["added"], third["removed"], third["documents"]) == (5, 5, 6)
+    assert [d["path"] for d in third["duplicates"]] == ["zz-twin.txt"]
+    assert {d.root for d in assistant.documents()} == {str(copy.resolve())}
+    check_index(assistant.store)
+    # nothing to do the next time
+    fourth = assistant.ingest([copy]).to_dict()
+    assert (fourth["added"], fourth["removed"], fourth["unchanged"], len(fourth["duplicates"])) == (0, 0, 6, 1)
+
+
+def test_cli_lists_a_file_it_already_holds_and_exits_0(seeds_copy, tmp_path):
+    index = tmp_path / "index"
+    assert run_cli("ingest", seeds_copy, "--index", index).returncode == 0
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    name = sorted(p.name for p in seeds_copy.glob("*.txt"))[1]
+    (copy / "renamed.txt").write_bytes((seeds_copy / name).read_bytes())
+    result = run_cli("ingest", copy, "--index", index)
+    assert result.returncode == 0, result.stderr
+    assert "already indexed under another name 1" in result.stdout and "index: 5 documents" in result.stdout
+    assert f"not indexed again: renamed.txt: same file as {name}" in result.stdout

@@ -119,6 +119,11 @@ class Store:
         got = self.documents.get(ids=list(dict.fromkeys(ids)), include=["metadatas"]) if ids else {"ids": []}
         return [_doc_from(i, m, "") for i, m in zip(got["ids"], got.get("metadatas") or [])]
 
+    def documents_by_sha256(self, sha256: str) -> list[Document]:
+        """The records (without text) of the documents made from files with these bytes."""
+        got = self.documents.get(where={"sha256": sha256}, include=["metadatas"])
+        return [_doc_from(i, m, "") for i, m in zip(got["ids"], got.get("metadatas") or [])]
+
     def get_document(self, document_id: str) -> Document | None:
         got = self.documents.get(ids=[document_id], include=["metadatas", "documents"])
         if not got["ids"]:

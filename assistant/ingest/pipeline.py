@@ -35,12 +35,14 @@ class Summary:
     removed: int = 0
     relabelled: int = 0  # unchanged files whose title, date or url changed (written without re-embedding)
     failed: list[dict] = field(default_factory=list)
+    # files whose bytes the index already holds under another name ({"path", "same_as", "document_id"}): not indexed
+    duplicates: list[dict] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
 
     def to_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
-                "relabelled": self.relabelled, "failed": self.failed, "documents": self.documents, "chunks": self.chunks}
+                "relabelled": self.relabelled, "failed": self.failed, "duplicates": self.duplicates, "documents": self.documents, "chunks": self.chunks}
 
 
 def document_id(root: str, source: str) -> str:
@@ -333,10 +335,46 @@ def recover(store: Store) -> None:
         store.commit_start()  # even again: the index is whole
 
 
+class Copies:
+    """Which document already holds a file's bytes, by their sha256: the index's, and those of this ingest so far.
+    A copied folder or a file uploaded again under another name is not indexed twice (every passage would come
+    back twice, and the answer's confidence and sources with it). A holder whose file is gone was moved: the file
+    is indexed where it now is, and the old record dropped."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.taken: dict[str, Document] = {}
+        self.gone: dict[str, list[Document]] = {}  # by sha256: records whose file is no longer where it was found
+        self.moved: set[str] = set()  # ids of records to drop: their file was indexed again from its new place
+
+    def holder(self, sha256: str, doc_id: str) -> Document | None:
+        if sha256 in self.taken:
+            return self.taken[sha256]
+        for doc in self.store.documents_by_sha256(sha256):
+            if doc.id == doc_id:
+                continue
+            if _still_there(doc):
+                return doc
+            self.gone.setdefault(sha256, []).append(doc)
+        return None
+
+    def take(self, doc: Document) -> None:
+        self.taken.setdefault(doc.sha256, doc)
+        self.moved.update(d.id for d in self.gone.pop(doc.sha256, []))
+
+
+def _still_there(doc: Document) -> bool:
+    """Whether doc's file can still be read where it was found. An upload's root is a name, not a folder (its file
+    is not kept): it stays."""
+    return not os.path.isabs(doc.root) or os.path.isfile(os.path.join(doc.root, doc.source))
+
+
 def prepare(found: FoundFile, old: Document | None, settings: Settings, summary: Summary,
-            meta: Meta | None = None, writer: "BatchWriter | None" = None) -> tuple[Document, list[Chunk]] | None:
+            meta: Meta | None = None, writer: "BatchWriter | None" = None,
+            copies: Copies | None = None) -> tuple[Document, list[Chunk]] | None:
     """The document and chunks of one file; None when it is unchanged (counted; its new title, date or url from
-    meta written by writer without re-embedding) or fails (its reason recorded)."""
+    meta written by writer without re-embedding), a copy of another document (listed; an older version of it
+    removed) or fails (its reason recorded)."""
     try:
         data = read_file(found, int(settings.max_file_mb * 1e6))
         sha256 = hashlib.sha256(data).hexdigest()
@@ -345,6 +383,11 @@ def prepare(found: FoundFile, old: Document | None, settings: Settings, summary:
             summary.unchanged += 1
             if labelled(old, meta) and writer is not None:
                 writer.relabel(old)
+            return None
+        if copies is not None and (holder := copies.holder(sha256, document_id(found.root, found.source))):
+            summary.duplicates.append({"path": found.source, "same_as": holder.source, "document_id": holder.id})
+            if old is not None and writer is not None:
+                writer.remove(old.id)  # it was other text before: that text is gone
             return None
         doc = document_from_bytes(data, found.source, found.root, sha256, settings)
         labelled(doc, meta)
@@ -384,6 +427,7 @@ def ingest(
     known = store.list_documents() if mirrored else store.documents_by_id([document_id(f.root, f.source) for f in found])
     indexed = {d.id: d for d in known}
     writer = BatchWriter(store, summary, settings.ingest_batch_chunks)
+    copies = Copies(store)
     seen: set[str] = set()
     for n, file in enumerate(found, 1):
         if progress:
@@ -392,15 +436,18 @@ def ingest(
         if doc_id in seen:
             continue  # named twice (a folder and a file in it): once is enough
         seen.add(doc_id)
-        prepared = prepare(file, indexed.get(doc_id), settings, summary, labels.of(file), writer)
+        prepared = prepare(file, indexed.get(doc_id), settings, summary, labels.of(file), writer, copies)
         if prepared is not None:
+            copies.take(prepared[0])
             writer.add(*prepared, is_update=doc_id in indexed)
     writer.flush()
     labels.report()
+    dropped = set(copies.moved)
     if prune:
-        for doc in indexed.values():
-            if doc.root in mirrored and doc.id not in seen and not _under(doc, unlisted):
-                writer.remove(doc.id)
+        dropped |= {doc.id for doc in indexed.values()
+                    if doc.root in mirrored and doc.id not in seen and not _under(doc, unlisted)}
+    for doc_id in sorted(dropped):
+        writer.remove(doc_id)
     writer.finish()
     summary.documents = store.documents.count()
     summary.chunks = store.count_chunks()

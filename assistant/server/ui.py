@@ -482,6 +482,9 @@ def render_summary(verb: str, s: dict) -> str:
     if s.get("failed"):
         items = "".join(f"<li>{esc(f['path'])}: {esc(f['reason'])}</li>" for f in s["failed"])
         head += f'<div class="fail">{len(s["failed"])} failed:<ul>{items}</ul></div>'
+    if s.get("duplicates"):
+        items = "".join(f"<li>{esc(d['path'])}: same file as {esc(d['same_as'])}</li>" for d in s["duplicates"])
+        head += f'<div class="aui-duplicates">{len(s["duplicates"])} already in the collection under another name, not added again:<ul>{items}</ul></div>'
     return f'<div class="aui-result">{head}</div>'
 
 
@@ -714,6 +717,8 @@ class ChatUI:
                 tally.add(summary)
                 if summary["failed"]:
                     shown[i] = (path.name, "fail", "not added: " + "; ".join(f["reason"] for f in summary["failed"]))
+                elif summary["duplicates"]:
+                    shown[i] = (path.name, "ok", f"already in the collection as {summary['duplicates'][0]['same_as']}")
                 else:
                     shown[i] = (path.name, "ok", next((k for k in ("added", "updated", "unchanged") if summary[k]), "done"))
             except (AssistantError, OSError) as exc:

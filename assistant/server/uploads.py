@@ -13,17 +13,19 @@ class UploadTally:
     """Each file's ingest summary added up; the collection's size is the last summary's."""
 
     def __init__(self):
-        self.total: dict[str, Any] = {**{k: 0 for k in COUNTS}, "failed": [], "documents": 0, "chunks": 0}
+        self.total: dict[str, Any] = {**{k: 0 for k in COUNTS}, "failed": [], "duplicates": [], "documents": 0, "chunks": 0}
 
     def add(self, summary: dict) -> None:
         for k in COUNTS:
             self.total[k] += summary[k]
         self.total["failed"] += summary["failed"]
+        self.total["duplicates"] += summary["duplicates"]
         self.total["documents"], self.total["chunks"] = summary["documents"], summary["chunks"]
 
     def fail(self, name: str, reason: str) -> None:
         self.total["failed"].append({"path": name, "reason": reason})
 
     def nothing_kept(self) -> bool:
-        """Every file failed: none was added, updated or found unchanged."""
-        return bool(self.total["failed"]) and not (self.total["added"] or self.total["updated"] or self.total["unchanged"])
+        """Every file failed: none was added, updated, found unchanged or found already indexed under another name."""
+        return bool(self.total["failed"]) and not (self.total["added"] or self.total["updated"] or self.total["unchanged"]
+                                                   or self.total["duplicates"])
