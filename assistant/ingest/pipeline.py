@@ -42,7 +42,8 @@ class Summary:
 
     def to_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged, "removed": self.removed,
-                "relabelled": self.relabelled, "failed": self.failed, "duplicates": self.duplicates, "documents": self.documents, "chunks": self.chunks}
+                "relabelled": self.relabelled, "failed": self.failed, "duplicates": self.duplicates,
+                "documents": self.documents, "chunks": self.chunks}
 
 
 def document_id(root: str, source: str) -> str:
