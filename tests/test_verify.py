@@ -63,10 +63,11 @@ WEAK = {
 }
 
 
-# Measured misses of the support verifier (assistant/models/support/MODEL_CARD.md: balanced accuracy 0.72-0.80 on
-# held-out support data): it lets a changed quantifier, a name from outside the span and a count of something else
-# pass as backed. The number check still catches an invented figure.
-MISSES = {"quantifier", "name", "counted"}
+# Measured misses of the support verifier (assistant/models/support/MODEL_CARD.md: balanced accuracy 0.68-0.81 on
+# held-out support data): it lets a changed quantifier and a count of something else pass as backed (a name from
+# outside the span too, at the threshold chosen on 400 tuning pairs a set, 0.469; not at 1,500's, 0.519). The number
+# check still catches an invented figure.
+MISSES = {"quantifier", "counted"}
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=(
