@@ -568,3 +568,16 @@ def test_cli_lists_a_file_it_already_holds_and_exits_0(seeds_copy, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "already indexed under another name 1" in result.stdout and "index: 5 documents" in result.stdout
     assert f"not indexed again: renamed.txt: same file as {name}" in result.stdout
+
+
+def test_a_file_given_the_text_another_file_had_is_indexed_when_that_file_changed(settings_factory, seeds_copy):
+    assistant = open_assistant(settings_factory())
+    assistant.ingest([seeds_copy])
+    first = sorted(seeds_copy.glob("*.txt"))[0]
+    (seeds_copy / "zz-moved-here.txt").write_bytes(first.read_bytes())  # after first in the walk's order
+    (seeds_copy / "aa-moved-here.txt").write_bytes(first.read_bytes())  # before it
+    first.write_text("Lighthouse keepers on the northern coast voted to strike over pay.\n")
+    result = assistant.ingest([seeds_copy]).to_dict()
+    assert (result["added"], result["updated"], result["documents"]) == (1, 1, 6), result
+    assert [(d["path"], d["same_as"]) for d in result["duplicates"]] == [("zz-moved-here.txt", "aa-moved-here.txt")]
+    check_index(assistant.store)

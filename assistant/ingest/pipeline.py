@@ -342,8 +342,15 @@ class Copies:
     back twice, and the answer's confidence and sources with it). A holder whose file is gone was moved: the file
     is indexed where it now is, and the old record dropped."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, every: list[Document] | None = None):
+        """every: all the index's records, when the ingest has listed them (a folder is mirrored): then no file
+        costs a query of the index."""
         self.store = store
+        self.by_sha256: dict[str, list[Document]] | None = None
+        if every is not None:
+            self.by_sha256 = {}
+            for doc in every:
+                self.by_sha256.setdefault(doc.sha256, []).append(doc)
         self.taken: dict[str, Document] = {}
         self.gone: dict[str, list[Document]] = {}  # by sha256: records whose file is no longer where it was found
         self.moved: set[str] = set()  # ids of records to drop: their file was indexed again from its new place
@@ -351,23 +358,35 @@ class Copies:
     def holder(self, sha256: str, doc_id: str) -> Document | None:
         if sha256 in self.taken:
             return self.taken[sha256]
-        for doc in self.store.documents_by_sha256(sha256):
+        held = self.by_sha256.get(sha256, []) if self.by_sha256 is not None else self.store.documents_by_sha256(sha256)
+        for doc in held:
             if doc.id == doc_id:
                 continue
-            if _still_there(doc):
+            state = _file_state(doc)
+            if state == "holds":
                 return doc
-            self.gone.setdefault(sha256, []).append(doc)
-        return None
+            if state == "gone":
+                self.gone.setdefault(sha256, []).append(doc)
+        return None  # (a holder whose file now holds other bytes is updated when its own folder is ingested)
 
     def take(self, doc: Document) -> None:
         self.taken.setdefault(doc.sha256, doc)
         self.moved.update(d.id for d in self.gone.pop(doc.sha256, []))
 
 
-def _still_there(doc: Document) -> bool:
-    """Whether doc's file can still be read where it was found. An upload's root is a name, not a folder (its file
-    is not kept): it stays."""
-    return not os.path.isabs(doc.root) or os.path.isfile(os.path.join(doc.root, doc.source))
+def _file_state(doc: Document) -> str:
+    """Whether doc's file still "holds" the bytes it was indexed from, holds "other" bytes now (changed, not yet
+    re-ingested), or is "gone" (moved or deleted). An upload's root is a name, not a folder (its file is not kept):
+    it holds. A file that cannot be read is taken to hold: never index twice what may still be there."""
+    if not os.path.isabs(doc.root):
+        return "holds"
+    try:
+        with open(os.path.join(doc.root, doc.source), "rb") as f:
+            return "holds" if hashlib.file_digest(f, "sha256").hexdigest() == doc.sha256 else "other"
+    except FileNotFoundError:
+        return "gone"
+    except OSError:
+        return "holds"
 
 
 def prepare(found: FoundFile, old: Document | None, settings: Settings, summary: Summary,
@@ -428,7 +447,7 @@ def ingest(
     known = store.list_documents() if mirrored else store.documents_by_id([document_id(f.root, f.source) for f in found])
     indexed = {d.id: d for d in known}
     writer = BatchWriter(store, summary, settings.ingest_batch_chunks)
-    copies = Copies(store)
+    copies = Copies(store, known if mirrored else None)
     seen: set[str] = set()
     for n, file in enumerate(found, 1):
         if progress:
