@@ -5,6 +5,7 @@ import functools
 import gc
 import inspect
 import json
+import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -101,7 +102,8 @@ def ingest(
                    + f"failed {len(result['failed'])}; "
                    f"index: {result['documents']} documents, {result['chunks']} chunks")
         for d in result["duplicates"]:
-            typer.echo(f"  not indexed again: {d['path']}: same file as {d['same_as']} (document {d['document_id']})")
+            held = os.path.join(d["folder"], d["same_as"]) if d["folder"] else f"the upload {d['same_as']}"
+            typer.echo(f"  not indexed again: {d['path']}: same file as {held} (document {d['document_id']})")
         for f in result["failed"]:
             typer.echo(f"  failed: {f['path']}: {f['reason']}", err=True)
     if result["failed"]:

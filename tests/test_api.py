@@ -334,7 +334,8 @@ def test_upload_ask_delete_round_trip(local):
         # the same file under another name is not a second document: the upload says which one holds it
         copy = http.post("/api/documents", files={"file": ("festival (1).md", FESTIVAL.encode())})
         assert copy.status_code == 201 and copy.json()["added"] == 0
-        assert copy.json()["duplicates"] == [{"path": "festival (1).md", "same_as": "festival.md", "document_id": doc["id"]}]
+        assert copy.json()["duplicates"] == [{"path": "festival (1).md", "same_as": "festival.md", "document_id": doc["id"],
+                                              "folder": ""}]
         assert [d["source"] for d in http.get("/api/documents").json()["documents"]].count("festival.md") == 1
         assert "festival (1).md" not in [d["source"] for d in http.get("/api/documents").json()["documents"]]
         assert http.delete(f"/api/documents/{doc['id']}").status_code == 200

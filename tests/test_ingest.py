@@ -537,8 +537,8 @@ def test_a_copied_folder_is_not_indexed_twice_and_a_moved_one_is_indexed_where_i
     (copy / "own.md").write_text(MARKDOWN_PAGE)
     second = assistant.ingest([copy]).to_dict()
     assert (second["added"], second["failed"], second["documents"]) == (1, [], 6)
-    assert sorted((d["path"], d["same_as"], d["document_id"]) for d in second["duplicates"]) == sorted(
-        [(n, n, ids[n]) for n in names] + [("zz-twin.txt", names[0], ids[names[0]])])
+    assert sorted((d["path"], d["same_as"], d["document_id"], d["folder"]) for d in second["duplicates"]) == sorted(
+        [(n, n, ids[n], str(seeds_copy)) for n in names] + [("zz-twin.txt", names[0], ids[names[0]], str(seeds_copy))])
     check_index(assistant.store)
     # every passage of an answer comes from one copy of the text: no sentence is a source twice
     answer = assistant.ask("How many US troops are in Iraq?")
@@ -567,7 +567,7 @@ def test_cli_lists_a_file_it_already_holds_and_exits_0(seeds_copy, tmp_path):
     result = run_cli("ingest", copy, "--index", index)
     assert result.returncode == 0, result.stderr
     assert "already indexed under another name 1" in result.stdout and "index: 5 documents" in result.stdout
-    assert f"not indexed again: renamed.txt: same file as {name}" in result.stdout
+    assert f"not indexed again: renamed.txt: same file as {seeds_copy / name}" in result.stdout
 
 
 def test_a_file_given_the_text_another_file_had_is_indexed_when_that_file_changed(settings_factory, seeds_copy):

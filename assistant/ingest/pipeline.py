@@ -35,7 +35,8 @@ class Summary:
     removed: int = 0
     relabelled: int = 0  # unchanged files whose title, date or url changed (written without re-embedding)
     failed: list[dict] = field(default_factory=list)
-    # files whose bytes the index already holds under another name ({"path", "same_as", "document_id"}): not indexed
+    # files whose bytes the index already holds under another name: not indexed ({"path", "same_as", "document_id",
+    # "folder": the folder same_as is in, "" for an upload)
     duplicates: list[dict] = field(default_factory=list)
     documents: int = 0
     chunks: int = 0
@@ -405,7 +406,8 @@ def prepare(found: FoundFile, old: Document | None, settings: Settings, summary:
                 writer.relabel(old)
             return None
         if copies is not None and (holder := copies.holder(sha256, document_id(found.root, found.source))):
-            summary.duplicates.append({"path": found.source, "same_as": holder.source, "document_id": holder.id})
+            summary.duplicates.append({"path": found.source, "same_as": holder.source, "document_id": holder.id,
+                                       "folder": holder.root if os.path.isabs(holder.root) else ""})
             if old is not None and writer is not None:
                 writer.remove(old.id)  # it was other text before: that text is gone
             return None
