@@ -2,9 +2,9 @@
 
 For SQuAD questions asking for a number, a date or a name (asked_kind) whose answer sentence gives two or more values
 of that kind (the question's own values left out) and one of them is the answer, how often the value picked is the
-answer: the one whose removal (said as MASK) lowers the answer model's score most, against the sentence's first
-value. Articles of one half of bench/split.py's rule (squad_article_half): the mask word is chosen on "tune", the
-figures reported are "report"'s.
+answer: assistant.answering.disagreement.asked_value (the one whose removal, said as MASK, lowers the answer model's
+score most), against the sentence's first value. Articles of one half of bench/split.py's rule (squad_article_half):
+the mask word is chosen on "tune", the figures reported are "report"'s.
 
     python bench/asked_value.py --half tune --masks "it|...|someone|"
     python bench/asked_value.py --half report
@@ -20,9 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from assistant.answering.disagreement import REMOVED_VALUE, asked_kind, name_key, values  # noqa: E402
+from assistant.answering.disagreement import REMOVED_VALUE, answer_values, asked_kind, asked_value, name_key, values  # noqa: E402
 from assistant.answering.extractive import titled  # noqa: E402
-from assistant.onnx_models import answer_model  # noqa: E402
 from machine import machine  # noqa: E402
 from split import squad_article_half  # noqa: E402
 from training.squad import read_articles  # noqa: E402
@@ -46,9 +45,8 @@ def cases(half: str, kind: str, per_kind: int, seed: int = 1) -> list[tuple]:
                 if sentence is None:
                     continue
                 found = {}
-                for v in values(sentence, kind):
-                    if v.shown.lower() not in q.text.lower():
-                        found.setdefault(v.key, v)
+                for v in answer_values(sentence, kind, q.text):
+                    found.setdefault(v.key, v)
                 keys = answer_keys(q.answers[0], kind)
                 if len(found) >= 2 and keys & set(found):
                     out.append((article.title, q.text, sentence, list(found.values()), keys))
@@ -62,7 +60,6 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=300)
     args = parser.parse_args()
     print("machine:", machine())
-    model = answer_model()
     for kind in ("number", "date", "name"):
         chosen = cases(args.half, kind, args.per_kind)
         first = sum(found[0].key in keys for *_, found, keys in chosen)
@@ -70,9 +67,8 @@ def main() -> None:
             right = 0
             for title, question, sentence, found, keys in chosen:
                 scored = titled(sentence, title)
-                logits = model.score(question, [scored] + [titled(sentence.replace(v.shown, mask, 1), title) for v in found])
-                drop = [logits[0] - x for x in logits[1:]]
-                right += found[max(range(len(found)), key=drop.__getitem__)].key in keys
+                picked = asked_value(question, scored, [v.shown for v in found], removed=mask)
+                right += any(v.key in keys for v in found if v.shown == picked)
             print(f"{args.half} {kind:<6} {len(chosen)} questions: first value {first / len(chosen):.3f}, "
                   f"removal read by the answer model (as {mask!r}) {right / len(chosen):.3f}")
 
