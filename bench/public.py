@@ -2,8 +2,9 @@
 question and per half of bench/split.py: how often it answers right, wrongly refuses, and refuses where the articles
 hold no answer, and how long `ask` takes.
 
-The collection is ingested once into --index (kept between runs: unchanged files are skipped; one index per checkout,
-as a document is its folder and path, and a shared one is refused). Every case is asked as shared/eval/FORMAT.md
+The collection is ingested once into --index (kept between runs: unchanged files are skipped; another checkout's
+copy of the articles is listed as a copy, not indexed again; an index made before that, holding more documents than
+articles, is refused). Every case is asked as shared/eval/FORMAT.md
 says: the history turns first, in order, the assistant's own answers becoming the chat history
 (assistant.evaluation.run.replay; a conversation's turns are replayed once for all its cases), then the question.
 Latency is that of the final question only.
