@@ -62,7 +62,7 @@ class LLMSettings:
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
     llm_retries: int = 2
-    llm_fallback: bool = True  # fall back to the extractive answerer when the server fails
+    llm_fallback: bool = True  # the extractive answerer answers when the server fails or none of its sentences verify
 
 
 @dataclass

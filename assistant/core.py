@@ -211,10 +211,13 @@ class Assistant:
     def _answered(self, answerer, question, query, passages, history, answer: Answer, live: bool) -> Iterator[StreamEvent]:
         """The answerer's events as they come. If it fails before anything was shown, the extractive answerer takes
         over (when configured to); once part of its answer is shown, a failure ends the answer there with a notice:
-        a second answer after half of the first would repeat it."""
+        a second answer after half of the first would repeat it. If it wrote sentences and verification kept none,
+        the extractive answerer answers too (the raw text shown as it was drafted is replaced, not repeated): "the
+        articles do not say" would claim what nobody checked."""
         shown = False
+        refused: list[str] = []  # the sentences it wrote that verification did not keep
         try:
-            for event in self._answer_events(answerer, question, query, passages, history, answer):
+            for event in self._answer_events(answerer, question, query, passages, history, answer, refused):
                 shown = live
                 yield event
         except AssistantError as exc:
@@ -228,26 +231,41 @@ class Assistant:
                 return
             if not self.settings.llm_fallback:
                 raise
-            answer.notice = f"{exc}; answered by the embedded extractive answerer instead"
-            fallback = self.answerer(FALLBACK_ANSWERER)
-            answer.answerer = fallback.name
-            answer.sentences, answer.citations, answer.abstained = [], [], False
-            yield from self._answer_events(fallback, question, query, passages, history, answer)
+            yield from self._fallen_back(str(exc), question, query, passages, history, answer)
+            return
+        if refused and not answer.sentences and answerer.may_fall_back:
+            said = ("the LLM's answer could not be verified against the passages it cites" if len(refused) == 1 else
+                    f"none of the {len(refused)} sentences the LLM wrote could be verified against the passages they cite")
+            if self.settings.llm_fallback:
+                yield from self._fallen_back(said, question, query, passages, history, answer)
+            else:
+                answer.notice = said
 
-    def _answer_events(self, answerer, question, query, passages, history, answer: Answer) -> Iterator[StreamEvent]:
-        """Run an answerer, verify each sentence, number citations in order of first use."""
+    def _fallen_back(self, why: str, question, query, passages, history, answer: Answer) -> Iterator[StreamEvent]:
+        """The embedded extractive answerer's answer instead, saying why."""
+        answer.notice = f"{why}; answered by the embedded extractive answerer instead"
+        fallback = self.answerer(FALLBACK_ANSWERER)
+        answer.answerer = fallback.name
+        answer.sentences, answer.citations, answer.abstained = [], [], False
+        yield from self._answer_events(fallback, question, query, passages, history, answer)
+
+    def _answer_events(self, answerer, question, query, passages, history, answer: Answer,
+                       refused: list[str] | None = None) -> Iterator[StreamEvent]:
+        """Run an answerer, verify each sentence, number citations in order of first use (refused: gets the text of
+        each sentence that verification does not keep)."""
         drafts = iter(answerer.answer(question, query, passages, history))
         asked = answer.question  # as typed: a sentence may use the question's words besides its spans'
         try:
-            yield from self._verified(drafts, asked if query == asked else f"{asked} {query}", answer)
+            yield from self._verified(drafts, asked if query == asked else f"{asked} {query}", answer,
+                                      [] if refused is None else refused)
         finally:
             close = getattr(drafts, "close", None)
             if close is not None:
                 close()  # enough sentences shown, or the reader left: an LLM stream stops generating
 
-    def _verified(self, drafts: Iterator, asked: str, answer: Answer) -> Iterator[StreamEvent]:
+    def _verified(self, drafts: Iterator, asked: str, answer: Answer, refused: list[str]) -> Iterator[StreamEvent]:
         """Each draft's event as it comes: deltas at once, a sentence once verified (asked: the question's words,
-        which a sentence may use besides its spans')."""
+        which a sentence may use besides its spans'; refused: gets each sentence not kept)."""
         by_key: dict[tuple[str, int, int], Citation] = {}
         answer.confidence = None  # this answerer's own: a fallback answerer starts afresh
         for draft in drafts:
@@ -261,6 +279,7 @@ class Assistant:
                 continue
             verdict = verify_sentence(draft, self.settings, asked)
             if not policy.kept(verdict.verdict):
+                refused.append(draft.text)
                 continue
             if draft.score is not None:  # the answer is as confident as its best shown sentence
                 answer.confidence = max(draft.score, answer.confidence or 0.0)
