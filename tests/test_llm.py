@@ -24,9 +24,9 @@ from scripted_llm import scripted_llm
 from assistant.answering.drafts import Draft
 from assistant.core import Assistant
 from assistant.answering.llm.answerer import LlmAnswerer
-from assistant.answering.llm.rewriter import condense_with_llm
+from assistant.answering.llm.rewriter import LlmRewriter, condense_with_llm
 from assistant.answering.llm.stream import DeltaFilter, SentenceParser
-from assistant.schema import Answer, AssistantError
+from assistant.schema import Answer, AssistantError, messages
 from assistant.answering.verify import absent_numbers, verify_sentence
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "dev.jsonl"
@@ -228,6 +228,23 @@ def test_condense_rewrites_a_follow_up_or_keeps_it(llm_url, seed_index, caplog):
     # a rewrite keeps the question's subject; anything else falls back to the question itself
     assert rewritten == question or re.search(r"iraqi|security|forces", rewritten, re.I)
     assert condense_with_llm(question, [], settings) == question
+
+
+def test_a_question_that_stands_alone_is_searched_as_typed_after_other_questions(seed_index):
+    """Whether a question leans on the conversation is the learned follow-up model's judgement with an LLM too: asked
+    to condense "Who is Iraq's most revered Shia cleric?" after a question on US troops, SmolLM2 handed back its
+    last answer, which was then searched. A follow-up is still the LLM's to rewrite."""
+    rewrite = "When did the US troops arrive in Iraq?"
+    llm = scripted_llm(rewrite, seconds_per_word=0.0)  # what any condense call would get back
+    try:
+        rewriter = LlmRewriter(make_settings(seed_index, llm_base_url=llm.url + "/v1", llm_model="scripted"))
+        history = messages([{"role": "user", "content": "How many US troops are in Iraq?"},
+                            {"role": "assistant", "content": "About 2,500 US troops are in Iraq [1]."}])
+        for question in ("Who is Iraq's most revered Shia cleric?", "What do aardvarks eat?"):
+            assert rewriter(question, history) == question
+        assert rewriter("When did they arrive?", history) == rewrite
+    finally:
+        llm.stop()
 
 
 # -- a server that is down, slow or not an LLM ------------------------------------------------------

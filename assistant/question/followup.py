@@ -95,6 +95,12 @@ def followup_model() -> FollowUpModel:
     return FollowUpModel.load()
 
 
+def leans_on(question: str, previous: str) -> bool:
+    """Whether a question needs the one before it to be understood (the learned follow-up model's judgement)."""
+    model = followup_model()
+    return model.probability(question, previous) >= model.threshold
+
+
 @dataclass
 class Turn:
     """One user turn as understood: the query it is searched with, and the subject a follow-up to it inherits."""

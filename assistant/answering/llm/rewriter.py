@@ -7,6 +7,8 @@ import secrets
 from typing import Iterable
 
 from ...config import Settings
+from ...question.followup import leans_on
+from ...question.normalize import normalize_question
 from ...question.rewrite import user_turns
 from ...schema import AssistantError, Message, messages
 from ...lexicon import STOPWORDS
@@ -15,6 +17,7 @@ from .client import client, model_name
 from .stream import ABSTAIN_RE, MARKER_RE
 
 log = logging.getLogger(__name__)
+
 
 def condense_with_llm(question: str, history: Iterable[Message | dict], settings: Settings) -> str:
     """A standalone form of a follow-up question, written by the LLM from the conversation; on any failure the
@@ -58,12 +61,15 @@ def _standalone(text: str, question: str) -> str:
 
 
 class LlmRewriter:
-    """The LLM's condense prompt for a (cleaned) follow-up question; a first question needs no rewriting."""
+    """The LLM's condense prompt for a (cleaned) follow-up question. Whether a question is one is the learned
+    follow-up model's judgement, as for the embedded rewriter: a question that stands alone is searched as typed,
+    whatever came before, and costs no call (a small LLM asked to condense it may hand back the last answer)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
 
     def __call__(self, question: str, history: list[Message], store=None) -> str:
-        if not user_turns(history):
+        asked = user_turns(history)
+        if not asked or not leans_on(question, normalize_question(asked[-1], store)):
             return question
         return condense_with_llm(question, history, self.settings)
