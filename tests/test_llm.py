@@ -245,6 +245,10 @@ def test_a_question_that_stands_alone_is_searched_as_typed_after_other_questions
         assert rewriter("When did they arrive?", history) == rewrite
     finally:
         llm.stop()
+    # a follow-up the LLM does not rewrite (here: no server) is searched with the subject of the turn it leans on
+    rewriter = LlmRewriter(make_settings(seed_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_retries=0))
+    query = rewriter("When did they arrive?", history)
+    assert query.startswith("When did they arrive?") and "troops" in query.casefold()
 
 
 # -- a server that is down, slow or not an LLM ------------------------------------------------------

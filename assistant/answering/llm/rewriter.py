@@ -9,7 +9,7 @@ from typing import Iterable
 from ...config import Settings
 from ...question.followup import leans_on
 from ...question.normalize import normalize_question
-from ...question.rewrite import user_turns
+from ...question.rewrite import rewrite_query, user_turns
 from ...schema import AssistantError, Message, messages
 from ...lexicon import STOPWORDS
 from .prompts import as_data, render
@@ -63,7 +63,9 @@ def _standalone(text: str, question: str) -> str:
 class LlmRewriter:
     """The LLM's condense prompt for a (cleaned) follow-up question. Whether a question is one is the learned
     follow-up model's judgement, as for the embedded rewriter: a question that stands alone is searched as typed,
-    whatever came before, and costs no call (a small LLM asked to condense it may hand back the last answer)."""
+    whatever came before, and costs no call (a small LLM asked to condense it may hand back the last answer). A
+    follow-up the LLM does not rewrite (the call failed, or its reply was no rewrite of the question) is searched as
+    the embedded rewriter would search it, with the subject of the turn it leans on."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -72,4 +74,5 @@ class LlmRewriter:
         asked = user_turns(history)
         if not asked or not leans_on(question, normalize_question(asked[-1], store)):
             return question
-        return condense_with_llm(question, history, self.settings)
+        rewritten = condense_with_llm(question, history, self.settings)
+        return rewritten if rewritten != question else rewrite_query(question, history, store)
