@@ -81,14 +81,13 @@ def stage(text: str, verdict) -> str:
     return "wording"
 
 
-def word_rules_outcome(text: str, question: str, verdict) -> str:
+def word_rules_outcome(text: str, question: str, verdict, decided_at: str) -> str:
     """What verify.py did before the trained verifier, on the spans the sentence kept: dropped where the word rules
-    found something its spans do not state, else marked "weak" below the relevance cross-encoder's 0.5, else shown."""
-    if not verdict.spans:
-        return outcome(verdict.verdict)  # no citation, or none bearing on the question: refused before as now
+    found something its spans do not state, else marked "weak" below the relevance cross-encoder's 0.5, else shown.
+    A sentence refused or quoted before its wording is judged (decided_at, its stage) fared the same then as now."""
+    if decided_at != "wording":
+        return outcome(verdict.verdict)
     span_text = " ".join(s.text for s in verdict.spans)
-    if _comparable(text) in _comparable(span_text):
-        return outcome(verdict.verdict)  # a verbatim quote: no wording to judge, then or now
     if unsupported_parts(text, span_text, question):
         return "dropped"
     return "shown" if sigmoid(cross_encoder().score(text, [span_text])[0]) >= 0.5 else "marked"
@@ -140,12 +139,13 @@ def run(gguf: Path | None, base_url: str | None, model: str | None, threads: int
                     failed.append(q["id"])
                 for r in recorder.rows:
                     draft, verdict = r["draft"], r["verdict"]
+                    decided_at = stage(draft.text, verdict)
                     rows.append({
                         "corpus": corpus, "id": q["id"], "question": q["question"], "sentence": draft.text,
                         "key": sentence_key(corpus, draft.text),
                         "spans": [s.text for s in (verdict.spans or draft.spans)],
-                        "stage": stage(draft.text, verdict), "after": outcome(verdict.verdict),
-                        "before": word_rules_outcome(draft.text, r["question"], verdict),
+                        "stage": decided_at, "after": outcome(verdict.verdict),
+                        "before": word_rules_outcome(draft.text, r["question"], verdict, decided_at),
                         "support": round(verdict.support, 3), "missing": verdict.missing,
                     })
     return model_id, rows, failed
