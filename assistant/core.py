@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterable, Iterator
 from .config import Settings
 from .answering.disagreement import disagreement_note
 from .ingest.metadata import shown_date
-from .question.normalize import normalize_question
+from .question.normalize import Cleaned, clean_question, normalize_question
+from .question.rewrite import with_abandoned
 from .registry import registry
 from .index.retrieve import Retriever
 from .schema import (Answer, AssistantError, Citation, DeltaEvent, Document, DoneEvent, Message, Passage, QueryEvent,
@@ -145,7 +146,11 @@ class Assistant:
 
     def rewrite(self, question: str, history: History = None) -> str:
         """The standalone query retrieval uses for question after history."""
-        return self.rewriter(self.clean(question), messages(history), self.store)
+        return self._rewritten(clean_question(question, self.store), messages(history))
+
+    def _rewritten(self, cleaned: Cleaned, history: list[Message]) -> str:
+        """The query for a cleaned question, read after the earlier turns and the start it abandoned, if any."""
+        return self.rewriter(cleaned.text, with_abandoned(history, cleaned), self.store)
 
     def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
         """The passages for a standalone query (cleaned as a question is), best first: what a pipeline built around
@@ -184,8 +189,9 @@ class Assistant:
         history = messages(history)
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        cleaned = self.clean(question)
-        query = self.rewriter(cleaned, history, self.store)
+        said = clean_question(question, self.store)
+        cleaned = said.text
+        query = self._rewritten(said, history)
         timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
         yield QueryEvent(query)
         t1 = time.perf_counter()

@@ -39,6 +39,11 @@ some such than that the their them then there these they this those to too under
 which while who whom whose why will with would you your yes said says say according article articles source sources
 report reports document documents""".split())
 
+# words people say while they think or take back what they said ("uh", "no wait", "I mean"): trimmed off the ends
+# of the words a question took back, which never name what it is about (normalize)
+SPEECH_WORDS = frozenset("""uh uhh um umm er err erm hmm ah oh eh ugh oops whoops wait sorry mean meant rather actually
+okay ok well like know""".split())
+
 # quantifiers that change what a sentence claims: a sentence must find them in what it cites (verify)
 CLAIM_WORDS = frozenset("""all every none no nobody nothing never not neither nor majority minority most half
 few several many dozens hundreds thousands millions billions twice double doubled triple tripled""".split())

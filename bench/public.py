@@ -39,7 +39,7 @@ from machine import machine  # noqa: E402
 from split import article, cases, half  # noqa: E402
 
 PUBLIC = ROOT / "bench" / "data" / "public"
-KINDS = ("fluent", "followup", "topic_change", "disfluent", "adversarial", "unanswerable")
+KINDS = ("fluent", "followup", "topic_change", "disfluent", "adversarial", "unanswerable", "restart_followup")
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -54,6 +54,15 @@ def test_a_follow_up_after_unrelated_questions_is_about_the_last_turn(demo):
     assert follow_up.citations[0].source.endswith("A_Modest_Proposal.txt")
 
 
+def test_a_restart_is_about_the_question_it_took_back(demo):
+    """"Who wrote A Modest Proposal, no sorry, when did he publish it?": the "he" and "it" of what is meant are in
+    the words taken back, not in the unrelated question asked before."""
+    question = "Who wrote A Modest Proposal, no sorry, when did he publish it?"
+    answer = dict(chat(demo, ["Where is Aruba?", question]))[question]
+    assert "Modest Proposal" in answer.rewritten_query and "Aruba" not in answer.rewritten_query, answer.rewritten_query
+    assert not answer.abstained and "1729" in answer.text, answer.text
+
+
 def test_the_readme_question_is_answered_after_another_question(demo):
     turns = dict(chat(demo, ["Who wrote A Modest Proposal?", "What do aardvarks eat?"]))
     answer = turns["What do aardvarks eat?"]

@@ -12,7 +12,7 @@ import pytest
 from conftest import run_cli
 
 from assistant.question.disfluency import clean
-from assistant.question.normalize import correct_spelling
+from assistant.question.normalize import Cleaned, clean_question, correct_spelling
 
 # -- disfluencies (the learned tagger of assistant/question/disfluency.py, as a pure function) ----------------------
 # Cases it is known to miss are strict xfails: they say what a user would expect, and fail once it is met.
@@ -88,6 +88,18 @@ def test_fillers_and_repetitions_are_removed(typed: str, meant: str):
 
 
 # -- spelling (pure function) -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed,meant,abandoned", [
+    ("How many troops does the US have in Iraq, uh, I mean how many did it have in 2020?",
+     "How many did it have in 2020?", "How many troops does the US have in Iraq"),
+    ("Who wrote A Modest Proposal, no sorry, when did he publish it?", "When did he publish it?",
+     "Who wrote A Modest Proposal"),
+    ("So, um, when was it signed?", "When was it signed?", ""),  # fillers alone name nothing
+    ("Who was Achilles mom?", "Who was Achilles mom?", ""),
+])
+def test_what_a_question_took_back_is_kept_for_the_conversation(typed: str, meant: str, abandoned: str):
+    assert clean_question(typed) == Cleaned(meant, abandoned)
+
 
 def test_spelling_follows_the_collection():
     words = {"utf-8": 2, "encoding": 3, "soleimani": 7}

@@ -1,4 +1,4 @@
-"""training/public_sets.py --tiny: question sets of five kinds over SQuAD articles, valid for bench/public.py and
+"""training/public_sets.py --tiny: question sets of seven kinds over SQuAD articles, valid for bench/public.py and
 split by article (bench/split.py) so that no article's questions are on both halves."""
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def written(tmp_path_factory):
 
 def test_every_kind_is_there_and_every_case_is_valid(written):
     cases, texts = written
-    assert {c["kind"] for c in cases} == {"fluent", "followup", "topic_change", "disfluent", "adversarial", "unanswerable"}
+    assert {c["kind"] for c in cases} == {"fluent", "followup", "topic_change", "disfluent", "adversarial", "unanswerable",
+                                          "restart_followup"}
     assert len({c["id"] for c in cases}) == len(cases)
     for case in cases:
         assert case_problem(case) is None, case
@@ -61,8 +62,15 @@ def test_conversations_have_a_history_of_earlier_user_turns(written):
         assert case["standalone"].strip()
         # a follow-up leans on the history (it is not its standalone question); a topic change is self-contained
         assert (case["question"] != case["standalone"]) == (case["kind"] == "followup"), case
-    for case in (c for c in cases if c["kind"] not in ("followup", "topic_change")):
+    for case in (c for c in cases if c["kind"] not in ("followup", "topic_change", "restart_followup")):
         assert not case.get("history")
+    restarts = [c for c in cases if c["kind"] == "restart_followup"]
+    assert restarts
+    for case in restarts:
+        # the question taken back is said first, whole; what follows leans on it, and the history, if any, is one
+        # question about another article
+        assert case["question"].startswith(case["abandoned"].rstrip("?").rstrip()), case
+        assert case["standalone"] not in case["question"] and len(case.get("history", [])) <= 1, case
     disfluent = [c for c in cases if c["kind"] == "disfluent"]
     assert disfluent and all(c["question"] != c["standalone"] for c in disfluent)
 

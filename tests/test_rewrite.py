@@ -56,6 +56,15 @@ def test_a_self_contained_question_ends_the_chain_of_subjects():
     assert "Modest Proposal" in query and "Angola" not in query and "community" not in query, query
 
 
+def test_an_earlier_question_that_took_back_its_start_is_read_as_both_turns():
+    """"Who wrote A Modest Proposal, no sorry, when did he publish it?" leans on what it took back, not on Aruba
+    before it, and so does the follow-up after it."""
+    chat = UNRELATED_CHAT[2:] + [{"role": "user", "content": "Who wrote A Modest Proposal, no sorry, when did he publish it?"},
+                                 {"role": "assistant", "content": "It was published in 1729. [1]"}]
+    query = rewrite_query("Who printed it?", chat)
+    assert "Modest Proposal" in query and "Aruba" not in query, query
+
+
 def test_the_follow_up_model_was_fitted_and_says_how_well_on_held_out_data():
     import json
 

@@ -30,7 +30,7 @@ WH = ("What", "Which", "Who", "When", "Where", "How many", "How", "Why", "In wha
 WORD = re.compile(r"\b[a-z]{5,}\b")
 
 
-def _lower_first(text: str) -> str:
+def lower_first(text: str) -> str:
     """The question continued after an opener: its first word lowercased unless it is a name ("Namibia", "SWAPO")."""
     first = text.split(" ", 1)[0]
     return text[:1].lower() + text[1:] if first.lower() in STOPWORDS or first in WH else text
@@ -48,7 +48,7 @@ def restart(question: str, context: str, rng: random.Random) -> str | None:
         if len(words) < 4:
             return None
         abandoned = " ".join(words[:rng.randint(1, min(3, len(words) - 2))])
-    return f"{abandoned}, {rng.choice(EDITS)} {_lower_first(question)}"
+    return f"{abandoned}, {rng.choice(EDITS)} {lower_first(question)}"
 
 
 def correction(question: str, context: str, rng: random.Random, answers: list[str]) -> str | None:
@@ -82,7 +82,7 @@ def filler(question: str, rng: random.Random) -> str:
         words.insert(rng.choice(gaps), rng.choice(FILLERS) + ("," if rng.random() < 0.5 else ""))
     text = " ".join(words)
     if rng.random() < 0.5:
-        text = f"{rng.choice(OPENERS)} {_lower_first(text)}"
+        text = f"{rng.choice(OPENERS)} {lower_first(text)}"
     if rng.random() < 0.3 and text.endswith("?"):
         text = text[:-1].rstrip() + rng.choice(CLOSERS).rstrip()
     return text

@@ -12,6 +12,10 @@ Kinds:
   ("When did he leave?"), with `history` = the earlier user turns; topic_change: the first question of a thread
   about another article, self-contained, asked after a thread about the first one (both articles on the same half);
 - disfluent: a SQuAD question made messy (training/disfluent.py);
+- restart_followup: a question taken back and restarted as its follow-up, which leans on what was taken back
+  ("When was the Royal Society founded, no sorry, who founded it?"): a thread's question as written, an editing
+  phrase, then the next question of the thread as a follow-up of it (training/conversations.py), with or without an
+  unrelated question of another article before it in the chat;
 - adversarial: real SQuAD 2.0 unanswerable questions, written to look answerable from an article of the collection;
 - unanswerable: SQuAD questions about articles that are NOT in the collection, kept only where they name something
   (a name, a year, a number) the collection never mentions and no answer string of theirs occurs anywhere in it.
@@ -38,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from split import half  # noqa: E402
 from training.conversations import thread  # noqa: E402
-from training.disfluent import disfluent  # noqa: E402
+from training.disfluent import EDITS, lower_first, disfluent  # noqa: E402
 from training.pairs import read_heldout  # noqa: E402
 from training.squad import Article, read_articles  # noqa: E402
 from training.synthetic import values  # noqa: E402
@@ -159,6 +163,30 @@ def conversation_cases(articles: list[Article], followups: int, topic_changes: i
     return cases
 
 
+def restart_followup_cases(articles: list[Article], count: int, rng: random.Random, used: set[str]) -> list[dict]:
+    """A thread's question said and taken back, then the next question of the thread as a follow-up of it (its
+    phrase left to the question taken back, not to an answer): "{question}, {editing phrase} {follow-up}". Half of
+    them come after an unrelated question of another article of the same half, so that what was taken back, not the
+    turn before, is what the follow-up leans on."""
+    pools: dict[str, list] = {}
+    for article in articles:
+        for index, paragraph in enumerate(article.paragraphs):
+            turns = thread(article, index, rng, max_turns=5)
+            for before, turn in zip(turns, turns[1:]):
+                if turn.how and turn.referent == "question" and turn.standalone not in used:
+                    pools.setdefault(article.title, []).append((article, paragraph, before, turn))
+    firsts = {a.title: q.text.strip() for a in articles for _, q in questions_of(a)[:1]}
+    cases = []
+    for n, (article, paragraph, before, turn) in enumerate(spread(pools, count, rng)):
+        said = f"{before.standalone.strip().rstrip('?').rstrip()}, {rng.choice(EDITS)} {lower_first(turn.question)}"
+        others = sorted(t for t in firsts if t != article.title and side(t) == side(article.title))
+        history = [firsts[rng.choice(others)]] if others and rng.random() < 0.5 else []
+        cases.append(answerable_case(f"pub-restart_followup-{n:04d}", "restart_followup", article, paragraph, said,
+                                     turn.answers, history=history, standalone=turn.standalone, refers=turn.refers,
+                                     how=turn.how, abandoned=before.standalone))
+    return cases
+
+
 def adversarial_cases(articles: list[Article], count: int, rng: random.Random) -> list[dict]:
     pools = {a.title: [(a, p, q) for p in a.paragraphs for q in p.questions if q.kind == "unanswerable"] for a in articles}
     return [{"id": f"pub-adversarial-{n:04d}", "kind": "adversarial", "question": q.text.strip(), "answerable": False,
@@ -214,6 +242,8 @@ def build(out: Path, tiny: bool, per_kind: int, answerable_count: int, seed: int
     cases += fluent_and_disfluent(answerable, per_kind, rng, used)
     cases += adversarial_cases(collection, per_kind, rng)
     cases += unanswerable_cases(foreign, "\n".join(article_text(a) for a in collection), per_kind, rng)
+    # a kind added later draws from its own generator: the cases of the kinds above stay as they were
+    cases += restart_followup_cases(answerable, per_kind // 2, random.Random(seed + 1), used)
     with open(out / "questions.jsonl", "w", encoding="utf-8") as f:
         for case in cases:
             f.write(json.dumps(case, ensure_ascii=False) + "\n")
@@ -232,7 +262,7 @@ def main() -> None:
     kinds = Counter((c["kind"], half(c)) for c in cases)
     print(f"{len(cases)} cases written to {args.out / 'questions.jsonl'}; "
           f"{len(list((args.out / 'articles').glob('*.txt')))} articles in {args.out / 'articles'}")
-    for kind in ("fluent", "followup", "topic_change", "disfluent", "adversarial", "unanswerable"):
+    for kind in ("fluent", "followup", "topic_change", "disfluent", "adversarial", "unanswerable", "restart_followup"):
         print(f"  {kind:<13} tune {kinds[(kind, 'tune')]:>4}  report {kinds[(kind, 'report')]:>4}")
 
 

@@ -253,16 +253,23 @@ def remove_tagged(text: str, spans: list[tuple[int, int]], labels: list[int]) ->
 def clean(question: str, model: Tagger | None = None) -> str:
     """The question without the words the tagger takes for fillers, repetitions, and abandoned or corrected
     parts; a question where it finds none comes back unchanged."""
+    return cut(question, model)[0]
+
+
+def cut(question: str, model: Tagger | None = None) -> tuple[str, str]:
+    """(the question as meant, the words taken out of it): clean's text, and the tagged words as typed (fillers,
+    editing words and an abandoned start alike: the tagger tells only keep from delete); ("question", "") where
+    nothing is taken out."""
     spans = tokenize(question)
     if not spans:
-        return question
+        return question, ""
     tokens = [question[a:b] for a, b in spans]
     labels = (model or tagger()).tag(tokens)
     if DELETE not in labels:
-        return question
+        return question, ""
     kept = [t for t, label in zip(tokens, labels) if label == KEEP]
     if sum(t[:1].isalnum() for t in kept) < MIN_WORDS_LEFT:
-        return question
+        return question, ""
     # a cut never leaves a break at either end ("— who developed it", "what year ,")
     first, last = 0, len(labels) - 1
     while first <= last and (labels[first] == DELETE or tokens[first] in BREAKS):
@@ -274,4 +281,4 @@ def clean(question: str, model: Tagger | None = None) -> str:
     text = remove_tagged(question, spans, labels)
     if question.lstrip()[:1].isupper() and text[:1].islower():
         text = text[:1].upper() + text[1:]  # the question began with a capital; its new first word does too
-    return text
+    return text, remove_tagged(question, spans, [KEEP if label == DELETE else DELETE for label in labels])

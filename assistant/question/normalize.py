@@ -4,14 +4,19 @@ People type "which pope, no wait, who brought back the abacus" or "who was achil
 cross-encoder both do better on "who brought back the abacus" and "who was achilles mom": a learned tagger
 (disfluency.py) deletes the abandoned words, and a word the collection never uses is replaced by the
 collection's nearest word.
+
+What a question abandons may be what it goes on to ask about: in "How many troops does the US have in Iraq, uh, I
+mean how many did it have in 2020?" the "it" of what is meant is the US of what was taken back. The words taken out
+are kept (Cleaned.abandoned), so that the conversation can be read with them as the turn before (rewrite.py).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
-from ..lexicon import WORD, english_words
-from .disfluency import clean as remove_disfluencies
+from ..lexicon import SPEECH_WORDS, STOPWORDS, WORD, english_words
+from .disfluency import TOKEN, cut
 
 MAX_CORRECTIONS = 10  # a pasted paragraph is not a typo: stop matching after this many unknown words
 
@@ -96,11 +101,46 @@ def _index(words: dict[str, int]):
     return entry
 
 
-def normalize_question(question: str, store=None) -> str:
-    """The question without disfluencies, its misspelled words matched to the collection behind store."""
-    text = remove_disfluencies(question)
+@dataclass(frozen=True)
+class Cleaned:
+    """A typed question as meant (text), and what it abandoned on the way: the words the tagger took out, without
+    the speech words and breaks at their ends ("How many troops does the US have in Iraq" of "..., uh, I mean how
+    many did it have in 2020?"); "" when nothing naming anything was taken out."""
+
+    text: str
+    abandoned: str = ""
+
+
+def abandoned_words(taken: str) -> str:
+    """The words taken out of a question without the fillers and breaks before them and the editing words after
+    them ("How many troops does the US have in Iraq" of "How many troops does the US have in Iraq, uh, I mean");
+    "" when no word of them names anything (a filler or an editing phrase alone)."""
+    spans = [m.span() for m in TOKEN.finditer(taken)]
+
+    def spoken(span: tuple[int, int], or_function_word: bool) -> bool:
+        word = taken[span[0]:span[1]].lower()
+        return not word[:1].isalnum() or word in SPEECH_WORDS or (or_function_word and word in STOPWORDS)
+
+    while spans and spoken(spans[0], False):
+        spans.pop(0)
+    while spans and spoken(spans[-1], True):
+        spans.pop()
+    return taken[spans[0][0]:spans[-1][1]] if spans else ""
+
+
+def clean_question(question: str, store=None) -> Cleaned:
+    """The question without disfluencies, and what it abandoned, their misspelled words matched to the collection
+    behind store."""
+    text, taken = cut(question)
+    abandoned = abandoned_words(taken)
     vocabulary = store.vocabulary if store is not None else None
     words = vocabulary.surface_words() if vocabulary is not None else {}
     if not words:
-        return text
-    return correct_spelling(text, words, vocabulary.knows)
+        return Cleaned(text, abandoned)
+    return Cleaned(correct_spelling(text, words, vocabulary.knows),
+                   correct_spelling(abandoned, words, vocabulary.knows) if abandoned else "")
+
+
+def normalize_question(question: str, store=None) -> str:
+    """The question without disfluencies, its misspelled words matched to the collection behind store."""
+    return clean_question(question, store).text

@@ -10,7 +10,7 @@ import re
 from typing import Iterable
 
 from .followup import understand
-from .normalize import normalize_question
+from .normalize import Cleaned, clean_question
 from ..schema import Message, messages
 
 TITLES = r"(?:General|Gen\.|Lieutenant|Colonel|Col\.|Major|Captain|Admiral|President|Vice President|Prime Minister|" \
@@ -23,20 +23,32 @@ def user_turns(history: list[Message]) -> list[str]:
     return [m.content for m in history if m.role == "user" and m.content]
 
 
+def with_abandoned(history: list[Message], cleaned: Cleaned) -> list[Message]:
+    """The conversation a question is read after: the earlier turns, then what the question itself abandoned, as a
+    turn of its own that the question may lean on ("How many troops does the US have in Iraq, uh, I mean how many
+    did it have in 2020?": the "it" is the US)."""
+    return [*history, Message(role="user", content=cleaned.abandoned)] if cleaned.abandoned else history
+
+
 def rewrite_query(question: str, history: Iterable[Message | dict], store=None) -> str:
     """The embedded rewriter: the query a (cleaned) question is searched with after the earlier turns; the question
-    itself unless the learned follow-up model (followup.py) says it leans on the turn before."""
+    itself unless the learned follow-up model (followup.py) says it leans on the turn before. An earlier question
+    that abandoned a start ("Who founded the Royal Society, sorry, when was it founded?") is read as two turns,
+    the start it abandoned and what it meant."""
     history = messages(history)
     questions, answers = [], []
     for k, message in enumerate(history):
         if message.role == "user" and message.content:
             reply = history[k + 1] if k + 1 < len(history) and history[k + 1].role == "assistant" else None
-            questions.append(message.content)
+            said = clean_question(message.content, store)
+            if said.abandoned:
+                questions.append(said.abandoned)
+                answers.append("")
+            questions.append(said.text)
             answers.append(reply.content if reply else "")
     if not questions:
         return question
-    turns = understand([normalize_question(q, store) for q in questions] + [question], answers)
-    return turns[-1].query
+    return understand(questions + [question], answers)[-1].query
 
 
 def find_person(text: str) -> str | None:
