@@ -251,6 +251,18 @@ def test_a_question_that_stands_alone_is_searched_as_typed_after_other_questions
     assert query.startswith("When did they arrive?") and "troops" in query.casefold()
 
 
+def test_a_restart_leans_on_what_it_took_back_with_an_llm_too(seed_index):
+    """The start a question took back is the turn before it for the LLM's rewriter as for the embedded one: "they"
+    are the troops of what was taken back, not the aardvarks asked about before (here no server answers the
+    condense prompt, so the follow-up is searched with the subject of the turn it leans on)."""
+    assistant = Assistant(make_settings(seed_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_retries=0))
+    history = [{"role": "user", "content": "What do aardvarks eat?"},
+               {"role": "assistant", "content": "The articles do not say."}]
+    query = assistant.rewrite("How many US troops are in Iraq, no sorry, when did they arrive?", history)
+    assert query.startswith("When did they arrive?") and "troops" in query.casefold(), query
+    assert "aardvark" not in query.casefold(), query
+
+
 # -- a server that is down, slow or not an LLM ------------------------------------------------------
 def test_server_down_falls_back_to_extractive_and_says_so(seed_index):
     url = f"http://127.0.0.1:{free_port()}/v1"
