@@ -1,4 +1,4 @@
-"""Question sets of five kinds over a collection of SQuAD articles, for bench/public.py and the fits of training/.
+"""Question sets of seven kinds over a collection of SQuAD articles, for bench/public.py and the fits of training/.
 
 Writes, into --out (bench/data/public/ by default):
 - articles/*.txt: the collection, one SQuAD article a file (title on the first line, paragraphs separated by blank
