@@ -39,10 +39,14 @@ some such than that the their them then there these they this those to too under
 which while who whom whose why will with would you your yes said says say according article articles source sources
 report reports document documents""".split())
 
-# words people say while they think or take back what they said ("uh", "no wait", "I mean"): trimmed off the ends
-# of the words a question took back, which never name what it is about (normalize)
+# words people say while they think, hedge or take back what they said ("uh", "no wait", "I mean", "kind of", "hey,
+# quick question"): trimmed off the ends of the start a question took back, which they never name (normalize)
 SPEECH_WORDS = frozenset("""uh uhh um umm er err erm hmm ah oh eh ugh oops whoops wait sorry mean meant rather actually
-okay ok well like know""".split())
+okay ok well like know right so hey quick question kind sort guess think basically literally anyway alright""".split())
+# the words of an editing phrase that are not speech words ("scratch that", "make that", "let me rephrase", "hold on"):
+# trimmed off the end of the words a question took back, where the phrase stands (normalize)
+EDITING_WORDS = frozenset("""scratch make strike hold on let me rephrase correction nope pardon excuse misspoke bad
+correct say should start over take back""".split())
 
 # quantifiers that change what a sentence claims: a sentence must find them in what it cites (verify)
 CLAIM_WORDS = frozenset("""all every none no nobody nothing never not neither nor majority minority most half

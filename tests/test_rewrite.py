@@ -6,7 +6,8 @@ import pytest
 
 from assistant.config import Settings
 from assistant.registry import registry
-from assistant.question.rewrite import rewrite_query
+from assistant.question.normalize import clean_question
+from assistant.question.rewrite import rewrite_query, with_abandoned
 from assistant.schema import Answer, Message, messages
 
 
@@ -63,6 +64,19 @@ def test_an_earlier_question_that_took_back_its_start_is_read_as_both_turns():
                                  {"role": "assistant", "content": "It was published in 1729. [1]"}]
     query = rewrite_query("Who printed it?", chat)
     assert "Modest Proposal" in query and "Aruba" not in query, query
+
+
+@pytest.mark.parametrize("question", ["When was it, kind of, published?", "When was it published, do you know?",
+                                      "Who pr- printed it?"])
+def test_a_hedge_or_a_broken_word_in_a_follow_up_is_no_turn_of_its_own(question: str):
+    """Only a start the question took back is read as a turn before it (as Assistant.ask reads it): a hedge, a tag or
+    a word broken off further on is deleted, and the follow-up still leans on A Modest Proposal ("kind" was the turn
+    "it" leant on when every deleted word counted as taken back)."""
+    history = UNRELATED_CHAT[2:] + UNRELATED_CHAT[:2]
+    said = clean_question(question)
+    query = rewrite_query(said.text, with_abandoned(messages(history), said))
+    assert "Modest Proposal" in query and "kind" not in query and "Aruba" not in query, query
+    assert not {"kind", "know", "pr"} & set(said.text.lower().replace("?", "").split()), said.text
 
 
 def test_the_follow_up_model_was_fitted_and_says_how_well_on_held_out_data():

@@ -3,15 +3,16 @@
 Deleting the tokens labelled delete gives back the fluent question exactly. Kinds (the rules here only make
 training data; the product's cleaner, assistant/question/disfluency.py, is the tagger learned from it):
 
-- restart: an abandoned start (another question's first words, a different wh-word with a word or two, or the
-  question's own first words) + an editing phrase + the real question
+- restart: an abandoned start (another question's first words or, a tenth of the time, all of it; a different
+  wh-word with a word or two; or the question's own first words) + an editing phrase + the real question
   ("Which king or no make that what treaty ended the war?");
 - correction: a name, number or word of the question first said wrong (another of the same article) + an
   editing phrase + the right one, the words before it sometimes said twice
   ("What did the Romans, no sorry, the Greeks use to keep time?");
-- filler: uh, um, like, you know, well, so ... at the start or inside, with or without commas;
-- repetition: a word or two said twice ("the the", "did the did the");
-- trailing: ", actually", "I mean", ", you know" before the end;
+- filler: uh, um, like, you know, well, so ... at the start or inside, with or without commas, and hedges inside
+  ("kind of", "sort of", "I guess");
+- repetition: a word or two said twice ("the the", "did the did the"), or a word broken off ("how lo- long");
+- trailing: ", actually", "I mean", ", you know", or a question tag (", right", ", do you know") before the end;
 - mixed: a correction or restart plus a filler;
 - fluent: the question unchanged (over a quarter of them), so that the cleaner learns to leave "What does the
   word sorry mean?" or "Which countries have no army?" alone;
@@ -49,18 +50,24 @@ UNSEEN_EDITS = ["my bad", "I misspoke", "pardon me", "let me start over", "nope"
                 "no no no", "oh wait", "eh, sorry", "ugh, no", "no, hold on", "let me correct that", "I meant to ask"]
 FILLERS = ["uh", "um", "umm", "uhh", "er", "erm", "hmm", "like", "you know", "I mean", "well", "so", "okay",
            "ok", "oh", "ah", "basically", "right", "let's see", "let me think", "eh"]
+# hedges said inside a question ("what was the, kind of, main cause"): "kind of" and "sort of" are also meant in
+# "What kind of engine ...", which AMBIGUOUS shows the tagger often, fluent
+HEDGES = ["kind of", "sort of", "I guess", "I think", "like", "basically", "literally", "roughly"]
 STARTERS = ["so", "well", "okay", "ok so", "um", "uh", "hmm", "so uh", "okay, so", "hey", "right so", "alright",
             "er", "well, um", "oh", "now", "tell me", "quick question"]
 TRAILERS = ["actually", "I mean", "you know", "I guess", "I think", "then", "again", "though", "exactly"]
+# a question tag or a plea said after the question ("..., right?", "..., do you know?")
+TAGS = ["right", "do you know", "any idea", "if you know", "by any chance", "do you remember", "you think",
+        "is that right", "please", "anyone"]
 WH_STARTS = ["what", "who", "which", "when", "where", "why", "how", "how many", "how much", "in what", "what year",
              "in which", "what kind of", "whose", "is", "did", "was", "does"]
-KINDS = {"fluent": 0.28, "aside": 0.06, "restart": 0.2, "correction": 0.2, "filler": 0.12, "repetition": 0.05,
-         "trailing": 0.04, "mixed": 0.05}
+KINDS = {"fluent": 0.25, "aside": 0.06, "restart": 0.2, "correction": 0.2, "filler": 0.12, "repetition": 0.06,
+         "trailing": 0.06, "mixed": 0.05}
 UNCHANGED = ("fluent", "aside")  # kinds whose every word is meant: nothing to delete
 # words that are fillers or editing phrases in one question and meant in another ("Which countries have no
 # army?"): fluent questions holding them are shown more often, and some are made from CONTENT_USES
 AMBIGUOUS = re.compile(r"\b(?:no|sorry|rather|mean|meant|like|well|so|wait|actually|okay|right|or|not|correction|"
-                       r"oops|scratch|hold|excuse|pardon|er|um|uh)\b", re.I)
+                       r"oops|scratch|hold|excuse|pardon|er|um|uh|kind|sort|guess|think|know|please|more or less)\b", re.I)
 CONTENT_USES = ["What does the word {e} mean?", "What does {e} mean in {name}?", "Why did {name} say {e}?",
                 "Who said {e} to {name}?", "Why did {name} vote no on the {word}?", "Which {word} has no {word2}?",
                 "Is there no {word} in {name}?", "Why was {name} sorry about the {word}?",
@@ -70,7 +77,12 @@ CONTENT_USES = ["What does the word {e} mean?", "What does {e} mean in {name}?",
                 "Did {name} say no to the {word}?", "Why did {name} have no {word} in {number}?",
                 "What is the {word} rather than the {word2}?", "Who wrote the song {E}?",
                 "Is {word} a word like {word2}?", "Which {word} did {name} hold in {number}?",
-                "Why was the answer no for {name}?", "How is the {word} of {name} so {word2}?"]
+                "Why was the answer no for {name}?", "How is the {word} of {name} so {word2}?",
+                "What kind of {word} did {name} use?", "What sort of {word} was built in {number}?",
+                "Which kind of {word} does {name} have?", "Do you know what {name} said about the {word}?",
+                "What did {name} think of the {word}?", "Is the {word} right for {name}?",
+                "Was the {word} more or less than {number}?", "Why did {name} say please?",
+                "Is the {word} a natural right?"]
 CONTENT_WORDS = ["no", "sorry", "rather", "wait", "actually", "okay", "well", "like", "oops", "mean", "so", "right",
                  "um", "uh", "er", "hmm"]
 DASHES = ["-", "—", "–", "--"]
@@ -160,7 +172,9 @@ def restart(q: list, source: Source, rng: random.Random, edits: list[str]) -> li
     words = [t for t, _, _ in q]
     if choice < 0.4:
         other = rng.choice(source.questions)
-        start = [t for t, _, _ in pieces(other, DELETE)][: rng.randint(1, 5)]
+        start = [t for t, _, _ in pieces(other, DELETE)]
+        # mostly its first words; sometimes all of it, a whole question taken back ("Who wrote it, sorry, when ...")
+        start = start[:-1] if choice < 0.1 and start[-1:] == ["?"] else start[: rng.randint(1, 5)]
         if [w.lower() for w in start] == [w.lower() for w in words[:len(start)]]:
             return None
     elif choice < 0.75:
@@ -240,7 +254,7 @@ def correction(q: list, source: Source, rng: random.Random, edits: list[str]) ->
 
 
 def insert_filler(q: list, rng: random.Random) -> list:
-    filler = rng.choice(FILLERS)
+    filler = rng.choice(HEDGES) if rng.random() < 0.35 else rng.choice(FILLERS)
     at = rng.randint(1, max(1, len(q) - 1))
     if not q[at - 1][0][:1].isalnum() and at < len(q) and not q[at][0][:1].isalnum():
         return q
@@ -268,9 +282,14 @@ def repetition(q: list, rng: random.Random) -> list | None:
     spots = [k for k in range(len(q) - 1) if q[k][0][:1].isalnum()]
     if not spots:
         return None
-    k = rng.choice(spots)
+    # people repeat short function words most ("the the", "of of"): half the repetitions are of those
+    small = [k for k in spots if q[k][0].lower() in STOPWORDS]
+    k = rng.choice(small) if small and rng.random() < 0.5 else rng.choice(spots)
     n = 2 if k + 1 < len(q) and q[k + 1][0][:1].isalnum() and rng.random() < 0.3 else 1
     said = [(t, DELETE, sp) for t, _, sp in q[k:k + n]]
+    if n == 1 and len(q[k][0]) >= 4 and q[k][0].isalpha() and rng.random() < 0.35:
+        # a word broken off and said again ("how lo- long"): its first letters and a dash
+        said = [(q[k][0][:rng.randint(1, len(q[k][0]) // 2 + 1)], DELETE, q[k][2]), ("-", DELETE, False)]
     middle = pieces(rng.choice(["uh", "um", "I mean", ","]), DELETE, first_space=False) if rng.random() < 0.25 else []
     again = [(t, KEEP, True if j == 0 else sp) for j, (t, _, sp) in enumerate(q[k:k + n])]
     if middle and middle[0][0] != ",":
@@ -280,7 +299,7 @@ def repetition(q: list, rng: random.Random) -> list | None:
 
 def trailing(q: list, rng: random.Random) -> list:
     end = len(q) - 1 if q and q[-1][0] in "?.!" else len(q)
-    phrase = pieces(rng.choice(TRAILERS), DELETE)
+    phrase = pieces(rng.choice(TAGS) if rng.random() < 0.33 else rng.choice(TRAILERS), DELETE)
     if rng.random() < 0.7:
         phrase = [(",", DELETE, False)] + phrase
     return q[:end] + phrase + q[end:]

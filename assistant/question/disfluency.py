@@ -39,8 +39,8 @@ def shape(token: str) -> str:
 
 
 def recurrence(i: int, low: list[str], shapes: list[str], word) -> list[str]:
-    """Token i's features of the same word again soon: a repetition, or the repair of a correction ("the Romans,
-    no, the Greeks")."""
+    """Token i's features of the same word again soon: a repetition, the repair of a correction ("the Romans,
+    no, the Greeks"), or a word broken off and said in full ("lo- long")."""
     n, w, f = len(low), low[i], []
     for d in range(1, 7):
         if i + d < n and low[i + d] == w:
@@ -53,6 +53,15 @@ def recurrence(i: int, low: list[str], shapes: list[str], word) -> list[str]:
             break
     if i + 2 < n and low[i:i + 2] == low[i + 2:i + 4]:
         f.append("bigram-again")
+    if w[:1].isalpha():
+        # a word broken off and said again in full ("how lo- long"): the start of a word that follows
+        for d in (1, 2, 3):
+            if i + d < n and low[i + d] != w and low[i + d].startswith(w):
+                f.append("start-of=%d" % d)
+                break
+    elif 0 < i < n - 1 and low[i - 1][:1].isalpha() and low[i + 1] != low[i - 1] \
+            and low[i + 1].startswith(low[i - 1]):
+        f.append("breaks-off")  # the dash after such a start
     return f
 
 
@@ -257,9 +266,10 @@ def clean(question: str, model: Tagger | None = None) -> str:
 
 
 def cut(question: str, model: Tagger | None = None) -> tuple[str, str]:
-    """(the question as meant, the words taken out of it): clean's text, and the tagged words as typed (fillers,
-    editing words and an abandoned start alike: the tagger tells only keep from delete); ("question", "") where
-    nothing is taken out."""
+    """(the question as meant, the start it took back): clean's text, and the words deleted before its first kept
+    word, as typed (an abandoned start with its editing words, or fillers alone: the tagger tells only keep from
+    delete); ("question", "") where nothing is taken out. Words deleted further on (a filler, a hedge, a word said
+    twice, a corrected name) are no start."""
     spans = tokenize(question)
     if not spans:
         return question, ""
@@ -281,4 +291,4 @@ def cut(question: str, model: Tagger | None = None) -> tuple[str, str]:
     text = remove_tagged(question, spans, labels)
     if question.lstrip()[:1].isupper() and text[:1].islower():
         text = text[:1].upper() + text[1:]  # the question began with a capital; its new first word does too
-    return text, remove_tagged(question, spans, [KEEP if label == DELETE else DELETE for label in labels])
+    return text, question[spans[0][0]:spans[first - 1][1]] if first else ""

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ..lexicon import SPEECH_WORDS, STOPWORDS, WORD, english_words
+from ..lexicon import EDITING_WORDS, SPEECH_WORDS, STOPWORDS, WORD, english_words
 from .disfluency import TOKEN, cut
 
 MAX_CORRECTIONS = 10  # a pasted paragraph is not a typo: stop matching after this many unknown words
@@ -103,23 +103,25 @@ def _index(words: dict[str, int]):
 
 @dataclass(frozen=True)
 class Cleaned:
-    """A typed question as meant (text), and what it abandoned on the way: the words the tagger took out, without
-    the speech words and breaks at their ends ("How many troops does the US have in Iraq" of "..., uh, I mean how
-    many did it have in 2020?"); "" when nothing naming anything was taken out."""
+    """A typed question as meant (text), and the start it abandoned: the words the tagger took out before its first
+    kept word, without the speech words and breaks at their ends ("How many troops does the US have in Iraq" of
+    "..., uh, I mean how many did it have in 2020?"); "" when that start names nothing."""
 
     text: str
     abandoned: str = ""
 
 
 def abandoned_words(taken: str) -> str:
-    """The words taken out of a question without the fillers and breaks before them and the editing words after
-    them ("How many troops does the US have in Iraq" of "How many troops does the US have in Iraq, uh, I mean");
-    "" when no word of them names anything (a filler or an editing phrase alone)."""
+    """The start a question took back without the fillers and breaks before it and the editing words after it
+    ("How many troops does the US have in Iraq" of "How many troops does the US have in Iraq, uh, I mean");
+    "" when no word of it names anything (fillers or an opening such as "Hey, quick question" alone)."""
     spans = [m.span() for m in TOKEN.finditer(taken)]
 
-    def spoken(span: tuple[int, int], or_function_word: bool) -> bool:
+    def spoken(span: tuple[int, int], at_end: bool) -> bool:
         word = taken[span[0]:span[1]].lower()
-        return not word[:1].isalnum() or word in SPEECH_WORDS or (or_function_word and word in STOPWORDS)
+        if not word[:1].isalnum() or word in SPEECH_WORDS:
+            return True
+        return at_end and (word in STOPWORDS or word in EDITING_WORDS)
 
     while spans and spoken(spans[0], False):
         spans.pop(0)
