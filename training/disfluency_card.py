@@ -63,7 +63,8 @@ Synthetic disfluencies of SQuAD 1.1 training questions (CC BY-SA 4.0, Rajpurkar 
 word of the same article said first, then an editing phrase, then the right one), fillers and hedges ("kind of",
 "sort of", "I guess"), repetitions (half of them of a function word: "the the") and words broken off ("how lo-
 long"), trailing "actually"/"I mean" and question tags (", right", ", do you know"), mixes, and a quarter left
-fluent ("What kind of engine ..." among them); some lowercased or without their question mark. {recipe['edits']} editing phrases in training.
+fluent ("What kind of engine ..." among them); some lowercased or without their question mark.
+{recipe['edits']} editing phrases in training.
 {data['training']:,} training questions from {data['training_articles']} articles ({recipe['copies']} made of each
 question); {data['tuning']:,} tuning questions from other training articles chose the epoch
 of each stage (the second's: {summary['training']['best_epoch']} of {recipe['epochs']}) and the delete bias
