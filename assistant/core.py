@@ -30,7 +30,8 @@ class Assistant:
 
     history: the earlier Messages, oldest first (an assistant Message may carry the Answer it showed, which the
     follow-up rewriter uses); OpenAI-style {"role", "content"} dicts are taken too. The question is cleaned
-    (normalize.normalize_question) once, here: the rewriter and the answerer get the cleaned question.
+    (normalize.clean_question) once, here: the rewriter and the answerer get the cleaned question, and the rewriter
+    the start it took back as the turn before it.
     """
 
     def __init__(self, settings: Settings | None = None, preload: bool = False):

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..lexicon import EDITING_WORDS, SPEECH_WORDS, STOPWORDS, WORD, english_words
-from .disfluency import TOKEN, cut
+from .disfluency import cut, tokenize
 
 MAX_CORRECTIONS = 10  # a pasted paragraph is not a typo: stop matching after this many unknown words
 
@@ -115,7 +115,7 @@ def abandoned_words(taken: str) -> str:
     """The start a question took back without the fillers and breaks before it and the editing words after it
     ("How many troops does the US have in Iraq" of "How many troops does the US have in Iraq, uh, I mean");
     "" when no word of it names anything (fillers or an opening such as "Hey, quick question" alone)."""
-    spans = [m.span() for m in TOKEN.finditer(taken)]
+    spans = tokenize(taken)
 
     def spoken(span: tuple[int, int], at_end: bool) -> bool:
         word = taken[span[0]:span[1]].lower()
